@@ -1,0 +1,137 @@
+// Command pbx runs the PBX, or one of its administration commands:
+//
+//	pbx [-config FILE] [-data DIR] [-log-format text|json]
+//	pbx check-config FILE
+//	pbx cdr [-since 24h|2026-11-01T00:00:00Z] [-format table|csv|json]
+//	pbx bans
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"pbx/config"
+	"pbx/server"
+)
+
+func main() {
+	if len(os.Args) > 1 {
+		var err error
+		switch os.Args[1] {
+		case "check-config":
+			err = checkConfig(os.Args[2:])
+		case "cdr":
+			err = cdr(os.Args[2:])
+		case "bans":
+			err = bans(os.Args[2:])
+		default:
+			err = run(os.Args[1:])
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pbx:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(nil); err != nil {
+		fmt.Fprintln(os.Stderr, "pbx:", err)
+		os.Exit(1)
+	}
+}
+
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return config.Default()
+	}
+	return config.Load(path)
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("pbx", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "configuration file (default: the embedded pbx.yaml)")
+	dataDir := fs.String("data", "./data", "data directory (store)")
+	logFormat := fs.String("log-format", "", "text or json (default: text on a terminal, json otherwise)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	asJSON := !term.IsTerminal(int(os.Stderr.Fd()))
+	switch *logFormat {
+	case "json":
+		asJSON = true
+	case "text":
+		asJSON = false
+	case "":
+	default:
+		return fmt.Errorf("-log-format: want text or json")
+	}
+	logs := server.NewLoggers(os.Stderr, asJSON, cfg.Log.Level, cfg.Log.Packages)
+	srv, err := server.New(cfg, server.Options{DataDir: *dataDir, Logs: logs})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if err := srv.Start(ctx); err != nil {
+		srv.Shutdown(ctx)
+		return err
+	}
+	printBanner(cfg, srv)
+
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	<-sigs
+	fmt.Fprintf(os.Stderr, "pbx: draining calls for up to %s (signal again to stop at once)\n", cfg.Calls.DrainTimeout)
+	go func() {
+		<-sigs
+		fmt.Fprintln(os.Stderr, "pbx: stopped at once")
+		os.Exit(130)
+	}()
+	dctx, cancel := context.WithTimeout(ctx, cfg.Calls.DrainTimeout)
+	defer cancel()
+	return srv.Shutdown(dctx)
+}
+
+func printBanner(cfg *config.Config, srv *server.Server) {
+	fmt.Fprintf(os.Stdout, "pbx %s is running (config: %s)\n", cfg.Node, cfg.File)
+	for _, t := range []string{"UDP", "TCP", "TLS"} {
+		if a := srv.SIPAddr(t); a.IsValid() {
+			fmt.Fprintf(os.Stdout, "  SIP %-3s  %s\n", t, a)
+		}
+	}
+	if a := srv.HTTPAddr(); a != "" {
+		fmt.Fprintf(os.Stdout, "  HTTP     %s  (/healthz, /metrics)\n", a)
+	}
+	if len(cfg.Users) > 0 {
+		fmt.Fprintln(os.Stdout, "  accounts (register with user = extension, realm =", cfg.SIP.Realm+"):")
+		for _, u := range cfg.Users {
+			// The embedded demo passwords are printed so a softphone can
+			// register at once; a configured password is never shown.
+			pw := "(from your config)"
+			if cfg.File == "embedded pbx.yaml" {
+				pw = u.Password
+			}
+			fmt.Fprintf(os.Stdout, "    %-6s %s\n", u.Extension, pw)
+		}
+	}
+}
+
+func checkConfig(args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("usage: pbx check-config FILE")
+	}
+	cfg, err := config.Load(args[0])
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: ok (%d users, %d trunks, %d dial plan rules)\n", args[0], len(cfg.Users), len(cfg.Trunks), len(cfg.Dialplan))
+	return nil
+}

@@ -1,0 +1,130 @@
+// Package config holds the schema of pbx.yaml, its defaults and its
+// validation. Errors name the file, the line and the field.
+//
+// config is on the lowest floor: it imports no other package of the project.
+package config
+
+import "time"
+
+// Config is the whole of pbx.yaml.
+type Config struct {
+	Node     string         `yaml:"node"`     // node id, prefixed to every leg, call and recording id
+	Log      Log            `yaml:"log"`      // log levels
+	SIP      SIP            `yaml:"sip"`      // SIP transports and registrar
+	HTTP     HTTP           `yaml:"http"`     // health, metrics, admin API
+	Media    Media          `yaml:"media"`    // RTP ports, codecs, timeouts
+	Calls    Calls          `yaml:"calls"`    // ring timeout, drain, session timers
+	Security Security       `yaml:"security"` // brute-force guard
+	Users    []User         `yaml:"users"`    // extensions
+	Trunks   []Trunk        `yaml:"trunks"`   // carriers
+	Dialplan []DialplanRule `yaml:"dialplan"` // ordered routing rules
+
+	// File is the path the config was read from ("embedded pbx.yaml" for the default).
+	File string `yaml:"-"`
+}
+
+// Log sets the default level and a level per package (sip, media, dialog, store, server).
+type Log struct {
+	Level    string            `yaml:"level"`    // debug, info, warn, error
+	Packages map[string]string `yaml:"packages"` // package name -> level
+}
+
+// SIP configures transports and the registrar.
+type SIP struct {
+	UDP            string        `yaml:"udp"`             // listen address, "" disables
+	TCP            string        `yaml:"tcp"`             // listen address, "" disables
+	TLS            string        `yaml:"tls"`             // listen address, "" disables
+	TLSCert        string        `yaml:"tls_cert"`        // PEM certificate file, required with tls
+	TLSKey         string        `yaml:"tls_key"`         // PEM key file, required with tls
+	ExternalIP     string        `yaml:"external_ip"`     // address written in Contact and SDP; "" = the listen address, or 127.0.0.1 if unspecified
+	Realm          string        `yaml:"realm"`           // digest realm
+	NonceTTL       time.Duration `yaml:"nonce_ttl"`       // a nonce older than this gets stale=true
+	MinExpires     int           `yaml:"min_expires"`     // shorter registrations get 423
+	MaxExpires     int           `yaml:"max_expires"`     // longer registrations are cut down to this
+	DefaultExpires int           `yaml:"default_expires"` // used when a REGISTER names none
+	QualifyEvery   time.Duration `yaml:"qualify_every"`   // OPTIONS ping interval for contacts, 0 disables
+	UserAgent      string        `yaml:"user_agent"`      // Server / User-Agent header
+}
+
+// HTTP configures the HTTP listener.
+type HTTP struct {
+	Listen string `yaml:"listen"` // "" disables
+}
+
+// Media configures RTP.
+type Media struct {
+	RTPPortMin int           `yaml:"rtp_port_min"` // first port of the RTP range (even)
+	RTPPortMax int           `yaml:"rtp_port_max"` // last port of the RTP range
+	RTPTimeout time.Duration `yaml:"rtp_timeout"`  // hang up a call whose media stops this long; 0 disables
+	Codecs     []string      `yaml:"codecs"`       // preference order: PCMU, PCMA
+	RTCPEvery  time.Duration `yaml:"rtcp_every"`   // RTCP report interval
+}
+
+// Calls configures call handling.
+type Calls struct {
+	RingTimeout    time.Duration `yaml:"ring_timeout"`    // unanswered calls end with 480
+	DrainTimeout   time.Duration `yaml:"drain_timeout"`   // on shutdown, calls may finish for this long
+	SessionExpires time.Duration `yaml:"session_expires"` // RFC 4028 interval offered/accepted; 0 disables
+	MinSE          time.Duration `yaml:"min_se"`          // smallest session interval accepted
+}
+
+// Security configures the brute-force guard.
+type Security struct {
+	MaxFailures int           `yaml:"max_failures"` // failed authentications in Window before a ban
+	Window      time.Duration `yaml:"window"`
+	BanFor      time.Duration `yaml:"ban_for"`
+	Allow       []string      `yaml:"allow"` // CIDRs never banned
+}
+
+// User is an extension that registers and calls.
+type User struct {
+	Extension string `yaml:"extension"`
+	Password  string `yaml:"password"`
+	Name      string `yaml:"name"` // display name
+}
+
+// Trunk is a carrier: calls go out through it and come in from it.
+type Trunk struct {
+	Name      string `yaml:"name"`
+	Host      string `yaml:"host"`      // host or host:port of the carrier
+	Transport string `yaml:"transport"` // udp (default), tcp, tls
+
+	Username string `yaml:"username"` // credentials for outbound registration and INVITE challenges
+	Password string `yaml:"password"`
+	Register bool   `yaml:"register"` // keep an outbound registration
+	Expires  int    `yaml:"expires"`  // registration interval, seconds
+
+	CallerID string `yaml:"caller_id"` // From user on outbound calls; "" keeps the caller's
+
+	// Inbound matching: by source address, or by digest credentials.
+	InboundCIDRs    []string `yaml:"inbound_cidrs"`
+	InboundUser     string   `yaml:"inbound_user"`
+	InboundPassword string   `yaml:"inbound_password"`
+	AllowTransit    bool     `yaml:"allow_transit"` // inbound calls from this trunk may leave through a trunk
+	DIDs            []DID    `yaml:"dids"`          // inbound routing
+}
+
+// DID routes an inbound trunk call by the number dialled.
+type DID struct {
+	Match  `yaml:",inline"`
+	Target string `yaml:"target"`
+}
+
+// Match matches a number by exactly one of exact value, prefix or regular expression.
+type Match struct {
+	Exact  string `yaml:"exact"`
+	Prefix string `yaml:"prefix"`
+	Regex  string `yaml:"regex"`
+}
+
+// DialplanRule is one routing rule. Rules are tried in order.
+type DialplanRule struct {
+	Name    string `yaml:"name"`
+	Match   `yaml:",inline"`
+	Strip   int    `yaml:"strip"`   // digits removed from the front
+	Prepend string `yaml:"prepend"` // digits added to the front, after strip
+	// Target is "extension:N", "trunk:NAME" or "trunks:A,B" (failover order);
+	// later issues add queue:, agent:, rwi:, agentrpc:. "extension" alone means
+	// the number itself.
+	Target string `yaml:"target"`
+}

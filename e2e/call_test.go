@@ -1,0 +1,221 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"pbx/config"
+	"pbx/internal/testkit"
+)
+
+// A calls B, both talk, and the caller hangs up: B gets the BYE.
+func TestCallTalkCallerHangsUp(t *testing.T) {
+	p := testkit.StartPBX(t, "")
+	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
+	a, b := connect(t, alice, bob, "1002")
+	talking(t, a, b)
+	if err := a.Hangup(); err != nil {
+		t.Fatalf("hangup: %v", err)
+	}
+	if err := b.WaitEnded(3 * time.Second); err != nil {
+		t.Fatalf("callee: %v", err)
+	}
+	rec := waitCDR(t, p, 1)
+	if rec[0].Disposition != "ANSWERED" || rec[0].HangupBy != "caller" || rec[0].From != "1001" || rec[0].To != "1002" {
+		t.Fatalf("record: %+v", rec[0])
+	}
+	if rec[0].Codec != "PCMU" || rec[0].Answer.IsZero() || rec[0].Billsec <= 0 {
+		t.Fatalf("record: %+v", rec[0])
+	}
+}
+
+// The callee hangs up: the caller gets the BYE.
+func TestCallCalleeHangsUp(t *testing.T) {
+	p := testkit.StartPBX(t, "")
+	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
+	a, b := connect(t, alice, bob, "1002")
+	talking(t, a, b)
+	if err := b.Hangup(); err != nil {
+		t.Fatalf("hangup: %v", err)
+	}
+	if err := a.WaitEnded(3 * time.Second); err != nil {
+		t.Fatalf("caller: %v", err)
+	}
+	if rec := waitCDR(t, p, 1); rec[0].HangupBy != "callee" {
+		t.Fatalf("record: %+v", rec[0])
+	}
+}
+
+// A PCMU-only caller reaches a PCMA-only callee: the PBX transcodes and
+// both still hear each other.
+func TestCallTranscodesPCMUtoPCMA(t *testing.T) {
+	p := testkit.StartPBX(t, "")
+	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
+	alice.Codecs = []string{"PCMU"}
+	a, b := connect(t, alice, bob, "1002", "PCMA")
+	if a.Codec() != "PCMU" || b.Codec() != "PCMA" {
+		t.Fatalf("codecs: caller %s, callee %s", a.Codec(), b.Codec())
+	}
+	talking(t, a, b)
+	a.Hangup()
+}
+
+// The callee is busy: the caller gets 486.
+func TestCallBusy(t *testing.T) {
+	p := testkit.StartPBX(t, "")
+	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
+	go func() {
+		if in, err := bob.Incoming(5 * time.Second); err == nil {
+			in.Reject(486, "Busy Here")
+		}
+	}()
+	_, err := alice.Call(ctxTimeout(t, 10*time.Second), "1002", testkit.CallOptions{})
+	if code := testkit.StatusOf(err); code != 486 {
+		t.Fatalf("status %d (%v), want 486", code, err)
+	}
+	if rec := waitCDR(t, p, 1); rec[0].Disposition != "BUSY" {
+		t.Fatalf("record: %+v", rec[0])
+	}
+}
+
+// Nobody answers within the ring timeout: the caller gets 480, the callee
+// a CANCEL.
+func TestCallNoAnswer(t *testing.T) {
+	p := testkit.StartPBX(t, "", func(c *config.Config) { c.Calls.RingTimeout = time.Second })
+	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
+	cancelled := make(chan struct{})
+	go func() {
+		in, err := bob.Incoming(5 * time.Second)
+		if err != nil {
+			return
+		}
+		in.Ring()
+		<-in.Cancelled()
+		close(cancelled)
+	}()
+	start := time.Now()
+	_, err := alice.Call(ctxTimeout(t, 10*time.Second), "1002", testkit.CallOptions{})
+	if code := testkit.StatusOf(err); code != 480 {
+		t.Fatalf("status %d (%v), want 480", code, err)
+	}
+	if d := time.Since(start); d < time.Second || d > 4*time.Second {
+		t.Fatalf("failed after %s, want about the 1 s ring timeout", d)
+	}
+	select {
+	case <-cancelled:
+	case <-time.After(3 * time.Second):
+		t.Fatal("callee never saw the CANCEL")
+	}
+	if rec := waitCDR(t, p, 1); rec[0].Disposition != "NO ANSWER" {
+		t.Fatalf("record: %+v", rec[0])
+	}
+}
+
+// The caller gives up while it rings: the CANCEL reaches the callee.
+func TestCallCancelWhileRinging(t *testing.T) {
+	p := testkit.StartPBX(t, "")
+	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
+	cancelled := make(chan struct{})
+	go func() {
+		in, err := bob.Incoming(5 * time.Second)
+		if err != nil {
+			return
+		}
+		in.Ring()
+		<-in.Cancelled()
+		close(cancelled)
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := alice.Call(ctx, "1002", testkit.CallOptions{OnRinging: func(code int) {
+		if code == 180 {
+			cancel()
+		}
+	}})
+	if err == nil {
+		t.Fatal("call went through")
+	}
+	select {
+	case <-cancelled:
+	case <-time.After(3 * time.Second):
+		t.Fatal("callee never saw the CANCEL")
+	}
+	if rec := waitCDR(t, p, 1); rec[0].Disposition != "CANCELLED" {
+		t.Fatalf("record: %+v", rec[0])
+	}
+}
+
+// An extension registered from two phones rings both; the first to answer
+// gets the call and the other is cancelled.
+func TestCallForksToEveryContact(t *testing.T) {
+	p := testkit.StartPBX(t, "")
+	alice := phone(t, p, "1001")
+	desk, mobile := phone(t, p, "1002"), phone(t, p, "1002")
+	cancelled := make(chan struct{})
+	go func() {
+		in, err := mobile.Incoming(5 * time.Second)
+		if err != nil {
+			return
+		}
+		in.Ring()
+		<-in.Cancelled()
+		close(cancelled)
+	}()
+	a, b := connect(t, alice, desk, "1002")
+	select {
+	case <-cancelled:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the second contact was not cancelled")
+	}
+	talking(t, a, b)
+	a.Hangup()
+}
+
+// The callee puts the call on hold and takes it back: the caller is told
+// of the hold by re-INVITE and afterwards both hear each other again.
+func TestCallHoldAndResume(t *testing.T) {
+	p := testkit.StartPBX(t, "")
+	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
+	a, b := connect(t, alice, bob, "1002")
+	talking(t, a, b)
+
+	dir, err := b.Reinvite("sendonly")
+	if err != nil || dir != "recvonly" {
+		t.Fatalf("hold: answer %q, %v", dir, err)
+	}
+	select {
+	case d := <-a.Reinvites():
+		if d != "sendonly" {
+			t.Fatalf("caller told %q, want sendonly", d)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("caller was not told of the hold")
+	}
+	dir, err = b.Reinvite("sendrecv")
+	if err != nil || dir != "sendrecv" {
+		t.Fatalf("resume: answer %q, %v", dir, err)
+	}
+	select {
+	case d := <-a.Reinvites():
+		if d != "sendrecv" {
+			t.Fatalf("caller told %q, want sendrecv", d)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("caller was not told of the resume")
+	}
+	talking(t, a, b)
+	a.Hangup()
+}
+
+// A number no rule matches gets 404; an extension with no phone registered gets 480.
+func TestCallUnroutable(t *testing.T) {
+	p := testkit.StartPBX(t, "")
+	alice := phone(t, p, "1001")
+	for number, want := range map[string]int{"777777": 404, "1003": 480} {
+		_, err := alice.Call(ctxTimeout(t, 5*time.Second), number, testkit.CallOptions{})
+		if code := testkit.StatusOf(err); code != want {
+			t.Errorf("%s: status %d (%v), want %d", number, code, err, want)
+		}
+	}
+}

@@ -1,0 +1,102 @@
+package testkit
+
+import (
+	"context"
+	"io"
+	"os"
+	"testing"
+	"time"
+
+	"pbx/config"
+	"pbx/dialog"
+	"pbx/server"
+)
+
+// PBX is a PBX running in the test process on loopback.
+type PBX struct {
+	*server.Server
+	Config  *config.Config
+	DataDir string
+	t       testing.TB
+	stopped bool
+	events  *dialog.Subscription
+}
+
+// PBXOption changes the configuration before the PBX starts.
+type PBXOption func(*config.Config)
+
+// StartPBX starts the PBX with the embedded default configuration moved to
+// free loopback ports, a temporary data directory (or dataDir when given,
+// to test persistence across restarts), and the options applied. It stops
+// at the end of the test.
+func StartPBX(t testing.TB, dataDir string, opts ...PBXOption) *PBX {
+	t.Helper()
+	cfg, err := config.Default()
+	if err != nil {
+		t.Fatalf("default config: %v", err)
+	}
+	cfg.SIP.UDP, cfg.SIP.TCP, cfg.SIP.TLS = "127.0.0.1:0", "127.0.0.1:0", ""
+	cfg.SIP.ExternalIP = "127.0.0.1"
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.Media.RTPPortMin, cfg.Media.RTPPortMax = 0, 0
+	cfg.Calls.RingTimeout = 5 * time.Second
+	cfg.Calls.DrainTimeout = 2 * time.Second
+	cfg.SIP.QualifyEvery = 0
+	for _, o := range opts {
+		o(cfg)
+	}
+	if dataDir == "" {
+		dataDir = t.TempDir()
+	}
+	var w io.Writer = io.Discard
+	if os.Getenv("PBX_TEST_LOG") != "" {
+		w = os.Stderr
+	}
+	logs := server.NewLoggers(w, false, "debug", nil)
+	srv, err := server.New(cfg, server.Options{DataDir: dataDir, Logs: logs, MediaIP: "127.0.0.1"})
+	if err != nil {
+		t.Fatalf("new pbx: %v", err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatalf("start pbx: %v", err)
+	}
+	p := &PBX{Server: srv, Config: cfg, DataDir: dataDir, t: t, events: srv.Engine().Subscribe(4096)}
+	t.Cleanup(func() { p.Stop() })
+	return p
+}
+
+// Addr is the PBX's UDP SIP address, "127.0.0.1:port".
+func (p *PBX) Addr() string { return p.SIPAddr("UDP").String() }
+
+// Stop shuts the PBX down with a short drain; it is safe to call twice.
+func (p *PBX) Stop() {
+	if p.stopped {
+		return
+	}
+	p.stopped = true
+	ctx, cancel := context.WithTimeout(context.Background(), p.Config.Calls.DrainTimeout)
+	defer cancel()
+	if err := p.Shutdown(ctx); err != nil {
+		p.t.Errorf("shutdown: %v", err)
+	}
+}
+
+// WaitEvent waits for the next engine event of the given kind, skipping
+// others, and fails the test after timeout.
+func (p *PBX) WaitEvent(kind string, timeout time.Duration) dialog.Event {
+	p.t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case ev, ok := <-p.events.C:
+			if !ok {
+				p.t.Fatalf("event subscription dropped while waiting for %s", kind)
+			}
+			if ev.Kind == kind {
+				return ev
+			}
+		case <-deadline:
+			p.t.Fatalf("no %s event within %s", kind, timeout)
+		}
+	}
+}

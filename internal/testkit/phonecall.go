@@ -1,0 +1,300 @@
+package testkit
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+
+	"github.com/pion/rtp"
+
+	"pbx/media"
+	"pbx/sip"
+)
+
+// PhoneCall is an established call on a test phone: it can play a tone,
+// tell which tones it hears, hold and hang up.
+type PhoneCall struct {
+	phone   *Phone
+	id      string
+	ep      *media.Endpoint
+	cli     *sipgo.DialogClientSession
+	srvSess *sipgo.DialogServerSession
+
+	mu        sync.Mutex
+	codec     sip.SDPCodec
+	remoteDir string
+	version   uint64
+	heard     []int16 // the last second of decoded audio
+	packets   int
+	toneStop  chan struct{}
+	done      chan struct{}
+	endOnce   sync.Once
+	reinvites chan string
+}
+
+const heardSamples = 8000
+
+func (c *PhoneCall) init() {
+	if c.reinvites == nil {
+		c.reinvites = make(chan string, 8)
+	}
+}
+
+// sdp is the phone's SDP offering or answering codecs.
+func (c *PhoneCall) sdp(codecs []string, direction string) []byte {
+	c.mu.Lock()
+	c.version++
+	v := c.version
+	c.mu.Unlock()
+	var cs []sip.SDPCodec
+	for _, n := range codecs {
+		mc, ok := media.CodecByName(n)
+		if ok {
+			cs = append(cs, sip.SDPCodec{Name: mc.Name, PayloadType: mc.PayloadType, ClockRate: mc.ClockRate})
+		}
+	}
+	return sip.BuildSDP(sip.SDPOptions{SessionID: 42, Version: v, Addr: c.ep.LocalAddr(), Codecs: cs, DTMF: 101, Direction: direction})
+}
+
+// applyAnswer points the endpoint at the far end's SDP; codec names the
+// codec to use (default: the first in the SDP).
+func (c *PhoneCall) applyAnswer(body []byte, codec ...string) error {
+	c.init()
+	d, err := sip.ParseSDP(body)
+	if err != nil {
+		return err
+	}
+	if len(d.Codecs) == 0 {
+		return fmt.Errorf("sdp without codecs")
+	}
+	pick := d.Codecs[0]
+	if len(codec) > 0 {
+		for _, x := range d.Codecs {
+			if x.Name == codec[0] {
+				pick = x
+			}
+		}
+	}
+	mc, _ := media.CodecByName(pick.Name)
+	c.mu.Lock()
+	c.codec = pick
+	c.mu.Unlock()
+	c.ep.SetRemote(d.Addr)
+	c.ep.SetCodec(mc, d.DTMF)
+	c.ep.SetHandler(c.receive)
+	return nil
+}
+
+// Codec is the codec the call uses.
+func (c *PhoneCall) Codec() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.codec.Name
+}
+
+func (c *PhoneCall) receive(hdr *rtp.Header, payload []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if hdr.PayloadType != c.codec.PayloadType || len(payload) == 0 {
+		return
+	}
+	pcm := make([]int16, len(payload))
+	if c.codec.Name == "PCMA" {
+		media.DecodeAlaw(pcm, payload)
+	} else {
+		media.DecodeUlaw(pcm, payload)
+	}
+	c.packets++
+	c.heard = append(c.heard, pcm...)
+	if n := len(c.heard); n > heardSamples {
+		c.heard = append(c.heard[:0], c.heard[n-heardSamples:]...)
+	}
+}
+
+// SendTone starts sending a sine tone at freq Hz, 20 ms per packet, until
+// the call ends or StopTone.
+func (c *PhoneCall) SendTone(freq float64) {
+	c.stopTone()
+	stop := make(chan struct{})
+	c.mu.Lock()
+	c.toneStop = stop
+	c.mu.Unlock()
+	gen := media.NewToneGenerator(freq, 8000)
+	go func() {
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		frame := make([]int16, 160)
+		payload := make([]byte, 160)
+		first := true
+		for {
+			select {
+			case <-stop:
+				return
+			case <-c.done:
+				return
+			case <-t.C:
+			}
+			gen.Read(frame)
+			c.mu.Lock()
+			codec := c.codec
+			c.mu.Unlock()
+			if codec.Name == "PCMA" {
+				media.EncodeAlaw(payload, frame)
+			} else {
+				media.EncodeUlaw(payload, frame)
+			}
+			c.ep.WritePayload(codec.PayloadType, payload, 160, first)
+			first = false
+		}
+	}()
+}
+
+// StopTone stops the tone.
+func (c *PhoneCall) StopTone() { c.stopTone() }
+
+func (c *PhoneCall) stopTone() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.toneStop != nil {
+		close(c.toneStop)
+		c.toneStop = nil
+	}
+}
+
+// Hears reports which of freqs are present in the last 300 ms heard.
+func (c *PhoneCall) Hears(freqs ...float64) map[float64]bool {
+	c.mu.Lock()
+	n := len(c.heard)
+	var win []int16
+	if n >= 2400 {
+		win = append(win, c.heard[n-2400:]...)
+	}
+	c.mu.Unlock()
+	if win == nil {
+		return map[float64]bool{}
+	}
+	return media.DetectTones(win, freqs)
+}
+
+// WaitHears waits until the call hears want (and none of notWant) in its
+// last 300 ms, checking every 20 ms; it fails after timeout.
+func (c *PhoneCall) WaitHears(timeout time.Duration, want float64, notWant ...float64) error {
+	deadline := time.Now().Add(timeout)
+	all := append([]float64{want}, notWant...)
+	var got map[float64]bool
+	for time.Now().Before(deadline) {
+		got = c.Hears(all...)
+		ok := got[want]
+		for _, f := range notWant {
+			ok = ok && !got[f]
+		}
+		if ok {
+			return nil
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-c.done:
+			return fmt.Errorf("call ended while waiting for %v Hz", want)
+		}
+	}
+	return fmt.Errorf("after %s: heard %v, want %v Hz and not %v", timeout, got, want, notWant)
+}
+
+// Packets is the number of audio packets received.
+func (c *PhoneCall) Packets() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.packets
+}
+
+// Hangup sends BYE.
+func (c *PhoneCall) Hangup() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var err error
+	if c.cli != nil {
+		err = c.cli.Bye(ctx)
+	} else {
+		err = c.srvSess.Bye(ctx)
+	}
+	c.ended()
+	return err
+}
+
+// Ended is closed when the call ends (BYE sent or received).
+func (c *PhoneCall) Ended() <-chan struct{} { return c.done }
+
+// WaitEnded waits for the far end's BYE.
+func (c *PhoneCall) WaitEnded(timeout time.Duration) error {
+	select {
+	case <-c.done:
+		return nil
+	case <-time.After(timeout):
+		return fmt.Errorf("call not ended within %s", timeout)
+	}
+}
+
+func (c *PhoneCall) ended() {
+	c.endOnce.Do(func() {
+		close(c.done)
+		c.stopTone()
+		c.ep.Close()
+	})
+}
+
+// Reinvite sends a new offer with the given direction (sendonly to hold,
+// sendrecv to resume) and codecs, and ACKs the answer. It returns the
+// direction of the answer.
+func (c *PhoneCall) Reinvite(direction string, codecs ...string) (string, error) {
+	if len(codecs) == 0 {
+		codecs = []string{c.Codec()}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var target sipmsg.Uri
+	if c.cli != nil {
+		target = c.cli.InviteResponse.Contact().Address
+	} else {
+		target = c.srvSess.InviteRequest.Contact().Address
+	}
+	req := sipmsg.NewRequest(sipmsg.INVITE, target)
+	req.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(c.sdp(codecs, direction))
+	var res *sipmsg.Response
+	var err error
+	if c.cli != nil {
+		res, err = c.cli.Do(ctx, req)
+	} else {
+		res, err = c.srvSess.Do(ctx, req)
+	}
+	if err != nil {
+		return "", err
+	}
+	if !res.IsSuccess() {
+		return "", fmt.Errorf("re-invite: %d %s", res.StatusCode, res.Reason)
+	}
+	ack := sipmsg.NewRequest(sipmsg.ACK, res.Contact().Address)
+	if c.cli != nil {
+		err = c.cli.WriteRequest(ack)
+	} else {
+		err = c.srvSess.WriteRequest(ack)
+	}
+	if err != nil {
+		return "", err
+	}
+	d, err := sip.ParseSDP(res.Body())
+	if err != nil {
+		return "", err
+	}
+	if err := c.applyAnswer(res.Body(), codecs[0]); err != nil {
+		return "", err
+	}
+	return d.Direction, nil
+}
+
+// Reinvites delivers the direction of each re-INVITE the PBX sends this phone.
+func (c *PhoneCall) Reinvites() <-chan string { c.init(); return c.reinvites }

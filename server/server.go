@@ -1,0 +1,264 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"pbx/config"
+	"pbx/dialog"
+	"pbx/media"
+	"pbx/sip"
+	"pbx/store"
+)
+
+// Server is one running PBX.
+type Server struct {
+	cfg    *config.Config
+	logs   *Loggers
+	log    *slog.Logger
+	store  *store.Store
+	stack  *sip.Stack
+	media  *media.Engine
+	engine *dialog.Engine
+	loc    *sip.Location
+	guard  *sip.Guard
+	trunks []*sip.TrunkRegistration
+	http   *http.Server
+	httpLn net.Listener
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Options are what the command line adds to the configuration.
+type Options struct {
+	DataDir string
+	Logs    *Loggers
+	// MediaIP is the address RTP sockets bind to; "" binds all addresses.
+	MediaIP string
+}
+
+// New opens the store and builds every layer; nothing listens until Start.
+func New(cfg *config.Config, o Options) (*Server, error) {
+	if o.Logs == nil {
+		o.Logs = NewLoggers(nil, false, cfg.Log.Level, cfg.Log.Packages)
+	}
+	s := &Server{cfg: cfg, logs: o.Logs, log: o.Logs.For("server")}
+	st, err := store.Open(o.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s.store = st
+	if err := s.build(o); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) build(o Options) error {
+	cfg := s.cfg
+	var allow []netip.Prefix
+	for _, a := range cfg.Security.Allow {
+		p, err := netip.ParsePrefix(a)
+		if err != nil {
+			return fmt.Errorf("security.allow %q: %w", a, err)
+		}
+		allow = append(allow, p)
+	}
+	s.guard = sip.NewGuard(cfg.Security.MaxFailures, cfg.Security.Window, cfg.Security.BanFor, allow, sip.WithGuardStore(s.store))
+
+	var tlsConf *tls.Config
+	if cfg.SIP.TLS != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.SIP.TLSCert, cfg.SIP.TLSKey)
+		if err != nil {
+			return fmt.Errorf("load tls certificate: %w", err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	stack, err := sip.NewStack(sip.StackOptions{
+		UDP: cfg.SIP.UDP, TCP: cfg.SIP.TCP, TLS: cfg.SIP.TLS, TLSConfig: tlsConf,
+		Host: cfg.SIP.ExternalIP, UserAgent: cfg.SIP.UserAgent,
+		ReadFilter: s.guard.ReadFilter(), Logger: s.logs.For("sip"),
+	})
+	if err != nil {
+		return err
+	}
+	s.stack = stack
+
+	bind := netip.IPv4Unspecified()
+	if o.MediaIP != "" {
+		if bind, err = netip.ParseAddr(o.MediaIP); err != nil {
+			return fmt.Errorf("media ip %q: %w", o.MediaIP, err)
+		}
+	}
+	s.media, err = media.NewEngine(media.Config{
+		BindIP: bind, PortMin: cfg.Media.RTPPortMin, PortMax: cfg.Media.RTPPortMax,
+		Timeout: cfg.Media.RTPTimeout, RTCPEvery: cfg.Media.RTCPEvery, Logger: s.logs.For("media"),
+	})
+	if err != nil {
+		return fmt.Errorf("media: %w", err)
+	}
+
+	s.loc, err = sip.NewLocation(s.store)
+	if err != nil {
+		return fmt.Errorf("location: %w", err)
+	}
+	digest := sip.NewDigest(cfg.SIP.Realm, cfg.SIP.NonceTTL)
+	users := s.lookupUser
+	reg := sip.NewRegistrar(sip.RegistrarOptions{
+		Realm: cfg.SIP.Realm, MinExpires: cfg.SIP.MinExpires, MaxExpires: cfg.SIP.MaxExpires,
+		DefaultExpires: cfg.SIP.DefaultExpires, Digest: digest, Guard: s.guard, Lookup: users,
+		Location: s.loc, Logger: s.logs.For("sip"),
+	})
+	stack.Server.OnRegister(reg.HandleRegister)
+
+	s.engine, err = dialog.New(dialog.Options{
+		Config: cfg, Stack: stack, Media: s.media, Location: s.loc, Digest: digest,
+		Guard: s.guard, Users: users, CDRs: s.store, Logger: s.logs.For("dialog"),
+	})
+	return err
+}
+
+// lookupUser finds an extension's password in pbx.yaml, then in the store.
+func (s *Server) lookupUser(user string) (string, bool) {
+	for _, u := range s.cfg.Users {
+		if u.Extension == user {
+			return u.Password, true
+		}
+	}
+	if p, _, ok, err := s.store.User(user); err == nil && ok {
+		return p, true
+	}
+	return "", false
+}
+
+// Start binds every listener and starts the background loops. It returns
+// once the PBX answers on all of them.
+func (s *Server) Start(ctx context.Context) error {
+	ctx, s.cancel = context.WithCancel(ctx)
+	if err := s.stack.Listen(ctx); err != nil {
+		return err
+	}
+	if s.cfg.HTTP.Listen != "" {
+		ln, err := net.Listen("tcp", s.cfg.HTTP.Listen)
+		if err != nil {
+			return fmt.Errorf("listen http %s: %w", s.cfg.HTTP.Listen, err)
+		}
+		s.httpLn = ln
+		s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 5 * time.Second}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("http", "error", err)
+			}
+		}()
+		s.log.Info("http listening", "addr", ln.Addr().String())
+	}
+	if s.cfg.SIP.QualifyEvery > 0 {
+		if client, err := s.stack.Client("UDP"); err == nil {
+			q := sip.NewQualifier(client, s.loc, s.cfg.SIP.QualifyEvery, s.logs.For("sip"))
+			s.goRun(func() { q.Run(ctx) })
+		}
+	}
+	s.goRun(func() {
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				s.loc.Sweep()
+			}
+		}
+	})
+	s.startTrunkRegistrations(ctx)
+	return nil
+}
+
+func (s *Server) goRun(f func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+}
+
+func (s *Server) startTrunkRegistrations(ctx context.Context) {
+	for _, t := range s.cfg.Trunks {
+		if !t.Register {
+			continue
+		}
+		client, err := s.stack.Client(t.Transport)
+		if err != nil {
+			s.log.Error("trunk registration", "trunk", t.Name, "error", err)
+			continue
+		}
+		contact := s.stack.Contact(t.Transport)
+		contact.Address.User = t.Username
+		r := sip.NewTrunkRegistration(client, sip.TrunkRegOptions{
+			Name: t.Name, Registrar: t.Host, Transport: t.Transport, Username: t.Username,
+			Password: t.Password, Contact: contact, Expires: time.Duration(t.Expires) * time.Second,
+			Logger: s.logs.For("sip"),
+		})
+		s.trunks = append(s.trunks, r)
+		s.goRun(func() { r.Run(ctx) })
+	}
+}
+
+// SIPAddr is where a SIP transport listens.
+func (s *Server) SIPAddr(transport string) netip.AddrPort {
+	a, _ := s.stack.Addr(transport)
+	return a
+}
+
+// HTTPAddr is where the HTTP endpoints listen.
+func (s *Server) HTTPAddr() string {
+	if s.httpLn == nil {
+		return ""
+	}
+	return s.httpLn.Addr().String()
+}
+
+// Engine is the call engine, for tests and the control planes.
+func (s *Server) Engine() *dialog.Engine { return s.engine }
+
+// Location is the registrar's location service.
+func (s *Server) Location() *sip.Location { return s.loc }
+
+// Guard is the brute-force guard.
+func (s *Server) Guard() *sip.Guard { return s.guard }
+
+// Store is the persistence layer.
+func (s *Server) Store() *store.Store { return s.store }
+
+// TrunkRegistrations are the outbound registrations, one per trunk that registers.
+func (s *Server) TrunkRegistrations() []*sip.TrunkRegistration { return s.trunks }
+
+// Shutdown drains calls (new calls get 503) until ctx ends, hangs up those
+// left, then stops every listener and flushes the store.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.engine.Drain(ctx)
+	if s.http != nil {
+		hctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		s.http.Shutdown(hctx)
+		cancel()
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.wg.Wait()
+	s.stack.Close()
+	s.media.Close()
+	return s.store.Close()
+}

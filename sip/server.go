@@ -1,0 +1,226 @@
+package sip
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+)
+
+// StackOptions says where the stack listens and how it presents itself.
+type StackOptions struct {
+	UDP, TCP, TLS string      // listen addresses; "" disables the transport; ":0" picks a free port
+	TLSConfig     *tls.Config // required when TLS is set
+	Host          string      // address written in Via and Contact; "" = the bound address (127.0.0.1 when unspecified)
+	UserAgent     string
+	ReadFilter    sipmsg.TransportReadFilter // drops input before parsing (the guard's bans)
+	Logger        *slog.Logger
+}
+
+// Stack is the PBX's SIP endpoint: one sipgo user agent with its server,
+// and one client per transport so that requests leave from the port the
+// transport listens on (far ends answer and call back to that port).
+type Stack struct {
+	UA     *sipgo.UserAgent
+	Server *sipgo.Server
+
+	opts    StackOptions
+	log     *slog.Logger
+	mu      sync.Mutex
+	addrs   map[string]netip.AddrPort // "UDP", "TCP", "TLS" -> bound address
+	clients map[string]*sipgo.Client
+	closers []func() error
+}
+
+// NewStack builds the user agent and server. Nothing listens until Listen.
+func NewStack(o StackOptions) (*Stack, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = "pbx"
+	}
+	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(o.UserAgent)}
+	if o.ReadFilter != nil {
+		uaOpts = append(uaOpts, sipgo.WithUserAgentTransportLayerOptions(sipmsg.WithTransportLayerReadFilter(o.ReadFilter)))
+	}
+	if o.TLSConfig != nil {
+		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(o.TLSConfig))
+	}
+	ua, err := sipgo.NewUA(uaOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("sip: new user agent: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(o.Logger))
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sip: new server: %w", err)
+	}
+	return &Stack{UA: ua, Server: srv, opts: o, log: o.Logger,
+		addrs: map[string]netip.AddrPort{}, clients: map[string]*sipgo.Client{}}, nil
+}
+
+// Listen binds every configured transport and serves them until ctx ends
+// or Close. It returns once all listeners are bound, so Addr is valid.
+// TCP given as ":0" after UDP reuses UDP's port when it can, so that one
+// port number serves both, as phones expect.
+func (s *Stack) Listen(ctx context.Context) error {
+	if s.opts.UDP != "" {
+		pc, err := net.ListenPacket("udp", s.opts.UDP)
+		if err != nil {
+			return fmt.Errorf("sip: listen udp %s: %w", s.opts.UDP, err)
+		}
+		s.bound("UDP", pc.LocalAddr(), pc.Close)
+		go s.serve("UDP", func() error { return s.Server.ServeUDP(pc) })
+	}
+	for _, t := range []struct{ name, addr string }{{"TCP", s.opts.TCP}, {"TLS", s.opts.TLS}} {
+		if t.addr == "" {
+			continue
+		}
+		addr := t.addr
+		if t.name == "TCP" && strings.HasSuffix(addr, ":0") {
+			if u, ok := s.addrs["UDP"]; ok {
+				addr = strings.TrimSuffix(addr, "0") + strconv.Itoa(int(u.Port()))
+			}
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil && addr != t.addr {
+			ln, err = net.Listen("tcp", t.addr)
+		}
+		if err != nil {
+			return fmt.Errorf("sip: listen %s %s: %w", strings.ToLower(t.name), t.addr, err)
+		}
+		if t.name == "TLS" {
+			if s.opts.TLSConfig == nil {
+				ln.Close()
+				return errors.New("sip: tls listener needs a certificate")
+			}
+			s.bound("TLS", ln.Addr(), ln.Close)
+			go s.serve("TLS", func() error { return s.Server.ServeTLS(tls.NewListener(ln, s.opts.TLSConfig)) })
+			continue
+		}
+		s.bound(t.name, ln.Addr(), ln.Close)
+		go s.serve(t.name, func() error { return s.Server.ServeTCP(ln) })
+	}
+	go func() {
+		<-ctx.Done()
+		s.Close()
+	}()
+	return nil
+}
+
+func (s *Stack) bound(transport string, a net.Addr, closer func() error) {
+	ap, _ := netip.ParseAddrPort(a.String())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.addrs[transport] = ap
+	s.closers = append(s.closers, closer)
+	s.log.Info("sip listening", "transport", transport, "addr", ap.String())
+}
+
+func (s *Stack) serve(transport string, f func() error) {
+	if err := f(); err != nil && !errors.Is(err, net.ErrClosed) {
+		s.log.Debug("sip listener stopped", "transport", transport, "error", err)
+	}
+}
+
+// Addr is the address a transport is bound to.
+func (s *Stack) Addr(transport string) (netip.AddrPort, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.addrs[strings.ToUpper(transport)]
+	return a, ok
+}
+
+// Host is the address the PBX writes into Via, Contact and SDP.
+func (s *Stack) Host() string {
+	if s.opts.Host != "" {
+		return s.opts.Host
+	}
+	for _, t := range []string{"UDP", "TCP", "TLS"} {
+		if a, ok := s.Addr(t); ok && !a.Addr().IsUnspecified() {
+			return a.Addr().Unmap().String()
+		}
+	}
+	return "127.0.0.1"
+}
+
+// Contact is the PBX's Contact header for a transport.
+func (s *Stack) Contact(transport string) sipmsg.ContactHeader {
+	transport = normTransport(transport)
+	a, _ := s.Addr(transport)
+	c := sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", Host: s.Host(), Port: int(a.Port())}}
+	if transport != "UDP" {
+		c.Address.UriParams = sipmsg.NewParams()
+		c.Address.UriParams.Add("transport", strings.ToLower(transport))
+	}
+	return c
+}
+
+// Client is the sipgo client whose requests leave through the given
+// transport's listening address.
+func (s *Stack) Client(transport string) (*sipgo.Client, error) {
+	transport = normTransport(transport)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.clients[transport]; ok {
+		return c, nil
+	}
+	a, ok := s.addrs[transport]
+	if !ok {
+		return nil, fmt.Errorf("sip: transport %s is not listening", transport)
+	}
+	opts := []sipgo.ClientOption{sipgo.WithClientHostname(s.Host()), sipgo.WithClientPort(int(a.Port())), sipgo.WithClientLogger(s.log)}
+	if transport == "UDP" {
+		// Send from the listening socket: sipgo finds it in its pool under
+		// the socket's own address.
+		opts = append(opts, sipgo.WithClientConnectionAddr(a.String()))
+	}
+	c, err := sipgo.NewClient(s.UA, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("sip: client %s: %w", transport, err)
+	}
+	s.clients[transport] = c
+	return c, nil
+}
+
+// DialogUA is a sipgo dialog user agent bound to a transport.
+func (s *Stack) DialogUA(transport string) (*sipgo.DialogUA, error) {
+	c, err := s.Client(transport)
+	if err != nil {
+		return nil, err
+	}
+	return &sipgo.DialogUA{Client: c, ContactHDR: s.Contact(transport), RewriteContact: true}, nil
+}
+
+// Close stops the listeners and the user agent.
+func (s *Stack) Close() error {
+	s.mu.Lock()
+	closers := s.closers
+	s.closers = nil
+	s.mu.Unlock()
+	for _, c := range closers {
+		c()
+	}
+	if closers != nil {
+		return s.UA.Close()
+	}
+	return nil
+}
+
+func normTransport(t string) string {
+	t = strings.ToUpper(t)
+	if t == "" {
+		return "UDP"
+	}
+	return t
+}
