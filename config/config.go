@@ -21,6 +21,8 @@ type Config struct {
 
 	// File is the path the config was read from ("embedded pbx.yaml" for the default).
 	File string `yaml:"-"`
+
+	lines map[string]int // field path -> line, for validation errors
 }
 
 // Log sets the default level and a level per package (sip, media, dialog, store, server).

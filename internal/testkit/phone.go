@@ -80,7 +80,7 @@ func NewPhoneOn(t testing.TB, ip, pbx, user, password string) *Phone {
 	p := &Phone{t: t, User: user, Password: password, PBX: pbx, Codecs: []string{"PCMU", "PCMA"},
 		ua: ua, srv: srv, client: client, addr: addr, media: me,
 		incoming: make(chan *Incoming, 8), Invites: make(chan *sipmsg.Request, 16), calls: map[string]*PhoneCall{}, regID: sipmsg.GenerateTagN(12)}
-	p.dua = &sipgo.DialogUA{Client: client, ContactHDR: p.contact()}
+	p.dua = &sipgo.DialogUA{Client: client, ContactHDR: *p.contact()}
 	srv.OnInvite(p.onInvite)
 	srv.OnAck(p.onAck)
 	srv.OnBye(p.onBye)
@@ -107,14 +107,15 @@ func NewPhoneOn(t testing.TB, ip, pbx, user, password string) *Phone {
 // Addr is the phone's SIP address.
 func (p *Phone) Addr() netip.AddrPort { return p.addr }
 
-func (p *Phone) contact() sipmsg.ContactHeader {
-	return sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: p.User, Host: p.addr.Addr().String(), Port: int(p.addr.Port())}}
+func (p *Phone) contact() *sipmsg.ContactHeader {
+	return &sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: p.User, Host: p.addr.Addr().String(), Port: int(p.addr.Port())}}
 }
 
 // Register registers the phone's contact for expires seconds and returns the
 // final response (after answering the digest challenge).
 func (p *Phone) Register(expires int) (*sipmsg.Response, error) {
-	return p.register(p.contact().Address.String(), expires)
+	c := p.contact()
+	return p.register("<"+c.Address.String()+">", expires)
 }
 
 func (p *Phone) register(contact string, expires int) (*sipmsg.Response, error) {
