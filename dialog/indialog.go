@@ -99,6 +99,7 @@ func (e *Engine) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if len(req.Body()) == 0 {
 		// An offerless re-INVITE (a session refresh): offer what is in use.
 		res := sipmsg.NewSDPResponseFromRequest(req, l.sdp([]sip.SDPCodec{l.currentCodec()}, l.remoteDTMF(), "sendrecv"))
+		e.addContact(res, req)
 		e.sessionTimerHeaders(l, req, res)
 		tx.Respond(res)
 		e.startSessionTimer(l, req)
@@ -118,6 +119,7 @@ func (e *Engine) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	l.applyRemote(offer, codec)
 	held := offer.Direction == "sendonly" || offer.Direction == "inactive"
 	res := sipmsg.NewSDPResponseFromRequest(req, l.answerSDP(codec))
+	e.addContact(res, req)
 	e.sessionTimerHeaders(l, req, res)
 	if err := tx.Respond(res); err != nil {
 		call.log.Debug("re-invite answer", "error", err)
@@ -145,6 +147,12 @@ func (e *Engine) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 			}()
 		}
 	}
+}
+
+// addContact puts the PBX's Contact on a 2xx to an in-dialog INVITE.
+func (e *Engine) addContact(res *sipmsg.Response, req *sipmsg.Request) {
+	c := e.stack.Contact(req.Transport())
+	res.AppendHeader(&c)
 }
 
 func (l *Leg) isHeld() bool {

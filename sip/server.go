@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -81,6 +82,9 @@ func (s *Stack) Listen(ctx context.Context) error {
 		}
 		s.bound("UDP", pc.LocalAddr(), pc.Close)
 		go s.serve("UDP", func() error { return s.Server.ServeUDP(pc) })
+		if err := WaitUDPServing(s.UA, pc.LocalAddr().String()); err != nil {
+			return err
+		}
 	}
 	for _, t := range []struct{ name, addr string }{{"TCP", s.opts.TCP}, {"TLS", s.opts.TLS}} {
 		if t.addr == "" {
@@ -215,6 +219,21 @@ func (s *Stack) Close() error {
 		return s.UA.Close()
 	}
 	return nil
+}
+
+// WaitUDPServing waits until sipgo serves a UDP socket, so requests can
+// leave from it: ServeUDP registers the socket from its own goroutine.
+func WaitUDPServing(ua *sipgo.UserAgent, addr string) error {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		if c, err := ua.TransportLayer().GetConnection("udp", addr); err == nil && c != nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("sip: udp %s is not serving", addr)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func normTransport(t string) string {

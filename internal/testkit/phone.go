@@ -68,6 +68,9 @@ func NewPhoneOn(t testing.TB, ip, pbx, user, password string) *Phone {
 	}
 	addr := netip.MustParseAddrPort(pc.LocalAddr().String())
 	go srv.ServeUDP(pc)
+	if err := sip.WaitUDPServing(ua, pc.LocalAddr().String()); err != nil {
+		t.Fatal(err)
+	}
 	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(ip), sipgo.WithClientPort(int(addr.Port())),
 		sipgo.WithClientConnectionAddr(addr.String()))
 	if err != nil {

@@ -277,7 +277,11 @@ func (c *PhoneCall) Reinvite(direction string, codecs ...string) (string, error)
 	if !res.IsSuccess() {
 		return "", fmt.Errorf("re-invite: %d %s", res.StatusCode, res.Reason)
 	}
-	ack := sipmsg.NewRequest(sipmsg.ACK, res.Contact().Address)
+	ackTo := target
+	if c := res.Contact(); c != nil {
+		ackTo = c.Address
+	}
+	ack := sipmsg.NewRequest(sipmsg.ACK, ackTo)
 	if c.cli != nil {
 		err = c.cli.WriteRequest(ack)
 	} else {
