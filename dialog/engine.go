@@ -143,7 +143,9 @@ func (e *Engine) Draining() bool { return e.draining.Load() }
 // Drain refuses new calls with 503, lets the calls in progress finish until
 // ctx ends, then hangs up those left with BYE. It returns when no call is left.
 func (e *Engine) Drain(ctx context.Context) {
-	e.draining.Store(true)
+	if !e.draining.Swap(true) {
+		e.events.publish(Event{Kind: EventDraining})
+	}
 	for {
 		e.mu.Lock()
 		n := len(e.calls)

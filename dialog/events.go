@@ -13,6 +13,7 @@ const (
 	EventCallEnded    = "call.ended"
 	EventLegHeld      = "leg.held"
 	EventLegResumed   = "leg.resumed"
+	EventDraining     = "engine.draining" // new calls are refused from now on
 )
 
 // Event reports one change of state. Seq increases by one per event, so a

@@ -58,7 +58,7 @@ func TestCallTranscodesPCMUtoPCMA(t *testing.T) {
 		t.Fatalf("codecs: caller %s, callee %s", a.Codec(), b.Codec())
 	}
 	talking(t, a, b)
-	a.Hangup()
+	hangUp(t, a, b)
 }
 
 // The callee is busy: the caller gets 486.
@@ -169,7 +169,7 @@ func TestCallForksToEveryContact(t *testing.T) {
 		t.Fatal("the second contact was not cancelled")
 	}
 	talking(t, a, b)
-	a.Hangup()
+	hangUp(t, a, b)
 }
 
 // The callee puts the call on hold and takes it back: the caller is told
@@ -205,7 +205,7 @@ func TestCallHoldAndResume(t *testing.T) {
 		t.Fatal("caller was not told of the resume")
 	}
 	talking(t, a, b)
-	a.Hangup()
+	hangUp(t, a, b)
 }
 
 // A number no rule matches gets 404; an extension with no phone registered gets 480.

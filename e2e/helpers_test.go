@@ -114,3 +114,14 @@ func waitCDR(t testing.TB, p *testkit.PBX, n int) []store.CDR {
 		p.WaitEvent(dialog.EventCallEnded, 5*time.Second)
 	}
 }
+
+// hangUp ends the call from a and waits for b to get the BYE.
+func hangUp(t testing.TB, a, b *testkit.PhoneCall) {
+	t.Helper()
+	if err := a.Hangup(); err != nil {
+		t.Fatalf("hangup: %v", err)
+	}
+	if err := b.WaitEnded(3 * time.Second); err != nil {
+		t.Fatalf("far end: %v", err)
+	}
+}

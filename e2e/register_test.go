@@ -61,7 +61,7 @@ func TestRegistrationsSurviveRestart(t *testing.T) {
 	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
 	a, b := connect(t, alice, bob, "1002")
 	talking(t, a, b)
-	a.Hangup()
+	hangUp(t, a, b)
 	waitCDR(t, p, 1)
 	p.Stop()
 
@@ -76,5 +76,5 @@ func TestRegistrationsSurviveRestart(t *testing.T) {
 	alice.PBX = p2.Addr()
 	a, b = connect(t, alice, bob, "1002")
 	talking(t, a, b)
-	a.Hangup()
+	hangUp(t, a, b)
 }

@@ -48,7 +48,7 @@ func TestTrunkOutbound(t *testing.T) {
 	if inv.GetHeader("Proxy-Authorization") == nil {
 		t.Fatal("INVITE reached the carrier without credentials")
 	}
-	a.Hangup()
+	hangUp(t, a, b)
 	if rec := waitCDR(t, p, 1); rec[0].Trunk != "carrier" {
 		t.Fatalf("record: %+v", rec[0])
 	}
@@ -62,7 +62,7 @@ func TestTrunkInboundByAddress(t *testing.T) {
 	bob := phone(t, p, "1002")
 	a, b := connect(t, c, bob, "3215551002")
 	talking(t, a, b)
-	a.Hangup()
+	hangUp(t, a, b)
 }
 
 // A carrier that is not matched by address authenticates with digest.
@@ -76,7 +76,7 @@ func TestTrunkInboundByCredentials(t *testing.T) {
 	bob := phone(t, p, "1002")
 	a, b := connect(t, c, bob, "3215551002")
 	talking(t, a, b)
-	a.Hangup()
+	hangUp(t, a, b)
 }
 
 // When the first trunk fails with 503 the call moves on to the next.
@@ -95,5 +95,5 @@ func TestTrunkFailover(t *testing.T) {
 	alice := phone(t, p, "1001")
 	a, b := connect(t, alice, up, "9123")
 	talking(t, a, b)
-	a.Hangup()
+	hangUp(t, a, b)
 }

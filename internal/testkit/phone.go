@@ -26,6 +26,7 @@ type Phone struct {
 	Password string
 	PBX      string // host:port of the PBX
 	Codecs   []string
+	Timeout  time.Duration // how long Register waits for an answer; default 5 s
 
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
@@ -122,7 +123,11 @@ func (p *Phone) Register(expires int) (*sipmsg.Response, error) {
 }
 
 func (p *Phone) register(contact string, expires int) (*sipmsg.Response, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	timeout := p.Timeout
+	if timeout == 0 {
+		timeout = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	host, port, _ := net.SplitHostPort(p.PBX)
 	pn, _ := strconv.Atoi(port)
