@@ -21,7 +21,7 @@ type Config struct {
 // Totals are engine-wide counters for metrics.
 type Totals struct {
 	PacketsIn, PacketsOut, BytesIn, BytesOut, Lost uint64
-	Endpoints                                       int
+	Endpoints                                      int
 }
 
 // Engine owns the RTP ports and one housekeeping goroutine that sends RTCP

@@ -2,11 +2,13 @@ package testkit
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,6 +29,10 @@ type Phone struct {
 	PBX      string // host:port of the PBX
 	Codecs   []string
 	Timeout  time.Duration // how long Register waits for an answer; default 5 s
+	// Transport is how the phone talks to the PBX: UDP (default), TCP or
+	// TLS. Over TCP and TLS the PBX reaches the phone back on the phone's
+	// own connection.
+	Transport string
 
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
@@ -58,7 +64,8 @@ func NewPhone(t testing.TB, pbx, user, password string) *Phone {
 // so that it looks like a different host: a carrier, an attacker.
 func NewPhoneOn(t testing.TB, ip, pbx, user, password string) *Phone {
 	t.Helper()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(user), sipgo.WithUserAgentHostname(ip))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(user), sipgo.WithUserAgentHostname(ip),
+		sipgo.WithUserAgenTLSConfig(&tls.Config{InsecureSkipVerify: true})) // the test PBX's certificate is self-signed
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +119,25 @@ func NewPhoneOn(t testing.TB, ip, pbx, user, password string) *Phone {
 func (p *Phone) Addr() netip.AddrPort { return p.addr }
 
 func (p *Phone) contact() *sipmsg.ContactHeader {
-	return &sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: p.User, Host: p.addr.Addr().String(), Port: int(p.addr.Port())}}
+	c := &sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: p.User, Host: p.addr.Addr().String(), Port: int(p.addr.Port())}}
+	if t := p.transport(); t != "UDP" {
+		c.Address.UriParams = sipmsg.NewParams()
+		c.Address.UriParams.Add("transport", strings.ToLower(t))
+	}
+	return c
+}
+
+func (p *Phone) transport() string {
+	if p.Transport == "" {
+		return "UDP"
+	}
+	return strings.ToUpper(p.Transport)
+}
+
+// UseTransport switches the phone to TCP or TLS toward the PBX at addr.
+func (p *Phone) UseTransport(transport, addr string) {
+	p.Transport, p.PBX = transport, addr
+	p.dua.ContactHDR = *p.contact()
 }
 
 // Register registers the phone's contact for expires seconds and returns the
@@ -145,6 +170,7 @@ func (p *Phone) register(contact string, expires int) (*sipmsg.Response, error) 
 	p.mu.Unlock()
 	req.AppendHeader(sipmsg.NewHeader("Contact", contact))
 	req.AppendHeader(sipmsg.NewHeader("Expires", strconv.Itoa(expires)))
+	req.SetTransport(p.transport())
 	res, err := p.client.Do(ctx, req)
 	if err != nil {
 		return nil, err
@@ -192,6 +218,7 @@ func (p *Phone) Call(ctx context.Context, number string, o CallOptions) (*PhoneC
 		req.AppendHeader(sipmsg.NewHeader(k, v))
 	}
 	req.SetBody(c.sdp(codecs, "sendrecv"))
+	req.SetTransport(p.transport())
 	cs, err := p.dua.WriteInvite(ctx, req)
 	if err != nil {
 		ep.Close()
