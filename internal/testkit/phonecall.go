@@ -302,3 +302,32 @@ func (c *PhoneCall) Reinvite(direction string, codecs ...string) (string, error)
 
 // Reinvites delivers the direction of each re-INVITE the PBX sends this phone.
 func (c *PhoneCall) Reinvites() <-chan string { c.init(); return c.reinvites }
+
+// Answer is the final response that set the call up (200 with SDP), for a
+// call this phone placed.
+func (c *PhoneCall) Answer() *sipmsg.Response {
+	if c.cli == nil {
+		return nil
+	}
+	return c.cli.InviteResponse
+}
+
+// Request sends an in-dialog request (OPTIONS, INFO, ...) and returns the
+// final response.
+func (c *PhoneCall) Request(ctx context.Context, method sipmsg.RequestMethod, contentType string, body []byte) (*sipmsg.Response, error) {
+	var target sipmsg.Uri
+	if c.cli != nil {
+		target = c.cli.InviteResponse.Contact().Address
+	} else {
+		target = c.srvSess.InviteRequest.Contact().Address
+	}
+	req := sipmsg.NewRequest(method, target)
+	if body != nil {
+		req.AppendHeader(sipmsg.NewHeader("Content-Type", contentType))
+		req.SetBody(body)
+	}
+	if c.cli != nil {
+		return c.cli.Do(ctx, req)
+	}
+	return c.srvSess.Do(ctx, req)
+}
