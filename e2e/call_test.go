@@ -219,3 +219,41 @@ func TestCallUnroutable(t *testing.T) {
 		}
 	}
 }
+
+// Early media: the callee's 183 with SDP reaches the caller, who hears the
+// callee's audio before the answer; after it, both talk.
+func TestCallEarlyMedia(t *testing.T) {
+	p := testkit.StartPBX(t, "")
+	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
+	callee := make(chan *testkit.PhoneCall, 1)
+	answer := make(chan struct{})
+	go func() {
+		in, err := bob.Incoming(5 * time.Second)
+		if err != nil {
+			return
+		}
+		b, err := in.EarlyMedia()
+		if err != nil {
+			return
+		}
+		b.SendTone(toneB)
+		callee <- b
+		<-answer
+		in.Answer()
+	}()
+	var earlyErr error
+	a, err := alice.Call(ctxTimeout(t, 10*time.Second), "1002", testkit.CallOptions{OnEarlyMedia: func(c *testkit.PhoneCall) {
+		earlyErr = c.WaitHears(3*time.Second, toneB)
+		close(answer)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if earlyErr != nil {
+		t.Fatalf("before the answer: %v", earlyErr)
+	}
+	b := <-callee
+	a.SendTone(toneA)
+	talking(t, a, b)
+	hangUp(t, a, b)
+}

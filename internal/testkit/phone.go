@@ -192,6 +192,9 @@ type CallOptions struct {
 	OnRinging func(code int)    // called for each provisional response above 100
 	Headers   map[string]string // extra headers on the INVITE
 	NoAuth    bool              // do not answer the 407 challenge
+	// OnEarlyMedia is called when a provisional response brings SDP: the
+	// call already receives the early audio.
+	OnEarlyMedia func(c *PhoneCall)
 }
 
 // Call dials number through the PBX and returns once the call is answered
@@ -228,6 +231,9 @@ func (p *Phone) Call(ctx context.Context, number string, o CallOptions) (*PhoneC
 	opts := sipgo.AnswerOptions{OnResponse: func(res *sipmsg.Response) error {
 		if res.IsProvisional() && res.StatusCode > 100 && o.OnRinging != nil {
 			o.OnRinging(res.StatusCode)
+		}
+		if res.IsProvisional() && len(res.Body()) > 0 && c.applyAnswer(res.Body()) == nil && o.OnEarlyMedia != nil {
+			o.OnEarlyMedia(c)
 		}
 		return nil
 	}}
@@ -285,6 +291,24 @@ type Incoming struct {
 	phone   *Phone
 	ss      *sipgo.DialogServerSession
 	decided chan struct{}
+	early   *PhoneCall
+	answer  []byte
+}
+
+// EarlyMedia answers 183 with SDP and returns the call, whose audio flows
+// to the caller before the final answer. Answer later confirms it.
+func (in *Incoming) EarlyMedia(codecs ...string) (*PhoneCall, error) {
+	c, sdp, err := in.prepare(codecs)
+	if err != nil {
+		return nil, err
+	}
+	res := sipmsg.NewResponseFromRequest(in.ss.InviteRequest, 183, "Session Progress", sdp)
+	res.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
+	if err := in.ss.WriteResponse(res); err != nil {
+		return nil, err
+	}
+	in.early, in.answer = c, sdp
+	return c, nil
 }
 
 // Incoming waits for the next call to ring on the phone.
@@ -313,19 +337,37 @@ func (in *Incoming) Cancelled() <-chan struct{} { return in.ss.Context().Done() 
 // the call once the PBX has ACKed.
 func (in *Incoming) Answer(codecs ...string) (*PhoneCall, error) {
 	defer in.done()
+	if in.early != nil {
+		if err := in.ss.RespondSDP(in.answer); err != nil {
+			return nil, err
+		}
+		return in.early, nil
+	}
+	c, sdp, err := in.prepare(codecs)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.ss.RespondSDP(sdp); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// prepare sets up the phone's side of an incoming call and its SDP answer.
+func (in *Incoming) prepare(codecs []string) (*PhoneCall, []byte, error) {
 	p := in.phone
 	if len(codecs) == 0 {
 		codecs = p.Codecs
 	}
 	ep, err := p.media.NewEndpoint()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c := &PhoneCall{phone: p, ep: ep, srvSess: in.ss, done: make(chan struct{})}
 	offer, err := sip.ParseSDP(in.Request.Body())
 	if err != nil {
 		ep.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	// Answer with the first offered codec the phone accepts.
 	var pick []string
@@ -339,17 +381,14 @@ func (in *Incoming) Answer(codecs ...string) (*PhoneCall, error) {
 	if len(pick) == 0 {
 		ep.Close()
 		in.ss.Respond(488, "Not Acceptable Here", nil)
-		return nil, fmt.Errorf("no common codec in %v", offer.Codecs)
+		return nil, nil, fmt.Errorf("no common codec in %v", offer.Codecs)
 	}
 	if err := c.applyAnswer(in.Request.Body(), pick[0]); err != nil {
 		ep.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	p.track(in.ss.ID, c)
-	if err := in.ss.RespondSDP(c.sdp(pick, "sendrecv")); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return c, c.sdp(pick, "sendrecv"), nil
 }
 
 func (in *Incoming) done() {
