@@ -18,7 +18,6 @@ import (
 type Endpoint struct {
 	e    *Engine
 	rtp  *net.UDPConn
-	rtcp *net.UDPConn
 	port int
 
 	peer    atomic.Pointer[Endpoint]
@@ -35,6 +34,7 @@ type Endpoint struct {
 	armedAt   time.Time
 	lastRTCP  time.Time
 	closed    bool
+	rtcp      *net.UDPConn // opened once media flows
 
 	lastPacket atomic.Int64 // unix nanoseconds of the last packet received
 
@@ -42,8 +42,8 @@ type Endpoint struct {
 	stats recvStats // what this endpoint receives
 }
 
-func newEndpoint(e *Engine, rtpConn, rtcpConn *net.UDPConn) *Endpoint {
-	ep := &Endpoint{e: e, rtp: rtpConn, rtcp: rtcpConn, port: rtpConn.LocalAddr().(*net.UDPAddr).Port, codec: PCMU}
+func newEndpoint(e *Engine, rtpConn *net.UDPConn) *Endpoint {
+	ep := &Endpoint{e: e, rtp: rtpConn, port: rtpConn.LocalAddr().(*net.UDPAddr).Port, codec: PCMU}
 	ep.out.init(rand.Uint32())
 	return ep
 }
@@ -150,12 +150,15 @@ func (ep *Endpoint) Close() error {
 		return nil
 	}
 	ep.closed = true
+	rtcpConn := ep.rtcp
 	ep.mu.Unlock()
 	if p := ep.peer.Load(); p != nil {
 		Unbridge(ep, p)
 	}
 	ep.rtp.Close()
-	ep.rtcp.Close()
+	if rtcpConn != nil {
+		rtcpConn.Close()
+	}
 	ep.e.lostClosed.Add(ep.Stats().Lost)
 	ep.e.forget(ep)
 	return nil
@@ -238,9 +241,12 @@ func (ep *Endpoint) housekeep(now time.Time) {
 			fire = ep.onTimeout
 		}
 	}
-	rtcpDue := now.Sub(ep.lastRTCP) >= ep.e.cfg.RTCPEvery
+	rtcpDue := now.Sub(ep.lastRTCP) >= ep.e.cfg.RTCPEvery && ep.lastPacket.Load() != 0 && !ep.closed
 	if rtcpDue {
 		ep.lastRTCP = now
+		if ep.rtcp == nil {
+			ep.openRTCP()
+		}
 	}
 	ep.mu.Unlock()
 	if fire != nil {
@@ -249,4 +255,18 @@ func (ep *Endpoint) housekeep(now time.Time) {
 	if rtcpDue {
 		ep.sendRTCP(now)
 	}
+}
+
+// openRTCP binds the RTCP socket on the port above RTP, with mu held. When
+// the port is taken the endpoint goes on without RTCP.
+func (ep *Endpoint) openRTCP() {
+	addr := ep.LocalAddr()
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr.Addr(), addr.Port()+1)))
+	if err != nil {
+		ep.e.log.Debug("no rtcp socket", "port", addr.Port()+1, "error", err)
+		ep.lastRTCP = time.Now().Add(time.Hour) // do not retry every tick
+		return
+	}
+	ep.rtcp = c
+	go ep.readRTCP(c)
 }

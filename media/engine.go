@@ -62,16 +62,15 @@ func NewEngine(cfg Config) (*Engine, error) {
 
 // NewEndpoint opens an RTP/RTCP pair and starts reading it.
 func (e *Engine) NewEndpoint() (*Endpoint, error) {
-	rtp, rtcp, err := e.ports.open()
+	rtp, err := e.ports.open()
 	if err != nil {
 		return nil, err
 	}
-	ep := newEndpoint(e, rtp, rtcp)
+	ep := newEndpoint(e, rtp)
 	e.mu.Lock()
 	e.endpoints[ep] = struct{}{}
 	e.mu.Unlock()
 	go ep.readRTP()
-	go ep.readRTCP()
 	return ep, nil
 }
 

@@ -11,9 +11,12 @@ import (
 // ErrNoPorts is returned when every RTP port pair of the range is taken.
 var ErrNoPorts = errors.New("media: no free RTP ports")
 
-// ports hands out RTP/RTCP socket pairs: an even RTP port and the odd port
-// above it, from a range, rotating so a port just freed is not reused at
-// once (late packets of an old call would land in a new one).
+// ports hands out RTP sockets on even ports, from a range, rotating so a
+// port just freed is not reused at once (late packets of an old call would
+// land in a new one). The odd port above each is left for RTCP, which an
+// endpoint opens only once media flows: a call that carries no RTP then
+// costs one socket per leg, not two, and the file-descriptor limit stretches
+// twice as far.
 type ports struct {
 	ip       netip.Addr
 	min, max int
@@ -29,23 +32,27 @@ func newPorts(ip netip.Addr, min, max int) *ports {
 	return &ports{ip: ip, min: min, max: max, next: min, used: map[int]bool{}}
 }
 
-// open binds a pair. With no range (min 0) the kernel picks the RTP port.
-func (p *ports) open() (rtp, rtcp *net.UDPConn, err error) {
+// open binds an RTP socket. With no range (min 0) the kernel picks an even
+// port.
+func (p *ports) open() (rtp *net.UDPConn, err error) {
 	if p.min == 0 {
+		var odd []*net.UDPConn
+		defer func() {
+			for _, c := range odd {
+				c.Close()
+			}
+		}()
 		for i := 0; i < 20; i++ {
 			rtp, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, 0)))
 			if err != nil {
-				return nil, nil, fmt.Errorf("media: bind rtp: %w", err)
+				return nil, fmt.Errorf("media: bind rtp: %w", err)
 			}
-			port := rtp.LocalAddr().(*net.UDPAddr).Port
-			if port%2 == 0 && port < 65535 {
-				if rtcp, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, uint16(port+1)))); err == nil {
-					return rtp, rtcp, nil
-				}
+			if port := rtp.LocalAddr().(*net.UDPAddr).Port; port%2 == 0 && port < 65535 {
+				return rtp, nil
 			}
-			rtp.Close()
+			odd = append(odd, rtp) // held until an even port comes, so it is not offered again
 		}
-		return nil, nil, ErrNoPorts
+		return nil, ErrNoPorts
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -63,15 +70,10 @@ func (p *ports) open() (rtp, rtcp *net.UDPConn, err error) {
 		if err != nil {
 			continue
 		}
-		rtcp, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, uint16(port+1))))
-		if err != nil {
-			rtp.Close()
-			continue
-		}
 		p.used[port] = true
-		return rtp, rtcp, nil
+		return rtp, nil
 	}
-	return nil, nil, ErrNoPorts
+	return nil, ErrNoPorts
 }
 
 func (p *ports) release(port int) {

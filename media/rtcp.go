@@ -66,14 +66,19 @@ func (ep *Endpoint) sendRTCP(now time.Time) {
 	if err != nil {
 		return
 	}
-	ep.rtcp.WriteToUDPAddrPort(b, dst)
+	ep.mu.Lock()
+	conn := ep.rtcp
+	ep.mu.Unlock()
+	if conn != nil {
+		conn.WriteToUDPAddrPort(b, dst)
+	}
 }
 
 // readRTCP keeps what the far end reports about the stream this endpoint sends.
-func (ep *Endpoint) readRTCP() {
+func (ep *Endpoint) readRTCP(conn *net.UDPConn) {
 	buf := make([]byte, 1500)
 	for {
-		n, _, err := ep.rtcp.ReadFromUDPAddrPort(buf)
+		n, _, err := conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return

@@ -3,7 +3,10 @@ package sip
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -11,7 +14,9 @@ import (
 	sipmsg "github.com/emiago/sipgo/sip"
 )
 
-// KV is the persistence the sip package needs; the store implements it.
+// KV is the persistence this package needs; the project's store implements
+// it. Values are JSON. Get returns nil for an absent key; ForEach on an
+// absent bucket calls nothing. fn must not write to the store.
 type KV interface {
 	Put(bucket, key string, value []byte) error
 	Get(bucket, key string) ([]byte, error)
@@ -19,54 +24,65 @@ type KV interface {
 	ForEach(bucket string, fn func(key string, value []byte) error) error
 }
 
-const regBucket = "registrations"
+// locationBucket holds one key per address of record, whose value is the
+// JSON array of its bindings.
+const locationBucket = "registrations"
 
 // Binding is one registered contact of an address of record.
 type Binding struct {
-	AOR        string    `json:"aor"`     // the user part: "1001"
-	Contact    string    `json:"contact"` // the Contact URI as sent
-	Source     string    `json:"source"`  // ip:port the REGISTER came from
-	Transport  string    `json:"transport"`
+	AOR        string    `json:"aor"`       // the user part of the To URI: "1001" (the PBX serves one domain)
+	Contact    string    `json:"contact"`   // the Contact URI as sent, without header parameters
+	Source     string    `json:"source"`    // "ip:port" the REGISTER came from
+	Transport  string    `json:"transport"` // "UDP", "TCP", "TLS", "WS", "WSS"
 	Expires    time.Time `json:"expires"`
 	CallID     string    `json:"call_id"`
 	CSeq       uint32    `json:"cseq"`
 	Q          float64   `json:"q"`
-	InstanceID string    `json:"instance_id,omitempty"`
+	InstanceID string    `json:"instance_id,omitempty"` // +sip.instance, without quotes and angle brackets
 	UserAgent  string    `json:"user_agent,omitempty"`
 	Reachable  bool      `json:"reachable"`
-}
-
-func (b Binding) key() string { return b.AOR + "|" + b.Contact }
-
-// Target says where to send a request for this binding: to the contact URI,
-// but over the address and transport the REGISTER came from, so requests
-// cross the phone's NAT and reuse its TCP connection.
-func (b Binding) Target() (uri sipmsg.Uri, destination string, transport string, err error) {
-	if err := sipmsg.ParseUri(b.Contact, &uri); err != nil {
-		return uri, "", "", fmt.Errorf("binding %s: contact %q: %w", b.AOR, b.Contact, err)
-	}
-	return uri, b.Source, b.Transport, nil
-}
-
-// Location is the location service: address of record to bindings, kept
-// in memory and persisted in a KV store.
-type Location struct {
-	kv  KV
-	now Clock
-
-	mu       sync.Mutex
-	bindings map[string][]Binding
 }
 
 // LocationOption configures a Location.
 type LocationOption func(*Location)
 
-// WithLocationClock sets the clock used for expiry.
-func WithLocationClock(c Clock) LocationOption { return func(l *Location) { l.now = c } }
+// WithLocationClock makes the Location read time from c instead of time.Now.
+func WithLocationClock(c Clock) LocationOption {
+	return func(l *Location) {
+		if c != nil {
+			l.now = c
+		}
+	}
+}
 
-// NewLocation loads the persisted bindings, dropping those expired.
+// WithLocationLogger sets the logger for persistence problems.
+func WithLocationLogger(log *slog.Logger) LocationOption {
+	return func(l *Location) {
+		if log != nil {
+			l.log = log
+		}
+	}
+}
+
+// Location is the location service: address of record to bindings, kept
+// in memory, written through to a KV store on every change and loaded from
+// it on start. Expired bindings are never returned; Sweep forgets them.
+type Location struct {
+	kv  KV
+	now Clock
+	log *slog.Logger
+
+	mu   sync.RWMutex
+	aors map[string][]Binding
+
+	persistMu sync.Mutex // orders writes to kv
+}
+
+// NewLocation makes a location service backed by kv (nil keeps bindings in
+// memory only) and loads the bindings persisted there, dropping expired
+// ones.
 func NewLocation(kv KV, opts ...LocationOption) (*Location, error) {
-	l := &Location{kv: kv, now: time.Now, bindings: map[string][]Binding{}}
+	l := &Location{kv: kv, now: time.Now, log: slog.Default(), aors: make(map[string][]Binding)}
 	for _, o := range opts {
 		o(l)
 	}
@@ -74,162 +90,211 @@ func NewLocation(kv KV, opts ...LocationOption) (*Location, error) {
 		return l, nil
 	}
 	now := l.now()
-	var stale []string
-	err := kv.ForEach(regBucket, func(k string, v []byte) error {
-		var b Binding
-		if json.Unmarshal(v, &b) != nil || !b.Expires.After(now) {
-			stale = append(stale, k)
+	var dirty []string
+	err := kv.ForEach(locationBucket, func(key string, value []byte) error {
+		var bs []Binding
+		if err := json.Unmarshal(value, &bs); err != nil {
+			l.log.Warn("location: unreadable registration skipped", "aor", key, "error", err)
 			return nil
 		}
-		l.bindings[b.AOR] = append(l.bindings[b.AOR], b)
+		keep := bs[:0]
+		for _, b := range bs {
+			if b.Expires.After(now) && b.AOR == key {
+				keep = append(keep, b)
+			}
+		}
+		if len(keep) != len(bs) {
+			dirty = append(dirty, key)
+		}
+		if len(keep) > 0 {
+			l.aors[key] = keep
+		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("load registrations: %w", err)
+		return nil, fmt.Errorf("location: load %s: %w", locationBucket, err)
 	}
-	for _, k := range stale {
-		kv.Delete(regBucket, k)
+	for _, aor := range dirty {
+		l.persist(aor)
 	}
 	return l, nil
 }
 
-// Lookup returns the unexpired bindings of aor, highest q first.
+// Lookup returns the unexpired bindings of aor, highest q first, most
+// recently refreshed first among equals.
 func (l *Location) Lookup(aor string) []Binding {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	now := l.now()
-	var out []Binding
-	for _, b := range l.bindings[aor] {
+	l.mu.RLock()
+	out := locationLive(l.aors[aor], now)
+	l.mu.RUnlock()
+	locationSort(out)
+	return out
+}
+
+// All returns every unexpired binding, by AOR, then as Lookup orders them.
+func (l *Location) All() []Binding {
+	now := l.now()
+	l.mu.RLock()
+	aors := make([]string, 0, len(l.aors))
+	for aor := range l.aors {
+		aors = append(aors, aor)
+	}
+	sort.Strings(aors)
+	out := []Binding{}
+	for _, aor := range aors {
+		bs := locationLive(l.aors[aor], now)
+		locationSort(bs)
+		out = append(out, bs...)
+	}
+	l.mu.RUnlock()
+	return out
+}
+
+// Sweep forgets expired bindings, in memory and in the store.
+func (l *Location) Sweep() {
+	now := l.now()
+	var changed []string
+	l.mu.Lock()
+	for aor, bs := range l.aors {
+		live := locationLive(bs, now)
+		if len(live) == len(bs) {
+			continue
+		}
+		changed = append(changed, aor)
+		if len(live) == 0 {
+			delete(l.aors, aor)
+		} else {
+			l.aors[aor] = live
+		}
+	}
+	l.mu.Unlock()
+	for _, aor := range changed {
+		l.persist(aor)
+	}
+}
+
+// SetReachable records whether the contact of aor answered its last
+// qualify ping. Only a change is written to the store.
+func (l *Location) SetReachable(aor, contact string, ok bool) {
+	changed := false
+	l.mu.Lock()
+	bs := l.aors[aor]
+	for i := range bs {
+		if bs[i].Contact == contact && bs[i].Reachable != ok {
+			bs[i].Reachable = ok
+			changed = true
+		}
+	}
+	l.mu.Unlock()
+	if changed {
+		l.persist(aor)
+	}
+}
+
+// update runs fn on the current (unexpired) bindings of aor under the lock
+// and stores what it returns, unless it returns an error. The result is
+// persisted before update returns.
+func (l *Location) update(aor string, fn func(current []Binding) ([]Binding, error)) error {
+	now := l.now()
+	l.mu.Lock()
+	cur := locationLive(l.aors[aor], now)
+	next, err := fn(cur)
+	if err != nil {
+		l.mu.Unlock()
+		return err
+	}
+	if len(next) == 0 {
+		delete(l.aors, aor)
+	} else {
+		l.aors[aor] = slices.Clone(next)
+	}
+	l.mu.Unlock()
+	l.persist(aor)
+	return nil
+}
+
+// persist writes the current bindings of aor to the store. Writes are
+// serialised and each writes the state at the time it runs, so the store
+// always ends with the latest state even when updates race.
+func (l *Location) persist(aor string) {
+	if l.kv == nil {
+		return
+	}
+	l.persistMu.Lock()
+	defer l.persistMu.Unlock()
+	l.mu.RLock()
+	bs := slices.Clone(l.aors[aor])
+	l.mu.RUnlock()
+	var err error
+	if len(bs) == 0 {
+		err = l.kv.Delete(locationBucket, aor)
+	} else {
+		var v []byte
+		if v, err = json.Marshal(bs); err == nil {
+			err = l.kv.Put(locationBucket, aor, v)
+		}
+	}
+	if err != nil {
+		l.log.Error("location: persist registration", "aor", aor, "error", err)
+	}
+}
+
+// locationLive returns a fresh slice of the bindings that have not expired.
+func locationLive(bs []Binding, now time.Time) []Binding {
+	out := make([]Binding, 0, len(bs))
+	for _, b := range bs {
 		if b.Expires.After(now) {
 			out = append(out, b)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Q > out[j].Q })
 	return out
 }
 
-// All returns every unexpired binding.
-func (l *Location) All() []Binding {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	out := []Binding{}
-	for _, bs := range l.bindings {
-		for _, b := range bs {
-			if b.Expires.After(now) {
-				out = append(out, b)
-			}
+func locationSort(bs []Binding) {
+	sort.SliceStable(bs, func(i, j int) bool {
+		if bs[i].Q != bs[j].Q {
+			return bs[i].Q > bs[j].Q
 		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].key() < out[j].key() })
-	return out
+		return bs[i].Expires.After(bs[j].Expires)
+	})
 }
 
-// put adds or replaces a binding (same AOR and contact).
-func (l *Location) put(b Binding) {
-	l.mu.Lock()
-	bs := l.bindings[b.AOR]
-	replaced := false
-	for i := range bs {
-		if bs[i].Contact == b.Contact {
-			bs[i], replaced = b, true
+// locationContactKey normalises a contact URI for comparison (RFC 3261
+// §19.1.4, simplified): scheme and host are case-insensitive, the default
+// port equals no port only for the same transport, URI parameters compare
+// by name case-insensitively, in any order.
+func locationContactKey(u *sipmsg.Uri) string {
+	var b strings.Builder
+	scheme := strings.ToLower(u.Scheme)
+	if scheme == "" {
+		scheme = "sip"
+	}
+	b.WriteString(scheme)
+	b.WriteByte(':')
+	b.WriteString(u.User)
+	b.WriteByte('@')
+	b.WriteString(strings.ToLower(u.Host))
+	b.WriteByte(':')
+	b.WriteString(strconv.Itoa(u.Port))
+	if u.UriParams != nil {
+		params := make([]string, 0, u.UriParams.Length())
+		for _, kv := range u.UriParams {
+			params = append(params, strings.ToLower(kv.K)+"="+kv.V)
+		}
+		sort.Strings(params)
+		for _, p := range params {
+			b.WriteByte(';')
+			b.WriteString(p)
 		}
 	}
-	if !replaced {
-		bs = append(bs, b)
-	}
-	l.bindings[b.AOR] = bs
-	l.mu.Unlock()
-	l.persist(b)
+	return b.String()
 }
 
-func (l *Location) persist(b Binding) {
-	if l.kv == nil {
-		return
+// locationBindingKey is the comparison key of a stored binding's contact.
+func locationBindingKey(b *Binding) string {
+	var u sipmsg.Uri
+	if err := sipmsg.ParseUri(b.Contact, &u); err != nil {
+		return b.Contact
 	}
-	v, _ := json.Marshal(b)
-	l.kv.Put(regBucket, b.key(), v)
-}
-
-// remove drops one contact of aor, or all with contact "*".
-func (l *Location) remove(aor, contact string) {
-	l.mu.Lock()
-	var gone []Binding
-	keep := l.bindings[aor][:0]
-	for _, b := range l.bindings[aor] {
-		if contact == "*" || sameContact(b.Contact, contact) {
-			gone = append(gone, b)
-		} else {
-			keep = append(keep, b)
-		}
-	}
-	if len(keep) == 0 {
-		delete(l.bindings, aor)
-	} else {
-		l.bindings[aor] = keep
-	}
-	l.mu.Unlock()
-	if l.kv != nil {
-		for _, b := range gone {
-			l.kv.Delete(regBucket, b.key())
-		}
-	}
-}
-
-func (l *Location) find(aor, contact string) (Binding, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, b := range l.bindings[aor] {
-		if sameContact(b.Contact, contact) {
-			return b, true
-		}
-	}
-	return Binding{}, false
-}
-
-func sameContact(a, b string) bool { return strings.EqualFold(a, b) }
-
-// Sweep drops expired bindings.
-func (l *Location) Sweep() {
-	now := l.now()
-	l.mu.Lock()
-	var gone []Binding
-	for aor, bs := range l.bindings {
-		keep := bs[:0]
-		for _, b := range bs {
-			if b.Expires.After(now) {
-				keep = append(keep, b)
-			} else {
-				gone = append(gone, b)
-			}
-		}
-		if len(keep) == 0 {
-			delete(l.bindings, aor)
-		} else {
-			l.bindings[aor] = keep
-		}
-	}
-	l.mu.Unlock()
-	if l.kv != nil {
-		for _, b := range gone {
-			l.kv.Delete(regBucket, b.key())
-		}
-	}
-}
-
-// SetReachable records the result of a qualify ping.
-func (l *Location) SetReachable(aor, contact string, ok bool) {
-	l.mu.Lock()
-	var changed *Binding
-	for i, b := range l.bindings[aor] {
-		if b.Contact == contact && b.Reachable != ok {
-			l.bindings[aor][i].Reachable = ok
-			c := l.bindings[aor][i]
-			changed = &c
-		}
-	}
-	l.mu.Unlock()
-	if changed != nil {
-		l.persist(*changed)
-	}
+	return locationContactKey(&u)
 }
