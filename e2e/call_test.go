@@ -257,3 +257,21 @@ func TestCallEarlyMedia(t *testing.T) {
 	talking(t, a, b)
 	hangUp(t, a, b)
 }
+
+// The caller changes codec mid-call by re-INVITE: its leg moves to PCMA
+// while the callee stays on PCMU, and the PBX transcodes between them.
+func TestCallCodecChangeByReinvite(t *testing.T) {
+	p := testkit.StartPBX(t, "")
+	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
+	a, b := connect(t, alice, bob, "1002")
+	talking(t, a, b)
+	dir, err := a.Reinvite("sendrecv", "PCMA")
+	if err != nil || dir != "sendrecv" {
+		t.Fatalf("re-invite: %q %v", dir, err)
+	}
+	if a.Codec() != "PCMA" || b.Codec() != "PCMU" {
+		t.Fatalf("codecs: caller %s, callee %s", a.Codec(), b.Codec())
+	}
+	talking(t, a, b)
+	hangUp(t, a, b)
+}

@@ -82,6 +82,7 @@ func (c *PhoneCall) applyAnswer(body []byte, codec ...string) error {
 	mc, _ := media.CodecByName(pick.Name)
 	c.mu.Lock()
 	c.codec = pick
+	c.heard = c.heard[:0] // what was heard before no longer counts
 	c.mu.Unlock()
 	c.ep.SetRemote(d.Addr)
 	c.ep.SetCodec(mc, d.DTMF)
