@@ -86,10 +86,13 @@ func yamlError(name string, err error) error {
 // decoder walks the YAML tree into the structs by their yaml tags,
 // remembering the line of every field path for later validation errors.
 type decoder struct {
-	file  string
-	lines map[string]int
-	errs  []*Error
+	file   string
+	lines  map[string]int
+	errs   []*Error
+	visits int // bounds the walk: aliases can make a tree exponential or cyclic
 }
+
+const maxVisits = 100000
 
 func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
 	d.errs = append(d.errs, &Error{File: d.file, Line: n.Line, Field: path, Msg: fmt.Sprintf(format, args...)})
@@ -114,10 +117,20 @@ func join(path, key string) string {
 }
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	d.visits++
+	if d.visits > maxVisits {
+		if d.visits == maxVisits+1 {
+			d.fail(n, path, "document too large or aliases nested too deep")
+		}
+		return
+	}
 	if path != "" {
 		d.lines[path] = n.Line
 	}
 	if n.Kind == yaml.AliasNode {
+		if n.Alias == nil {
+			return
+		}
 		n = n.Alias
 	}
 	if n.Tag == "!!null" {
