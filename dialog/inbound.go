@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strings"
 	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -45,6 +46,18 @@ func (e *Engine) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if e.draining.Load() {
 		respond(tx, req, 503, "Service Unavailable", sipmsg.NewHeader("Retry-After", "30"))
 		return
+	}
+	if mf := req.MaxForwards(); mf != nil && mf.Val() <= 1 {
+		respond(tx, req, 483, "Too Many Hops") // a call looping through trunks
+		return
+	}
+	if h := req.GetHeader("Require"); h != nil {
+		for _, ext := range strings.Split(h.Value(), ",") {
+			if ext = strings.TrimSpace(ext); ext != "" && ext != "timer" {
+				respond(tx, req, 420, "Bad Extension", sipmsg.NewHeader("Unsupported", ext))
+				return
+			}
+		}
 	}
 	who, ok := e.authorizeCaller(req, tx)
 	if !ok {

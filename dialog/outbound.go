@@ -212,6 +212,11 @@ func (e *Engine) invite(ctx context.Context, call *Call, t dialTarget, early *ea
 	req.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
 	req.AppendHeader(sipmsg.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY"))
 	req.AppendHeader(sipmsg.NewHeader("Supported", "timer"))
+	hops := sipmsg.MaxForwardsHeader(70)
+	if mf := call.a.srv.InviteRequest.MaxForwards(); mf != nil {
+		hops = sipmsg.MaxForwardsHeader(mf.Val() - 1) // loops through trunks die out
+	}
+	req.AppendHeader(&hops)
 	if ua := e.cfg.SIP.UserAgent; ua != "" {
 		req.AppendHeader(sipmsg.NewHeader("User-Agent", ua))
 	}

@@ -62,3 +62,23 @@ func TestBruteForceBan(t *testing.T) {
 	}
 	phone(t, p, "1002") // another source is unaffected
 }
+
+// A call that loops (Max-Forwards used up) gets 483, and an INVITE that
+// requires an extension the PBX lacks gets 420.
+func TestInviteRefusals(t *testing.T) {
+	p := testkit.StartPBX(t, "")
+	alice := phone(t, p, "1001")
+	phone(t, p, "1002")
+	for _, tt := range []struct {
+		hdrs map[string]string
+		want int
+	}{
+		{map[string]string{"Max-Forwards": "1"}, 483},
+		{map[string]string{"Require": "100rel"}, 420},
+	} {
+		_, err := alice.Call(ctxTimeout(t, 5*time.Second), "1002", testkit.CallOptions{Headers: tt.hdrs})
+		if code := testkit.StatusOf(err); code != tt.want {
+			t.Errorf("%v: status %d (%v), want %d", tt.hdrs, code, err, tt.want)
+		}
+	}
+}
