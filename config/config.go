@@ -1,7 +1,3 @@
-// Package config holds the schema of pbx.yaml, its defaults and its
-// validation. Errors name the file, the line and the field.
-//
-// config is on the lowest floor: it imports no other package of the project.
 package config
 
 import "time"

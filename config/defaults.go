@@ -1,6 +1,42 @@
 package config
 
-import "time"
+import (
+	"strings"
+	"time"
+)
+
+// The defaults of every option. pbx.yaml shows the same values; a test
+// checks the two agree.
+const (
+	DefaultNode           = "pbx1"
+	DefaultLogLevel       = "info"
+	DefaultSIPUDP         = ":5060"
+	DefaultSIPTCP         = ":5060"
+	DefaultRealm          = "pbx"
+	DefaultNonceTTL       = 5 * time.Minute
+	DefaultMinExpires     = 60
+	DefaultMaxExpires     = 3600
+	DefaultDefaultExpires = 600
+	DefaultQualifyEvery   = 30 * time.Second
+	DefaultUserAgent      = "pbx"
+	DefaultHTTPListen     = ":8088"
+	DefaultRTPPortMin     = 20000
+	DefaultRTPPortMax     = 29999
+	DefaultRTPTimeout     = 60 * time.Second
+	DefaultRTCPEvery      = 5 * time.Second
+	DefaultRingTimeout    = 30 * time.Second
+	DefaultDrainTimeout   = 30 * time.Second
+	DefaultSessionExpires = 0 // session timers not requested by the PBX
+	DefaultMinSE          = 90 * time.Second
+	DefaultMaxFailures    = 5
+	DefaultWindow         = 60 * time.Second
+	DefaultBanFor         = 15 * time.Minute
+	DefaultTrunkTransport = "udp"
+	DefaultTrunkExpires   = 3600
+)
+
+// DefaultCodecs is the codec preference when the file names none.
+func DefaultCodecs() []string { return []string{"PCMU", "PCMA"} }
 
 func setStr(s *string, v string) {
 	if *s == "" {
@@ -20,47 +56,74 @@ func setDur(d *time.Duration, v time.Duration) {
 	}
 }
 
-// applyDefaults fills every option the file leaves out. Options where an
-// empty or zero value means "off" get their default only when absent.
-func (c *Config) applyDefaults(given map[string]int) {
-	absent := func(path string) bool { _, ok := given[path]; return !ok }
+// applyDefaults fills every option left at its zero value. A few options
+// use their zero value to mean "off" (a listen address of "", an interval
+// of 0): those get their default only when the file does not mention them
+// at all, so that `tcp: ""` or `rtp_timeout: 0` turns the feature off.
+func (c *Config) applyDefaults() {
+	absent := func(path string) bool { _, given := c.lines[path]; return !given }
 	if absent("sip.udp") {
-		c.SIP.UDP = ":5060"
+		c.SIP.UDP = DefaultSIPUDP
 	}
 	if absent("sip.tcp") {
-		c.SIP.TCP = ":5060"
+		c.SIP.TCP = DefaultSIPTCP
 	}
 	if absent("http.listen") {
-		c.HTTP.Listen = ":8088"
+		c.HTTP.Listen = DefaultHTTPListen
 	}
 	if absent("sip.qualify_every") {
-		c.SIP.QualifyEvery = 30 * time.Second
+		c.SIP.QualifyEvery = DefaultQualifyEvery
 	}
 	if absent("media.rtp_timeout") {
-		c.Media.RTPTimeout = 60 * time.Second
+		c.Media.RTPTimeout = DefaultRTPTimeout
 	}
-	setStr(&c.Node, "pbx1")
-	setStr(&c.Log.Level, "info")
-	setStr(&c.SIP.Realm, "pbx")
-	setDur(&c.SIP.NonceTTL, 5*time.Minute)
-	setInt(&c.SIP.MinExpires, 60)
-	setInt(&c.SIP.MaxExpires, 3600)
-	setInt(&c.SIP.DefaultExpires, 600)
-	setStr(&c.SIP.UserAgent, "pbx")
-	setInt(&c.Media.RTPPortMin, 20000)
-	setInt(&c.Media.RTPPortMax, 29999)
-	setDur(&c.Media.RTCPEvery, 5*time.Second)
+	setStr(&c.Node, DefaultNode)
+	setStr(&c.Log.Level, DefaultLogLevel)
+	setStr(&c.SIP.Realm, DefaultRealm)
+	setDur(&c.SIP.NonceTTL, DefaultNonceTTL)
+	setInt(&c.SIP.MinExpires, DefaultMinExpires)
+	setInt(&c.SIP.MaxExpires, DefaultMaxExpires)
+	setInt(&c.SIP.DefaultExpires, DefaultDefaultExpires)
+	setStr(&c.SIP.UserAgent, DefaultUserAgent)
+	setInt(&c.Media.RTPPortMin, DefaultRTPPortMin)
+	setInt(&c.Media.RTPPortMax, DefaultRTPPortMax)
+	setDur(&c.Media.RTCPEvery, DefaultRTCPEvery)
 	if len(c.Media.Codecs) == 0 {
-		c.Media.Codecs = []string{"PCMU", "PCMA"}
+		c.Media.Codecs = DefaultCodecs()
 	}
-	setDur(&c.Calls.RingTimeout, 30*time.Second)
-	setDur(&c.Calls.DrainTimeout, 30*time.Second)
-	setDur(&c.Calls.MinSE, 90*time.Second)
-	setInt(&c.Security.MaxFailures, 5)
-	setDur(&c.Security.Window, time.Minute)
-	setDur(&c.Security.BanFor, 15*time.Minute)
+	setDur(&c.Calls.RingTimeout, DefaultRingTimeout)
+	setDur(&c.Calls.DrainTimeout, DefaultDrainTimeout)
+	setDur(&c.Calls.SessionExpires, DefaultSessionExpires)
+	setDur(&c.Calls.MinSE, DefaultMinSE)
+	setInt(&c.Security.MaxFailures, DefaultMaxFailures)
+	setDur(&c.Security.Window, DefaultWindow)
+	setDur(&c.Security.BanFor, DefaultBanFor)
 	for i := range c.Trunks {
-		setStr(&c.Trunks[i].Transport, "udp")
-		setInt(&c.Trunks[i].Expires, 3600)
+		setStr(&c.Trunks[i].Transport, DefaultTrunkTransport)
+		setInt(&c.Trunks[i].Expires, DefaultTrunkExpires)
+	}
+}
+
+// normalize writes the names it knows the way the packages above compare
+// them: codecs upper case, log levels and trunk transports lower case.
+// Names it does not know are left as written, for Validate to quote.
+func (c *Config) normalize() {
+	lower := func(s *string, known map[string]bool) {
+		if l := strings.ToLower(*s); known[l] {
+			*s = l
+		}
+	}
+	lower(&c.Log.Level, levels)
+	for p, l := range c.Log.Packages {
+		lower(&l, levels)
+		c.Log.Packages[p] = l
+	}
+	for i, name := range c.Media.Codecs {
+		if u := strings.ToUpper(name); codecs[u] {
+			c.Media.Codecs[i] = u
+		}
+	}
+	for i := range c.Trunks {
+		lower(&c.Trunks[i].Transport, transports)
 	}
 }

@@ -1,31 +1,50 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"regexp"
-	"sort"
+	"strconv"
 	"strings"
+	"time"
 )
 
-var extensionRe = regexp.MustCompile(`^[0-9]{1,15}$`)
+var (
+	extensionRe = regexp.MustCompile(`^[0-9]{1,15}$`)
+	nodeRe      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$`)
+	trunkNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	targetRe    = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+	levels      = map[string]bool{"debug": true, "info": true, "warn": true, "warning": true, "error": true}
+	codecs      = map[string]bool{"PCMU": true, "PCMA": true}
+	transports  = map[string]bool{"udp": true, "tcp": true, "tls": true}
+)
 
-// Validate checks the meaning of the options; every problem names the line
-// and the field. Parse calls it; call it again after changing a Config.
+// Validate checks what the options mean; every problem names the line and
+// the field (the line of the nearest parent the file has, when the field
+// itself is absent). Parse calls it; call it again after changing a Config
+// in code. All problems are returned, joined and sorted by line.
+//
+// Dial plan targets of kinds config does not know (queue:, agent:, rwi:,
+// agentrpc:, ...) are accepted when well formed: the PBX decides whether it
+// serves them.
 func (c *Config) Validate() error {
 	v := validator{c: c}
-	v.check()
-	if len(v.errs) == 0 {
-		return nil
+	v.general()
+	v.sip()
+	v.media()
+	v.calls()
+	v.users()
+	trunks := v.trunks()
+	for i, r := range c.Dialplan {
+		p := fmt.Sprintf("dialplan[%d]", i)
+		v.match(p, r.Match)
+		if r.Strip < 0 {
+			v.fail(p+".strip", "must not be negative")
+		}
+		v.target(p+".target", r.Target, trunks)
 	}
-	sort.SliceStable(v.errs, func(i, j int) bool { return v.errs[i].Line < v.errs[j].Line })
-	errs := make([]error, len(v.errs))
-	for i, e := range v.errs {
-		errs[i] = e
-	}
-	return errors.Join(errs...)
+	return joinErrors(c.File, v.errs, 0)
 }
 
 type validator struct {
@@ -52,10 +71,37 @@ func (v *validator) fail(path, format string, args ...any) {
 	v.errs = append(v.errs, &Error{File: v.c.File, Line: v.line(path), Field: path, Msg: fmt.Sprintf(format, args...)})
 }
 
-var levels = map[string]bool{"debug": true, "info": true, "warn": true, "warning": true, "error": true}
+func (v *validator) positive(path string, d time.Duration) {
+	if d <= 0 {
+		v.fail(path, "must be more than 0, got %s", d)
+	}
+}
 
-func (v *validator) check() {
+func (v *validator) notNegative(path string, d time.Duration) {
+	if d < 0 {
+		v.fail(path, "must not be negative, got %s", d)
+	}
+}
+
+func (v *validator) listen(path, addr string) {
+	if addr == "" {
+		return
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		v.fail(path, "want host:port such as :5060, got %q", addr)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		v.fail(path, "port %q: want 0 to 65535", port)
+	}
+}
+
+func (v *validator) general() {
 	c := v.c
+	if !nodeRe.MatchString(c.Node) {
+		v.fail("node", "want up to 32 letters, digits, '-', '_' or '.', got %q", c.Node)
+	}
 	if !levels[strings.ToLower(c.Log.Level)] {
 		v.fail("log.level", "want debug, info, warn or error, got %q", c.Log.Level)
 	}
@@ -64,102 +110,192 @@ func (v *validator) check() {
 			v.fail("log.packages."+p, "want debug, info, warn or error, got %q", l)
 		}
 	}
-	for _, a := range []struct{ path, addr string }{{"sip.udp", c.SIP.UDP}, {"sip.tcp", c.SIP.TCP}, {"sip.tls", c.SIP.TLS}, {"http.listen", c.HTTP.Listen}} {
-		if a.addr == "" {
-			continue
-		}
-		if _, _, err := net.SplitHostPort(a.addr); err != nil {
-			v.fail(a.path, "want host:port, got %q", a.addr)
-		}
+	v.listen("http.listen", c.HTTP.Listen)
+	s := c.Security
+	if s.MaxFailures < 1 {
+		v.fail("security.max_failures", "want at least 1, got %d", s.MaxFailures)
 	}
-	if c.SIP.TLS != "" && (c.SIP.TLSCert == "" || c.SIP.TLSKey == "") {
-		v.fail("sip.tls", "a TLS listener needs tls_cert and tls_key")
-	}
-	if c.SIP.ExternalIP != "" {
-		if _, err := netip.ParseAddr(c.SIP.ExternalIP); err != nil {
-			v.fail("sip.external_ip", "want an IP address, got %q", c.SIP.ExternalIP)
-		}
-	}
-	if c.SIP.MinExpires < 1 || c.SIP.MaxExpires < c.SIP.MinExpires {
-		v.fail("sip.min_expires", "want 1 <= min_expires <= max_expires")
-	}
-	m := c.Media
-	if m.RTPPortMin%2 != 0 || m.RTPPortMin < 1024 || m.RTPPortMax > 65535 || m.RTPPortMin >= m.RTPPortMax {
-		v.fail("media.rtp_port_min", "want an even first port, 1024 <= min < max <= 65535")
-	}
-	for i, name := range m.Codecs {
-		if n := strings.ToUpper(name); n != "PCMU" && n != "PCMA" {
-			v.fail(fmt.Sprintf("media.codecs[%d]", i), "unknown codec %q (PCMU, PCMA)", name)
-		}
-	}
-	if m.RTPTimeout < 0 || c.Calls.RingTimeout < 0 || c.Calls.DrainTimeout < 0 {
-		v.fail("calls", "durations must not be negative")
-	}
-	if c.Security.MaxFailures < 1 {
-		v.fail("security.max_failures", "want at least 1")
-	}
-	for i, a := range c.Security.Allow {
+	v.positive("security.window", s.Window)
+	v.positive("security.ban_for", s.BanFor)
+	for i, a := range s.Allow {
 		if _, err := netip.ParsePrefix(a); err != nil {
 			v.fail(fmt.Sprintf("security.allow[%d]", i), "want a CIDR such as 10.0.0.0/8, got %q", a)
 		}
 	}
-	exts := map[string]bool{}
-	for i, u := range c.Users {
+}
+
+func (v *validator) sip() {
+	s := v.c.SIP
+	v.listen("sip.udp", s.UDP)
+	v.listen("sip.tcp", s.TCP)
+	v.listen("sip.tls", s.TLS)
+	if s.TLS != "" {
+		if s.TLSCert == "" {
+			v.fail("sip.tls_cert", "required when sip.tls is set")
+		}
+		if s.TLSKey == "" {
+			v.fail("sip.tls_key", "required when sip.tls is set")
+		}
+	}
+	if s.ExternalIP != "" {
+		if _, err := netip.ParseAddr(s.ExternalIP); err != nil {
+			v.fail("sip.external_ip", "want an IP address, got %q", s.ExternalIP)
+		}
+	}
+	if s.Realm == "" || strings.ContainsAny(s.Realm, "\"\\\r\n") {
+		v.fail("sip.realm", "want a name without quotes or backslashes, got %q", s.Realm)
+	}
+	v.positive("sip.nonce_ttl", s.NonceTTL)
+	if s.MinExpires < 1 {
+		v.fail("sip.min_expires", "want at least 1, got %d", s.MinExpires)
+	}
+	if s.MaxExpires < s.MinExpires {
+		v.fail("sip.max_expires", "want at least min_expires (%d), got %d", s.MinExpires, s.MaxExpires)
+	}
+	if s.DefaultExpires < s.MinExpires || s.DefaultExpires > s.MaxExpires {
+		v.fail("sip.default_expires", "want between min_expires and max_expires (%d-%d), got %d", s.MinExpires, s.MaxExpires, s.DefaultExpires)
+	}
+	v.notNegative("sip.qualify_every", s.QualifyEvery)
+	if strings.ContainsAny(s.UserAgent, "\r\n") {
+		v.fail("sip.user_agent", "must be one line")
+	}
+}
+
+func (v *validator) media() {
+	m := v.c.Media
+	// 0 and 0 lets the operating system choose ports: only a Config built
+	// in code (tests) does that, as Parse replaces zeros by the defaults.
+	if m.RTPPortMin != 0 || m.RTPPortMax != 0 {
+		switch {
+		case m.RTPPortMin < 1024 || m.RTPPortMin > 65535:
+			v.fail("media.rtp_port_min", "want 1024 to 65535, got %d", m.RTPPortMin)
+		case m.RTPPortMin%2 != 0:
+			v.fail("media.rtp_port_min", "want an even port (RTCP takes the odd one above), got %d", m.RTPPortMin)
+		case m.RTPPortMax > 65535 || m.RTPPortMax <= m.RTPPortMin:
+			v.fail("media.rtp_port_max", "want more than rtp_port_min (%d) and at most 65535, got %d", m.RTPPortMin, m.RTPPortMax)
+		}
+	}
+	v.notNegative("media.rtp_timeout", m.RTPTimeout)
+	v.positive("media.rtcp_every", m.RTCPEvery)
+	if len(m.Codecs) == 0 {
+		v.fail("media.codecs", "want at least one of PCMU, PCMA")
+	}
+	seen := map[string]bool{}
+	for i, name := range m.Codecs {
+		n := strings.ToUpper(name)
+		switch {
+		case !codecs[n]:
+			v.fail(fmt.Sprintf("media.codecs[%d]", i), "unknown codec %q: want PCMU or PCMA", name)
+		case seen[n]:
+			v.fail(fmt.Sprintf("media.codecs[%d]", i), "%s listed twice", n)
+		}
+		seen[n] = true
+	}
+}
+
+func (v *validator) calls() {
+	c := v.c.Calls
+	v.positive("calls.ring_timeout", c.RingTimeout)
+	v.notNegative("calls.drain_timeout", c.DrainTimeout)
+	v.notNegative("calls.session_expires", c.SessionExpires)
+	v.positive("calls.min_se", c.MinSE)
+	if c.SessionExpires > 0 && c.SessionExpires < c.MinSE {
+		v.fail("calls.session_expires", "want 0 (off) or at least min_se (%s), got %s", c.MinSE, c.SessionExpires)
+	}
+}
+
+func (v *validator) users() {
+	seen := map[string]bool{}
+	for i, u := range v.c.Users {
 		p := fmt.Sprintf("users[%d]", i)
-		if !extensionRe.MatchString(u.Extension) {
+		switch {
+		case !extensionRe.MatchString(u.Extension):
 			v.fail(p+".extension", "want 1 to 15 digits, got %q", u.Extension)
-		} else if exts[u.Extension] {
+		case seen[u.Extension]:
 			v.fail(p+".extension", "duplicate extension %s", u.Extension)
 		}
-		exts[u.Extension] = true
+		seen[u.Extension] = true
 		if u.Password == "" {
 			v.fail(p+".password", "required")
 		}
 	}
-	trunks := map[string]bool{}
-	for i, t := range c.Trunks {
+}
+
+// trunks checks the trunks and returns the set of their names.
+func (v *validator) trunks() map[string]bool {
+	names := map[string]bool{}
+	for i, t := range v.c.Trunks {
 		p := fmt.Sprintf("trunks[%d]", i)
 		switch {
 		case t.Name == "":
 			v.fail(p+".name", "required")
-		case trunks[t.Name]:
+		case !trunkNameRe.MatchString(t.Name):
+			v.fail(p+".name", "want letters, digits, '-', '_' or '.', got %q", t.Name)
+		case names[t.Name]:
 			v.fail(p+".name", "duplicate trunk %s", t.Name)
 		}
-		trunks[t.Name] = true
-		if t.Host == "" {
-			v.fail(p+".host", "required")
-		}
-		if tr := strings.ToLower(t.Transport); tr != "udp" && tr != "tcp" && tr != "tls" {
+		names[t.Name] = true
+		v.host(p+".host", t.Host)
+		if !transports[strings.ToLower(t.Transport)] {
 			v.fail(p+".transport", "want udp, tcp or tls, got %q", t.Transport)
 		}
-		if t.Register && (t.Username == "" || t.Password == "") {
-			v.fail(p+".register", "registration needs username and password")
+		if t.Register {
+			if t.Username == "" {
+				v.fail(p+".username", "required when register is true")
+			}
+			if t.Password == "" {
+				v.fail(p+".password", "required when register is true")
+			}
+		}
+		if t.Expires < 1 {
+			v.fail(p+".expires", "want at least 1 second, got %d", t.Expires)
 		}
 		for j, cidr := range t.InboundCIDRs {
 			if _, err := netip.ParsePrefix(cidr); err != nil {
 				if _, err := netip.ParseAddr(cidr); err != nil {
-					v.fail(fmt.Sprintf("%s.inbound_cidrs[%d]", p, j), "want an address or CIDR, got %q", cidr)
+					v.fail(fmt.Sprintf("%s.inbound_cidrs[%d]", p, j), "want an address or a CIDR such as 192.0.2.0/24, got %q", cidr)
 				}
 			}
 		}
-		if (t.InboundUser == "") != (t.InboundPassword == "") {
-			v.fail(p+".inbound_user", "inbound_user and inbound_password go together")
+		if t.InboundUser != "" && t.InboundPassword == "" {
+			v.fail(p+".inbound_password", "required when inbound_user is set")
+		}
+		if t.InboundUser == "" && t.InboundPassword != "" {
+			v.fail(p+".inbound_user", "required when inbound_password is set")
 		}
 	}
-	for i, t := range c.Trunks {
+	for i, t := range v.c.Trunks {
 		for j, d := range t.DIDs {
-			dp := fmt.Sprintf("trunks[%d].dids[%d]", i, j)
-			v.match(dp, d.Match)
-			v.target(dp+".target", d.Target, trunks)
+			p := fmt.Sprintf("trunks[%d].dids[%d]", i, j)
+			v.match(p, d.Match)
+			v.target(p+".target", d.Target, names)
 		}
 	}
-	for i, r := range c.Dialplan {
-		p := fmt.Sprintf("dialplan[%d]", i)
-		v.match(p, r.Match)
-		if r.Strip < 0 {
-			v.fail(p+".strip", "must not be negative")
+	return names
+}
+
+// host checks "host" or "host:port"; an IPv6 address may be bare or in brackets.
+func (v *validator) host(path, h string) {
+	if h == "" {
+		v.fail(path, "required")
+		return
+	}
+	bad := func() { v.fail(path, "want host or host:port such as sip.example.net:5060, got %q", h) }
+	if strings.ContainsAny(h, " \t\r\n/@;?") || strings.HasPrefix(strings.ToLower(h), "sip:") {
+		bad()
+		return
+	}
+	if _, err := netip.ParseAddr(h); err == nil {
+		return
+	}
+	if host, port, err := net.SplitHostPort(h); err == nil {
+		if n, err := strconv.Atoi(port); host == "" || err != nil || n < 1 || n > 65535 {
+			bad()
 		}
-		v.target(p+".target", r.Target, trunks)
+		return
+	}
+	if strings.ContainsAny(h, ":[]") {
+		bad()
 	}
 }
 
@@ -171,40 +307,57 @@ func (v *validator) match(path string, m Match) {
 		}
 	}
 	if n != 1 {
-		v.fail(path, "want exactly one of exact, prefix or regex")
+		v.fail(path, "want exactly one of exact, prefix or regex, got %d", n)
 	}
 	if m.Regex != "" {
+		// The dial plan anchors it as ^(?:regex)$; the message quotes it as written.
 		if _, err := regexp.Compile(m.Regex); err != nil {
+			v.fail(path+".regex", "%v", err)
+		} else if _, err := regexp.Compile("^(?:" + m.Regex + ")$"); err != nil {
 			v.fail(path+".regex", "%v", err)
 		}
 	}
 }
 
-// target checks "kind" or "kind:args". Kinds later packages add (queue,
-// agent, rwi, agentrpc) are accepted; the PBX reports those it cannot serve.
+// target checks the syntax "kind" or "kind:argument". extension, trunk and
+// trunks are checked further (digits, trunks that exist); other kinds are
+// left to the PBX, which knows which it serves.
 func (v *validator) target(path, t string, trunks map[string]bool) {
-	kind, rest, hasArgs := strings.Cut(t, ":")
-	if kind == "" || strings.ContainsAny(kind, " \t") {
-		v.fail(path, "want kind or kind:argument (extension, extension:1001, trunk:NAME, trunks:A,B), got %q", t)
+	const want = "want extension, extension:N, trunk:NAME, trunks:A,B or another kind:argument"
+	if t == "" {
+		v.fail(path, "required: %s", want)
 		return
 	}
-	if hasArgs && strings.TrimSpace(rest) == "" {
-		v.fail(path, "%q: empty argument", t)
+	kind, arg, hasArg := strings.Cut(t, ":")
+	if !targetRe.MatchString(kind) {
+		v.fail(path, "%q: %s", t, want)
+		return
+	}
+	if hasArg && (arg == "" || strings.TrimSpace(arg) != arg) {
+		v.fail(path, "%q: empty or padded argument after %s:", t, kind)
 		return
 	}
 	switch kind {
 	case "extension":
-		if hasArgs && !extensionRe.MatchString(rest) {
-			v.fail(path, "extension %q: want digits", rest)
+		if hasArg && !extensionRe.MatchString(arg) {
+			v.fail(path, "%q: want 1 to 15 digits after extension:", t)
 		}
 	case "trunk", "trunks":
-		if !hasArgs {
-			v.fail(path, "%s needs a trunk name", kind)
+		if !hasArg {
+			v.fail(path, "%q: want %s:NAME", t, kind)
 			return
 		}
-		for _, name := range strings.Split(rest, ",") {
-			if !trunks[strings.TrimSpace(name)] {
-				v.fail(path, "no trunk named %q", strings.TrimSpace(name))
+		list := strings.Split(arg, ",")
+		if kind == "trunk" && len(list) > 1 {
+			v.fail(path, "%q: one trunk only; use trunks:A,B for failover", t)
+			return
+		}
+		for _, name := range list {
+			switch name = strings.TrimSpace(name); {
+			case name == "":
+				v.fail(path, "%q: empty trunk name", t)
+			case !trunks[name]:
+				v.fail(path, "%q: no trunk named %q", t, name)
 			}
 		}
 	}

@@ -1,109 +1,286 @@
 package store
 
 import (
-	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
-func TestKVRoundTripAndPersistence(t *testing.T) {
-	dir := t.TempDir()
+func openTemp(t *testing.T) (*Store, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data") // Open creates it
 	s, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := s.Get("b", "missing"); v != nil || err != nil {
-		t.Fatalf("absent key: %q %v", v, err)
+	t.Cleanup(func() { s.Close() })
+	return s, dir
+}
+
+func keys(t *testing.T, kv KV, bucket string) string {
+	t.Helper()
+	var out []string
+	if err := kv.ForEach(bucket, func(k string, v []byte) error { out = append(out, k+"="+string(v)); return nil }); err != nil {
+		t.Fatal(err)
 	}
-	s.Put("b", "k2", []byte("two"))
-	s.Put("b", "k1", []byte("one"))
-	s.Delete("b", "nothing")
+	return strings.Join(out, ",")
+}
+
+func TestKVRoundTrip(t *testing.T) {
+	s, dir := openTemp(t)
+	if _, err := os.Stat(filepath.Join(dir, FileName)); err != nil {
+		t.Fatalf("no database file: %v", err)
+	}
+	var kv KV = s
+	if v, err := kv.Get("regs", "missing"); v != nil || err != nil {
+		t.Fatalf("absent bucket: %q %v", v, err)
+	}
+	if err := kv.ForEach("regs", func(string, []byte) error { t.Fatal("called on an absent bucket"); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := kv.Delete("regs", "missing"); err != nil {
+		t.Fatalf("delete from an absent bucket: %v", err)
+	}
+	for _, k := range []string{"1002", "1001", "1003"} {
+		if err := kv.Put("regs", k, []byte("v"+k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kv.Put("bans", "192.0.2.1", []byte("x"))
+	if v, err := kv.Get("regs", "1002"); string(v) != "v1002" || err != nil {
+		t.Fatalf("get: %q %v", v, err)
+	}
+	if v, _ := kv.Get("regs", "missing"); v != nil {
+		t.Fatalf("absent key: %q", v)
+	}
+	kv.Put("regs", "1003", []byte("replaced"))
+	kv.Put("regs", "empty", []byte{})
+	if v, err := kv.Get("regs", "empty"); v == nil || len(v) != 0 || err != nil {
+		t.Fatalf("empty value: %#v %v", v, err)
+	}
+	kv.Delete("regs", "empty")
+	if got := keys(t, kv, "regs"); got != "1001=v1001,1002=v1002,1003=replaced" {
+		t.Fatalf("in key order: %s", got)
+	}
+	if err := kv.Delete("regs", "1001"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := kv.Get("regs", "1001"); v != nil {
+		t.Fatal("deleted key still there")
+	}
+	if err := kv.Put("regs", "", []byte("x")); err == nil {
+		t.Fatal("empty key accepted")
+	}
+}
+
+// A value from Get is the caller's to keep and change.
+func TestGetReturnsACopy(t *testing.T) {
+	s, _ := openTemp(t)
+	s.Put("b", "k", []byte("abc"))
+	v, _ := s.Get("b", "k")
+	v[0] = 'X'
+	if v, _ := s.Get("b", "k"); string(v) != "abc" {
+		t.Fatalf("stored value changed: %q", v)
+	}
+}
+
+// ForEach's fn may write to the store (it runs outside the transaction),
+// and its error stops the walk.
+func TestForEachMayWriteAndStops(t *testing.T) {
+	s, _ := openTemp(t)
+	for _, k := range []string{"a", "b", "c"} {
+		s.Put("b", k, []byte(k))
+	}
+	err := s.ForEach("b", func(k string, v []byte) error {
+		return s.Put("copy", k, v)
+	})
+	if err != nil || keys(t, s, "copy") != "a=a,b=b,c=c" {
+		t.Fatalf("copy: %v %s", err, keys(t, s, "copy"))
+	}
+	stop := errors.New("stop")
+	n := 0
+	if err := s.ForEach("b", func(string, []byte) error { n++; return stop }); err != stop || n != 1 {
+		t.Fatalf("stop: %v after %d", err, n)
+	}
+}
+
+func TestPersistsAcrossCloseAndOpen(t *testing.T) {
+	s, dir := openTemp(t)
+	s.Put("regs", "1001", []byte("contact"))
+	s.PutUser("2001", "secret", "Dave")
+	start := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	s.AddCDR(CDR{ID: "pbx1-1", Start: start, Disposition: Answered})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = Open(dir)
-	if err != nil {
-		t.Fatal(err)
+	if err := s.Close(); err != nil {
+		t.Fatalf("second close: %v", err)
 	}
-	defer s.Close()
-	var keys []string
-	s.ForEach("b", func(k string, v []byte) error { keys = append(keys, k+"="+string(v)); return nil })
-	if strings.Join(keys, ",") != "k1=one,k2=two" {
-		t.Fatalf("after reopen: %v", keys)
-	}
-	s.Delete("b", "k1")
-	if v, _ := s.Get("b", "k1"); v != nil {
-		t.Fatal("deleted key still there")
-	}
-}
 
-// A second process gets a clear error at once instead of hanging.
-func TestOpenLockedFailsFast(t *testing.T) {
-	dir := t.TempDir()
 	s, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	start := time.Now()
-	_, err = Open(dir)
-	if !errors.Is(err, ErrLocked) {
-		t.Fatalf("second open: %v, want ErrLocked", err)
+	if v, _ := s.Get("regs", "1001"); string(v) != "contact" {
+		t.Fatalf("kv after reopen: %q", v)
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("took %s", d)
+	if pw, name, ok, err := s.User("2001"); !ok || pw != "secret" || name != "Dave" || err != nil {
+		t.Fatalf("user after reopen: %q %q %v %v", pw, name, ok, err)
+	}
+	if cdrs, _ := s.CDRs(time.Time{}, 0); len(cdrs) != 1 || cdrs[0].ID != "pbx1-1" || !cdrs[0].Start.Equal(start) {
+		t.Fatalf("cdrs after reopen: %+v", cdrs)
 	}
 }
 
-func TestCDRsInOrderSince(t *testing.T) {
-	s, err := Open(t.TempDir())
+// A second process gets a clear error after a second instead of hanging.
+func TestOpenLockedFailsFast(t *testing.T) {
+	_, dir := openTemp(t)
+	start := time.Now()
+	s2, err := Open(dir)
+	took := time.Since(start)
+	if err == nil {
+		s2.Close()
+		t.Fatal("second open succeeded")
+	}
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "store locked by another process") {
+		t.Fatalf("second open: %v, want ErrLocked", err)
+	}
+	if took > 1500*time.Millisecond {
+		t.Fatalf("took %s", took)
+	}
+	// Readers are locked out by a writer too.
+	if _, err := OpenReadOnly(dir); !errors.Is(err, ErrLocked) {
+		t.Fatalf("read-only open: %v, want ErrLocked", err)
+	}
+}
+
+func TestOpenReadOnly(t *testing.T) {
+	if _, err := OpenReadOnly(t.TempDir()); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("no store: %v", err)
+	}
+	s, dir := openTemp(t)
+	s.Put("b", "k", []byte("v"))
+	s.Close()
+
+	r1, err := OpenReadOnly(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	base := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	for i, id := range []string{"c", "a", "b"} { // written out of order
-		start := base.Add(time.Duration([]int{3, 1, 2}[i]) * time.Hour)
-		s.AddCDR(CDR{ID: id, Start: start, End: start.Add(time.Minute), Disposition: "ANSWERED"})
+	defer r1.Close()
+	r2, err := OpenReadOnly(dir) // readers share
+	if err != nil {
+		t.Fatal(err)
 	}
-	all, _ := s.CDRs(time.Time{}, 0)
-	if len(all) != 3 || all[0].ID != "a" || all[2].ID != "c" {
-		t.Fatalf("order: %+v", all)
+	defer r2.Close()
+	if v, _ := r2.Get("b", "k"); string(v) != "v" {
+		t.Fatalf("read: %q", v)
 	}
-	recent, _ := s.CDRs(base.Add(90*time.Minute), 0)
-	if len(recent) != 2 || recent[0].ID != "b" {
-		t.Fatalf("since: %+v", recent)
-	}
-	if one, _ := s.CDRs(time.Time{}, 1); len(one) != 1 {
-		t.Fatalf("limit: %+v", one)
+	if err := r1.Put("b", "k", []byte("w")); err == nil {
+		t.Fatal("write to a read-only store accepted")
 	}
 }
 
-func TestWriteCDRsFormats(t *testing.T) {
-	start := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	recs := []CDR{{ID: "pbx1-1", CallID: "x@y", From: "1001", To: "1002", Start: start, Answer: start.Add(2 * time.Second),
-		End: start.Add(62 * time.Second), Duration: 62 * time.Second, Billsec: 60 * time.Second, Disposition: "ANSWERED",
-		HangupCause: "normal_clearing", HangupBy: "caller", Codec: "PCMU"}}
-	var b bytes.Buffer
-	WriteCDRs(&b, recs, "csv")
-	want := "id,call_id,from,to,start,answer,end,duration_s,billsec_s,disposition,hangup_cause,hangup_by,codec,packets_lost,trunk\n" +
-		"pbx1-1,x@y,1001,1002,2026-11-01T12:00:00Z,2026-11-01T12:00:02Z,2026-11-01T12:01:02Z,62.000,60.000,ANSWERED,normal_clearing,caller,PCMU,0,\n"
-	if b.String() != want {
-		t.Fatalf("csv:\n%s\nwant:\n%s", b.String(), want)
+func TestUsers(t *testing.T) {
+	s, _ := openTemp(t)
+	var u Users = s
+	if _, _, ok, err := u.User("2001"); ok || err != nil {
+		t.Fatalf("absent user: %v %v", ok, err)
 	}
-	b.Reset()
-	WriteCDRs(&b, recs, "table")
-	if lines := strings.Split(strings.TrimSpace(b.String()), "\n"); len(lines) != 2 || !strings.Contains(lines[1], "2026-11-01 12:00:00  1001  1002  ANSWERED     1m2s") {
-		t.Fatalf("table:\n%s", b.String())
+	u.PutUser("2001", "one", "")
+	u.PutUser("2001", "two", "Eve")
+	if pw, name, ok, _ := u.User("2001"); !ok || pw != "two" || name != "Eve" {
+		t.Fatalf("user: %q %q %v", pw, name, ok)
 	}
-	b.Reset()
-	WriteCDRs(&b, nil, "json")
-	if strings.TrimSpace(b.String()) != "[]" {
-		t.Fatalf("empty json: %q", b.String())
+	if err := u.PutUser("", "x", ""); err == nil {
+		t.Fatal("empty extension accepted")
 	}
-	if err := WriteCDRs(&b, recs, "yaml"); err == nil {
-		t.Fatal("unknown format accepted")
+}
+
+func TestCDRsChronologicalSinceAndLimit(t *testing.T) {
+	s, _ := openTemp(t)
+	var log CDRLog = s
+	base := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	paris := time.FixedZone("CET", 3600)
+	// Written out of order; "b" and "b2" start at the same instant, and one
+	// start is in another zone but earlier in absolute time.
+	for _, c := range []CDR{
+		{ID: "d", Start: base.Add(3 * time.Hour)},
+		{ID: "b2", Start: base.Add(time.Hour)},
+		{ID: "a", Start: base.In(paris)},
+		{ID: "b", Start: base.Add(time.Hour)},
+		{ID: "c", Start: base.Add(2 * time.Hour).In(paris)},
+		{ID: "old", Start: time.Date(1999, 12, 31, 23, 59, 59, 999, time.UTC)},
+	} {
+		if err := log.AddCDR(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(cdrs []CDR, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range cdrs {
+			out = append(out, c.ID)
+		}
+		return strings.Join(out, ",")
+	}
+	for _, tt := range []struct {
+		since time.Time
+		limit int
+		want  string
+	}{
+		{time.Time{}, 0, "old,a,b,b2,c,d"},
+		{base, 0, "a,b,b2,c,d"},                               // since is inclusive
+		{base.Add(time.Nanosecond), 0, "b,b2,c,d"},            // and exact to the nanosecond
+		{base.Add(90 * time.Minute).In(paris), 0, "c,d"},      // in any zone
+		{base.Add(time.Hour), 2, "b,b2"},                      // limit: the oldest first
+		{base, -1, "a,b,b2,c,d"},                              // no limit
+		{base.Add(4 * time.Hour), 0, ""},                      // nothing since
+		{time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), 1, "a"}, // just after the old one
+	} {
+		if got := ids(log.CDRs(tt.since, tt.limit)); got != tt.want {
+			t.Errorf("CDRs(%s, %d) = %s, want %s", tt.since, tt.limit, got, tt.want)
+		}
+	}
+	// The same record written again replaces itself.
+	log.AddCDR(CDR{ID: "a", Start: base, Disposition: Busy})
+	if all, _ := log.CDRs(base, 1); len(all) != 1 || all[0].Disposition != Busy {
+		t.Fatalf("rewrite: %+v", all)
+	}
+	if err := log.AddCDR(CDR{Start: base}); err == nil {
+		t.Fatal("record without id accepted")
+	}
+	if empty, err := openTempCDRs(t); err != nil || empty == nil || len(empty) != 0 {
+		t.Fatalf("empty store: %#v %v", empty, err)
+	}
+}
+
+func openTempCDRs(t *testing.T) ([]CDR, error) {
+	s, _ := openTemp(t)
+	return s.CDRs(time.Time{}, 0)
+}
+
+// Every field survives the round trip through the store.
+func TestCDRRoundTrip(t *testing.T) {
+	s, _ := openTemp(t)
+	in := sampleCDRs()[0]
+	s.AddCDR(in)
+	out, _ := s.CDRs(time.Time{}, 0)
+	if len(out) != 1 {
+		t.Fatalf("%d records", len(out))
+	}
+	got := out[0]
+	if !got.Start.Equal(in.Start) || !got.Answer.Equal(in.Answer) || !got.End.Equal(in.End) {
+		t.Fatalf("times: %+v", got)
+	}
+	got.Start, got.Answer, got.End = in.Start, in.Answer, in.End
+	if got != in {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, in)
 	}
 }

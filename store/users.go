@@ -1,29 +1,46 @@
 package store
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
 
-const userBucket = "users"
+// Users holds extensions added at run time, beside those of pbx.yaml.
+type Users interface {
+	PutUser(ext, password, name string) error
+	User(ext string) (password, name string, ok bool, err error)
+}
+
+// UserBucket is the KV bucket of users, keyed by extension.
+const UserBucket = "users"
 
 type userRecord struct {
 	Password string `json:"password"`
-	Name     string `json:"name"`
+	Name     string `json:"name,omitempty"`
 }
 
-// PutUser adds or replaces an extension created at run time.
+// PutUser adds or replaces an extension.
 func (s *Store) PutUser(ext, password, name string) error {
-	v, _ := json.Marshal(userRecord{password, name})
-	return s.Put(userBucket, ext, v)
+	if ext == "" {
+		return errors.New("store: put user: empty extension")
+	}
+	v, err := json.Marshal(userRecord{Password: password, Name: name})
+	if err != nil {
+		return fmt.Errorf("store: put user %s: %w", ext, err)
+	}
+	return s.Put(UserBucket, ext, v)
 }
 
-// User looks an extension up.
+// User looks an extension up; ok is false when there is none.
 func (s *Store) User(ext string) (password, name string, ok bool, err error) {
-	v, err := s.Get(userBucket, ext)
+	v, err := s.Get(UserBucket, ext)
 	if err != nil || v == nil {
 		return "", "", false, err
 	}
 	var r userRecord
 	if err := json.Unmarshal(v, &r); err != nil {
-		return "", "", false, err
+		return "", "", false, fmt.Errorf("store: user %s: %w", ext, err)
 	}
 	return r.Password, r.Name, true, nil
 }
