@@ -259,8 +259,9 @@ func (l *Leg) answerSDP(codec sip.SDPCodec) []byte {
 	l.mu.Lock()
 	dir := sip.AnswerDirection(l.remote.Direction)
 	dtmf := l.remote.DTMF
+	streams := l.remote.Streams
 	l.mu.Unlock()
-	return l.sdp([]sip.SDPCodec{codec}, dtmf, dir)
+	return l.sdp([]sip.SDPCodec{codec}, dtmf, dir, streams)
 }
 
 func (l *Leg) currentCodecOr(d sip.SessionDesc, supported []string) (sip.SDPCodec, error) {

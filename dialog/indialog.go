@@ -98,7 +98,7 @@ func (e *Engine) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	call := l.call
 	if len(req.Body()) == 0 {
 		// An offerless re-INVITE (a session refresh): offer what is in use.
-		res := sipmsg.NewSDPResponseFromRequest(req, l.sdp([]sip.SDPCodec{l.currentCodec()}, l.remoteDTMF(), "sendrecv"))
+		res := sipmsg.NewSDPResponseFromRequest(req, l.sdp([]sip.SDPCodec{l.currentCodec()}, l.remoteDTMF(), "sendrecv", nil))
 		e.addContact(res, req)
 		e.sessionTimerHeaders(l, req, res)
 		tx.Respond(res)
@@ -183,7 +183,7 @@ func (l *Leg) reinvite(direction string) {
 	}
 	req := sipmsg.NewRequest(sipmsg.INVITE, target)
 	req.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(l.sdp([]sip.SDPCodec{l.currentCodec()}, l.remoteDTMF(), direction))
+	req.SetBody(l.sdp([]sip.SDPCodec{l.currentCodec()}, l.remoteDTMF(), direction, nil))
 	var res *sipmsg.Response
 	var err error
 	if l.cli != nil {

@@ -41,16 +41,17 @@ func newLeg(id string, call *Call, ep *media.Endpoint) *Leg {
 	return &Leg{ID: id, call: call, ep: ep, sessID: uint64(time.Now().UnixNano() / 1000)}
 }
 
-// sdp builds the PBX's SDP for this leg. Each call bumps the version, as a
-// new offer or answer must.
-func (l *Leg) sdp(codecs []sip.SDPCodec, dtmf uint8, direction string) []byte {
+// sdp builds the PBX's SDP for this leg: an offer, or with the offer's
+// streams an answer that mirrors its m-lines. Each call bumps the version,
+// as a new offer or answer must.
+func (l *Leg) sdp(codecs []sip.SDPCodec, dtmf uint8, direction string, streams []sip.SDPStream) []byte {
 	l.mu.Lock()
 	l.version++
 	v := l.version
 	l.mu.Unlock()
 	return sip.BuildSDP(sip.SDPOptions{
 		SessionID: l.sessID, Version: v, Addr: l.localAddr(),
-		Codecs: codecs, DTMF: dtmf, Direction: direction, UserAgent: "pbx",
+		Codecs: codecs, DTMF: dtmf, Direction: direction, UserAgent: "pbx", Streams: streams,
 	})
 }
 

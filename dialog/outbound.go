@@ -220,7 +220,7 @@ func (e *Engine) invite(ctx context.Context, call *Call, t dialTarget, early *ea
 	if ua := e.cfg.SIP.UserAgent; ua != "" {
 		req.AppendHeader(sipmsg.NewHeader("User-Agent", ua))
 	}
-	req.SetBody(leg.sdp(offerCodecs(call.offer, supportedCodecs(e.codecs)), dtmfPT, "sendrecv"))
+	req.SetBody(leg.sdp(offerCodecs(call.offer, supportedCodecs(e.codecs)), dtmfPT, "sendrecv", nil))
 
 	dua, err := e.stack.DialogUA(t.transport)
 	if err != nil {

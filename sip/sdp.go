@@ -45,6 +45,10 @@ type SessionDesc struct {
 	Direction string
 	// Ptime is the a=ptime in milliseconds, 0 when absent.
 	Ptime int
+	// Streams are every m-line of the body in order. An answer must carry
+	// as many m-lines as the offer (RFC 3264 §6): the PBX answers the
+	// anchored audio stream and refuses the rest with port 0.
+	Streams []SDPStream
 }
 
 // The SDP direction attributes (RFC 3264 §5.1).
@@ -63,6 +67,12 @@ var (
 	// offer. The offer is answered 488.
 	ErrSDPNoCommonCodec = errors.New("sdp: no codec in common")
 )
+
+// SDPStream is one m-line as offered: its media, protocol and formats.
+type SDPStream struct {
+	Media, Proto, Formats string
+	Anchored              bool // the audio stream the PBX relays
+}
 
 // sdpMaxBody bounds the SDP the PBX reads. Real offers are well under 4 KiB.
 const sdpMaxBody = 32 << 10
@@ -156,6 +166,14 @@ func ParseSDP(body []byte) (SessionDesc, error) {
 	d.Ptime = sdpPtime(m.Attributes)
 	if d.Ptime == 0 {
 		d.Ptime = sdpPtime(sd.Attributes)
+	}
+	for _, other := range sd.MediaDescriptions {
+		if other == nil {
+			continue
+		}
+		d.Streams = append(d.Streams, SDPStream{Media: sdpSafeName(other.MediaName.Media),
+			Proto: sdpSafeProto(strings.Join(other.MediaName.Protos, "/")),
+			Formats: sdpSafeFormats(other.MediaName.Formats), Anchored: other == m})
 	}
 	return d, nil
 }
@@ -445,6 +463,9 @@ type SDPOptions struct {
 	Direction string
 	// UserAgent names the session in o= and s=; "-" when empty.
 	UserAgent string
+	// Streams, in an answer, are the offer's m-lines: every one but the
+	// anchored audio stream is written back refused (port 0).
+	Streams []SDPStream
 }
 
 // BuildSDP writes an SDP body with one RTP/AVP audio stream: o= with the
@@ -471,6 +492,14 @@ func BuildSDP(o SDPOptions) []byte {
 	b := make([]byte, 0, 256+40*len(o.Codecs))
 	b = fmt.Appendf(b, "v=0\r\no=%s %d %d IN %s %s\r\ns=%s\r\nc=IN %s %s\r\nt=0 0\r\n",
 		name, o.SessionID, o.Version, ipv, addr, name, ipv, addr)
+	anchored := false
+	for _, st := range o.Streams {
+		if st.Anchored {
+			anchored = true
+			break
+		}
+		b = fmt.Appendf(b, "m=%s 0 %s %s\r\n", st.Media, st.Proto, st.Formats)
+	}
 	b = fmt.Appendf(b, "m=audio %d RTP/AVP", o.Addr.Port())
 	for _, c := range o.Codecs {
 		b = fmt.Appendf(b, " %d", c.PayloadType)
@@ -490,7 +519,37 @@ func BuildSDP(o SDPOptions) []byte {
 		b = fmt.Appendf(b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", o.DTMF, o.DTMF)
 	}
 	b = fmt.Appendf(b, "a=ptime:20\r\na=%s\r\n", dir)
+	after := false
+	for _, st := range o.Streams {
+		if after && anchored {
+			b = fmt.Appendf(b, "m=%s 0 %s %s\r\n", st.Media, st.Proto, st.Formats)
+		}
+		after = after || st.Anchored
+	}
 	return b
+}
+
+// sdpSafeProto keeps a protocol such as RTP/SAVPF: tokens and slashes.
+func sdpSafeProto(s string) string {
+	parts := strings.Split(s, "/")
+	for i, p := range parts {
+		parts[i] = sdpSafeName(p)
+	}
+	return strings.Join(parts, "/")
+}
+
+// sdpSafeFormats keeps an m-line's format list as tokens; "0" if empty.
+func sdpSafeFormats(fs []string) string {
+	out := make([]string, 0, len(fs))
+	for _, f := range fs {
+		if f = sdpSafeName(f); f != "-" {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		return "0"
+	}
+	return strings.Join(out, " ")
 }
 
 // sdpSafeName makes s usable as an SDP token (o= user name, s=, an rtpmap

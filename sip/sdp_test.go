@@ -100,63 +100,63 @@ func TestSDPParse(t *testing.T) {
 		want SessionDesc
 	}{
 		{"SIPp uac", sdpTestSIPpUAC,
-			SessionDesc{netip.MustParseAddrPort("127.0.0.1:6000"), []SDPCodec{pcmu}, 0, "sendrecv", 0}},
+			SessionDesc{netip.MustParseAddrPort("127.0.0.1:6000"), []SDPCodec{pcmu}, 0, "sendrecv", 0, nil}},
 		{"SIPp uac_pcap", sdpTestSIPpPcap,
-			SessionDesc{netip.MustParseAddrPort("127.0.0.1:6002"), []SDPCodec{pcma}, 101, "sendrecv", 0}},
+			SessionDesc{netip.MustParseAddrPort("127.0.0.1:6002"), []SDPCodec{pcma}, 101, "sendrecv", 0, nil}},
 		{"Linphone: opus first, telephone-event at three rates, video after", sdpTestLinphone,
 			SessionDesc{netip.MustParseAddrPort("192.0.2.20:7078"),
-				[]SDPCodec{{"OPUS", 96, 48000}, {"SPEEX", 97, 16000}, {"SPEEX", 98, 8000}, pcmu, pcma, g729}, 100, "sendrecv", 0}},
+				[]SDPCodec{{"OPUS", 96, 48000}, {"SPEEX", 97, 16000}, {"SPEEX", 98, 8000}, pcmu, pcma, g729}, 100, "sendrecv", 0, nil}},
 		{"Zoiper: LF line ends, telephone-event 48k and 8k", sdpTestZoiper,
 			SessionDesc{netip.MustParseAddrPort("198.51.100.50:52014"),
-				[]SDPCodec{{"OPUS", 106, 48000}, g722, pcmu, pcma, {"GSM", 3, 8000}}, 101, "sendrecv", 0}},
+				[]SDPCodec{{"OPUS", 106, 48000}, g722, pcmu, pcma, {"GSM", 3, 8000}}, 101, "sendrecv", 0, nil}},
 		{"Yealink", sdpTestYealink,
-			SessionDesc{netip.MustParseAddrPort("203.0.113.20:11796"), []SDPCodec{pcmu, pcma, g729, g722}, 101, "sendrecv", 20}},
+			SessionDesc{netip.MustParseAddrPort("203.0.113.20:11796"), []SDPCodec{pcmu, pcma, g729, g722}, 101, "sendrecv", 20, nil}},
 		{"Yealink hold: sendonly", strings.Replace(sdpTestYealink, "a=sendrecv", "a=sendonly", 1),
-			SessionDesc{netip.MustParseAddrPort("203.0.113.20:11796"), []SDPCodec{pcmu, pcma, g729, g722}, 101, "sendonly", 20}},
+			SessionDesc{netip.MustParseAddrPort("203.0.113.20:11796"), []SDPCodec{pcmu, pcma, g729, g722}, 101, "sendonly", 20, nil}},
 		{"hold: inactive at media level beats session level", sdpTestLines(
 			"v=0", "o=- 1 2 IN IP4 192.0.2.5", "s=-", "c=IN IP4 192.0.2.5", "t=0 0", "a=sendonly",
 			"m=audio 4000 RTP/AVP 0", "a=inactive"),
-			SessionDesc{netip.MustParseAddrPort("192.0.2.5:4000"), []SDPCodec{pcmu}, 0, "inactive", 0}},
+			SessionDesc{netip.MustParseAddrPort("192.0.2.5:4000"), []SDPCodec{pcmu}, 0, "inactive", 0, nil}},
 		{"hold: session-level direction", sdpTestLines(
 			"v=0", "o=- 1 2 IN IP4 192.0.2.5", "s=-", "c=IN IP4 192.0.2.5", "t=0 0", "a=recvonly",
 			"m=audio 4000 RTP/AVP 8"),
-			SessionDesc{netip.MustParseAddrPort("192.0.2.5:4000"), []SDPCodec{pcma}, 0, "recvonly", 0}},
+			SessionDesc{netip.MustParseAddrPort("192.0.2.5:4000"), []SDPCodec{pcma}, 0, "recvonly", 0, nil}},
 		{"hold: c=0.0.0.0 reads as sendonly", sdpTestLines(
 			"v=0", "o=- 1 2 IN IP4 192.0.2.5", "s=-", "c=IN IP4 0.0.0.0", "t=0 0",
 			"m=audio 4000 RTP/AVP 0 101", "a=rtpmap:101 telephone-event/8000"),
-			SessionDesc{netip.MustParseAddrPort("0.0.0.0:4000"), []SDPCodec{pcmu}, 101, "sendonly", 0}},
+			SessionDesc{netip.MustParseAddrPort("0.0.0.0:4000"), []SDPCodec{pcmu}, 101, "sendonly", 0, nil}},
 		{"hold: c=0.0.0.0 with recvonly reads as inactive", sdpTestLines(
 			"v=0", "o=- 1 2 IN IP4 192.0.2.5", "s=-", "c=IN IP4 0.0.0.0", "t=0 0",
 			"m=audio 4000 RTP/AVP 0", "a=recvonly"),
-			SessionDesc{netip.MustParseAddrPort("0.0.0.0:4000"), []SDPCodec{pcmu}, 0, "inactive", 0}},
+			SessionDesc{netip.MustParseAddrPort("0.0.0.0:4000"), []SDPCodec{pcmu}, 0, "inactive", 0, nil}},
 		{"dynamic telephone-event 96", sdpTestLines(
 			"v=0", "o=- 1 1 IN IP4 192.0.2.5", "s=-", "c=IN IP4 192.0.2.5", "t=0 0",
 			"m=audio 4000 RTP/AVP 8 0 96", "a=rtpmap:96 telephone-event/8000", "a=fmtp:96 0-15"),
-			SessionDesc{netip.MustParseAddrPort("192.0.2.5:4000"), []SDPCodec{pcma, pcmu}, 96, "sendrecv", 0}},
+			SessionDesc{netip.MustParseAddrPort("192.0.2.5:4000"), []SDPCodec{pcma, pcmu}, 96, "sendrecv", 0, nil}},
 		{"media-level c= wins", sdpTestLines(
 			"v=0", "o=- 1 1 IN IP4 192.0.2.5", "s=-", "c=IN IP4 192.0.2.5", "t=0 0",
 			"m=audio 4000 RTP/AVP 0", "c=IN IP4 198.51.100.7"),
-			SessionDesc{netip.MustParseAddrPort("198.51.100.7:4000"), []SDPCodec{pcmu}, 0, "sendrecv", 0}},
+			SessionDesc{netip.MustParseAddrPort("198.51.100.7:4000"), []SDPCodec{pcmu}, 0, "sendrecv", 0, nil}},
 		{"IPv6", sdpTestLines(
 			"v=0", "o=- 1 1 IN IP6 2001:db8::10", "s=-", "c=IN IP6 2001:db8::10", "t=0 0",
 			"m=audio 5004 RTP/AVP 8 101", "a=rtpmap:101 telephone-event/8000", "a=ptime:30"),
-			SessionDesc{netip.MustParseAddrPort("[2001:db8::10]:5004"), []SDPCodec{pcma}, 101, "sendrecv", 30}},
+			SessionDesc{netip.MustParseAddrPort("[2001:db8::10]:5004"), []SDPCodec{pcma}, 101, "sendrecv", 30, nil}},
 		{"refused stream: port 0", sdpTestLines(
 			"v=0", "o=- 1 1 IN IP4 192.0.2.5", "s=-", "c=IN IP4 192.0.2.5", "t=0 0", "m=audio 0 RTP/AVP 0"),
-			SessionDesc{netip.MustParseAddrPort("192.0.2.5:0"), []SDPCodec{pcmu}, 0, "sendrecv", 0}},
+			SessionDesc{netip.MustParseAddrPort("192.0.2.5:0"), []SDPCodec{pcmu}, 0, "sendrecv", 0, nil}},
 		{"SRTP stream skipped for the plain one", sdpTestLines(
 			"v=0", "o=- 1 1 IN IP4 192.0.2.5", "s=-", "c=IN IP4 192.0.2.5", "t=0 0",
 			"m=audio 4000 RTP/SAVP 0", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz",
 			"m=audio 4002 RTP/AVP 8"),
-			SessionDesc{netip.MustParseAddrPort("192.0.2.5:4002"), []SDPCodec{pcma}, 0, "sendrecv", 0}},
+			SessionDesc{netip.MustParseAddrPort("192.0.2.5:4002"), []SDPCodec{pcma}, 0, "sendrecv", 0, nil}},
 		{"lines out of order, trailing blanks, multicast TTL", sdpTestLines(
 			"v=0", "o=- 1 1 IN IP4 192.0.2.5", "s=-", "t=0 0", "c=IN IP4 233.252.0.1/127",
 			"m=audio 4000 RTP/AVP 0", "a=sendonly  ", "b=AS:64"),
-			SessionDesc{netip.MustParseAddrPort("233.252.0.1:4000"), []SDPCodec{pcmu}, 0, "sendonly", 0}},
+			SessionDesc{netip.MustParseAddrPort("233.252.0.1:4000"), []SDPCodec{pcmu}, 0, "sendonly", 0, nil}},
 		{"dynamic type without rtpmap is left out", sdpTestLines(
 			"v=0", "o=- 1 1 IN IP4 192.0.2.5", "s=-", "c=IN IP4 192.0.2.5", "t=0 0",
 			"m=audio 4000 RTP/AVP 97 0 0", "a=rtpmap:0 pcmu/8000"),
-			SessionDesc{netip.MustParseAddrPort("192.0.2.5:4000"), []SDPCodec{pcmu}, 0, "sendrecv", 0}},
+			SessionDesc{netip.MustParseAddrPort("192.0.2.5:4000"), []SDPCodec{pcmu}, 0, "sendrecv", 0, nil}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -164,6 +164,7 @@ func TestSDPParse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			got.Streams = nil // TestSDPAnswerMirrorsStreams covers them
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("got  %+v\nwant %+v", got, tt.want)
 			}
@@ -322,6 +323,7 @@ func TestSDPBuildParseRoundTrip(t *testing.T) {
 			t.Fatalf("%+v: %v\n%s", o, err, BuildSDP(o))
 		}
 		want := SessionDesc{Addr: o.Addr, Codecs: o.Codecs, DTMF: o.DTMF, Direction: o.Direction, Ptime: 20}
+		d.Streams = nil
 		if !reflect.DeepEqual(d, want) {
 			t.Errorf("got  %+v\nwant %+v", d, want)
 		}
@@ -349,6 +351,7 @@ func FuzzSDP(f *testing.F) {
 			t.Fatalf("rebuilt SDP does not parse: %v\n%s", err, out)
 		}
 		again.Ptime = d.Ptime
+		again.Streams = d.Streams // a rebuilt offer has one stream
 		if len(d.Codecs) == 0 {
 			again.Codecs = d.Codecs // nil and empty alike
 		}
@@ -356,4 +359,31 @@ func FuzzSDP(f *testing.F) {
 			t.Fatalf("rebuild changed\n%+v\ninto\n%+v\n%s", d, again, out)
 		}
 	})
+}
+
+// An answer to an audio and video offer keeps both m-lines, in order, with
+// the video refused (RFC 3264 §6).
+func TestSDPAnswerMirrorsStreams(t *testing.T) {
+	offer, err := ParseSDP([]byte(sdpTestLinphone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(offer.Streams) != 2 || !offer.Streams[0].Anchored || offer.Streams[1].Media != "video" {
+		t.Fatalf("streams: %+v", offer.Streams)
+	}
+	answer := string(BuildSDP(SDPOptions{Addr: netip.MustParseAddrPort("192.0.2.1:20000"), Codecs: []SDPCodec{{"PCMU", 0, 8000}}, Streams: offer.Streams}))
+	audio, video := strings.Index(answer, "m=audio 20000 "), strings.Index(answer, "m=video 0 RTP/AVP ")
+	if audio < 0 || video < audio || strings.Count(answer, "m=") != 2 {
+		t.Fatalf("answer:\n%s", answer)
+	}
+	back, err := ParseSDP([]byte(answer))
+	if err != nil || back.Addr.Port() != 20000 {
+		t.Fatalf("answer does not parse back: %v %+v", err, back)
+	}
+	// Video first: the refused line comes first in the answer too.
+	videoFirst := SDPOptions{Addr: netip.MustParseAddrPort("192.0.2.1:20000"), Codecs: []SDPCodec{{"PCMU", 0, 8000}},
+		Streams: []SDPStream{{Media: "video", Proto: "RTP/AVP", Formats: "96"}, {Media: "audio", Proto: "RTP/AVP", Formats: "0", Anchored: true}}}
+	if a := string(BuildSDP(videoFirst)); strings.Index(a, "m=video 0") > strings.Index(a, "m=audio") || strings.Count(a, "m=") != 2 {
+		t.Fatalf("video-first answer:\n%s", a)
+	}
 }
