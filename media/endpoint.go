@@ -2,6 +2,7 @@ package media
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -12,89 +13,160 @@ import (
 	"github.com/pion/rtp"
 )
 
+// ErrNoRemote is returned by WritePayload before the endpoint knows where
+// to send: no SDP address yet and no packet to latch onto.
+var ErrNoRemote = errors.New("media: no remote RTP address")
+
+// endpointIDs names endpoints across engines, to tell relay sources apart.
+var endpointIDs atomic.Uint64
+
 // Endpoint is one RTP/RTCP socket pair toward one far end: one call leg.
-// One goroutine reads its RTP socket; what it reads goes to the bridged
-// peer (the relay) or to the handler.
+// One goroutine reads its RTP socket and one its RTCP socket. What the RTP
+// reader receives goes to the bridged peer (the relay) or, when not
+// bridged, to the handler. Writers (the peer's reader, WritePayload,
+// housekeeping) never wait on the reader.
 type Endpoint struct {
-	e    *Engine
-	rtp  *net.UDPConn
-	port int
+	e        *Engine
+	id       uint64
+	conn     *net.UDPConn // RTP
+	rtcpConn *net.UDPConn // RTCP, on the RTP port + 1
+	local    netip.AddrPort
+	port     int // for the pool
 
-	peer    atomic.Pointer[Endpoint]
-	handler atomic.Pointer[func(*rtp.Header, []byte)]
+	// Read per packet, so swapped atomically rather than locked.
+	peer       atomic.Pointer[Endpoint]
+	handler    atomic.Pointer[func(*rtp.Header, []byte)]
+	codec      atomic.Pointer[codecState]
+	remote     atomic.Pointer[netip.AddrPort] // where RTP goes: from SDP, then latched
+	rtcpRemote atomic.Pointer[netip.AddrPort] // where RTCP came from, once it has
+	lastPacket atomic.Int64                   // since the engine's epoch, +1; 0 before any packet
+	inHandler  atomic.Bool
 
-	mu        sync.Mutex // guards the fields below, never held across I/O
-	remote    netip.AddrPort
-	latched   bool
-	codec     Codec
-	dtmfPT    uint8
+	packetsOut, bytesOut atomic.Uint64
+
+	mu        sync.Mutex // guards the fields below; never held across I/O or callbacks
+	sdpRemote netip.AddrPort
 	timeout   time.Duration
 	onTimeout func()
-	timedOut  bool
 	armedAt   time.Time
-	lastRTCP  time.Time
+	fired     bool
 	closed    bool
-	rtcp      *net.UDPConn // opened once media flows
 
-	lastPacket atomic.Int64 // unix nanoseconds of the last packet received
+	nextRTCP time.Time // housekeeping goroutine only
 
-	out   outStream // what this endpoint sends
-	stats recvStats // what this endpoint receives
+	out outStream
+	rx  rxStats
+
+	wmu  sync.Mutex // serialises WritePayload calls around wbuf
+	wbuf [maxDatagram]byte
+
+	hdr rtp.Header // the reader's, handed to the handler
+
+	rtpDone, rtcpDone chan struct{}
 }
 
-func newEndpoint(e *Engine, rtpConn *net.UDPConn) *Endpoint {
-	ep := &Endpoint{e: e, rtp: rtpConn, port: rtpConn.LocalAddr().(*net.UDPAddr).Port, codec: PCMU}
-	ep.out.init(rand.Uint32())
+func newEndpoint(e *Engine, rtpConn, rtcpConn *net.UDPConn, now time.Time) *Endpoint {
+	local := rtpConn.LocalAddr().(*net.UDPAddr).AddrPort()
+	ep := &Endpoint{
+		e:        e,
+		id:       endpointIDs.Add(1),
+		conn:     rtpConn,
+		rtcpConn: rtcpConn,
+		local:    netip.AddrPortFrom(local.Addr().Unmap(), local.Port()),
+		port:     int(local.Port()),
+		timeout:  e.cfg.Timeout,
+		armedAt:  now,
+		rtpDone:  make(chan struct{}),
+		rtcpDone: make(chan struct{}),
+	}
+	ep.codec.Store(newCodecState(PCMU, 0))
+	ep.out.init(rand.Uint32(), uint16(rand.Uint32()), rand.Uint32())
+	// Stagger the first report so endpoints made together do not report
+	// together forever after.
+	ep.nextRTCP = now.Add(e.cfg.RTCPEvery/2 + rand.N(e.cfg.RTCPEvery/2+1))
 	return ep
 }
 
-// LocalAddr is the RTP address the endpoint is bound to.
-func (ep *Endpoint) LocalAddr() netip.AddrPort {
-	return ep.rtp.LocalAddr().(*net.UDPAddr).AddrPort()
-}
+// LocalAddr is the RTP address the endpoint is bound to, for the SDP the
+// signalling layer sends. Its RTCP port is one above.
+func (ep *Endpoint) LocalAddr() netip.AddrPort { return ep.local }
 
-// SetRemote says where to send, from SDP. Once packets arrive the endpoint
-// latches onto the address they come from (symmetric RTP).
-func (ep *Endpoint) SetRemote(a netip.AddrPort) {
+// SSRC is the synchronisation source of what this endpoint sends.
+func (ep *Endpoint) SSRC() uint32 { return ep.out.ssrc }
+
+// SetRemote says where to send, from SDP. Symmetric RTP then takes over:
+// once packets of a negotiated payload type arrive from elsewhere (a phone
+// behind NAT, a NAT rebinding), the endpoint sends where they come from.
+// Setting the address the last SDP already gave keeps a latched one, so
+// a re-INVITE that changes nothing does not undo NAT traversal. An
+// unspecified address or port 0 stops sending.
+func (ep *Endpoint) SetRemote(addr netip.AddrPort) {
+	addr = unmap(addr)
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
-	if ep.latched && ep.remote.Addr() == a.Addr() {
-		return // keep the latched port: the far end is behind NAT
+	if addr == ep.sdpRemote {
+		return
 	}
-	ep.remote = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
-	ep.latched = false
+	ep.sdpRemote = addr
+	ep.rtcpRemote.Store(nil)
+	if !addr.IsValid() || addr.Port() == 0 || addr.Addr().IsUnspecified() {
+		ep.remote.Store(nil)
+		return
+	}
+	p := new(netip.AddrPort)
+	*p = addr
+	ep.remote.Store(p)
 }
 
-// Remote is where the endpoint sends.
+// Remote is where the endpoint sends RTP now, latched or from SDP; the
+// zero AddrPort when it does not know.
 func (ep *Endpoint) Remote() netip.AddrPort {
-	ep.mu.Lock()
-	defer ep.mu.Unlock()
-	return ep.remote
+	if p := ep.remote.Load(); p != nil {
+		return *p
+	}
+	return netip.AddrPort{}
 }
 
-// SetCodec sets the negotiated codec and telephone-event payload type (0:
-// none). It may change mid-call, after a re-INVITE.
+// latch moves the destination to src once a packet of a negotiated payload
+// type (expected) comes from there. Only a change allocates.
+func (ep *Endpoint) latch(src netip.AddrPort, expected bool) {
+	cur := ep.remote.Load()
+	if cur != nil && *cur == src || !expected {
+		return
+	}
+	p := new(netip.AddrPort)
+	*p = src
+	ep.remote.Store(p)
+	ep.rtcpRemote.Store(nil)
+	var from netip.AddrPort
+	if cur != nil {
+		from = *cur
+	}
+	ep.e.log.Debug("rtp source latched", "local", ep.local, "from", from, "to", src)
+}
+
+// SetCodec sets the negotiated codec and the telephone-event payload type
+// (0 for none). It may be called again mid-call, after a re-INVITE: the
+// outgoing stream keeps its SSRC and numbering, and a bridge starts or
+// stops transcoding with the next packet.
 func (ep *Endpoint) SetCodec(c Codec, dtmfPT uint8) {
-	ep.mu.Lock()
-	defer ep.mu.Unlock()
-	ep.codec, ep.dtmfPT = c, dtmfPT
+	cs := newCodecState(c, dtmfPT)
+	ep.codec.Store(cs)
+	if p := ep.peer.Load(); p != nil {
+		if _, ok := transcoder(cs, p.codec.Load()); !ok {
+			ep.e.log.Warn("bridged codecs cannot be converted; audio is dropped",
+				"local", ep.local, "codec", c.Name, "peer_codec", p.Codec().Name)
+		}
+	}
 }
 
 // Codec is the negotiated codec.
-func (ep *Endpoint) Codec() Codec {
-	ep.mu.Lock()
-	defer ep.mu.Unlock()
-	return ep.codec
-}
+func (ep *Endpoint) Codec() Codec { return ep.codec.Load().codec }
 
-func (ep *Endpoint) codecs() (Codec, uint8) {
-	ep.mu.Lock()
-	defer ep.mu.Unlock()
-	return ep.codec, ep.dtmfPT
-}
-
-// SetHandler receives packets while the endpoint is not bridged. It runs on
-// the reader goroutine; header and payload are reused after it returns.
+// SetHandler sets what receives packets while the endpoint is not bridged:
+// every RTP packet that parses, whatever its payload type. It is called on
+// the reader goroutine, so it must be quick; hdr and payload are reused
+// once it returns. nil drops packets.
 func (ep *Endpoint) SetHandler(h func(hdr *rtp.Header, payload []byte)) {
 	if h == nil {
 		ep.handler.Store(nil)
@@ -103,46 +175,100 @@ func (ep *Endpoint) SetHandler(h func(hdr *rtp.Header, payload []byte)) {
 	ep.handler.Store(&h)
 }
 
-// SetTimeout hangs the call up (onTimeout, called once from the engine's
-// housekeeping) when no packet arrives for d; 0 disables, as for a held call.
+// SetTimeout watches for RTP inactivity: when no packet arrives for d,
+// onTimeout is called once, from the engine's housekeeping goroutine (it
+// must not block, nor call Engine.Close). d = 0 disables the watch, as for
+// a held call. Each call re-arms it, counting from now.
 func (ep *Endpoint) SetTimeout(d time.Duration, onTimeout func()) {
+	now := ep.e.now()
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
-	ep.timeout, ep.onTimeout, ep.timedOut = d, onTimeout, false
-	ep.armedAt = time.Now()
+	ep.timeout, ep.onTimeout, ep.armedAt, ep.fired = d, onTimeout, now, false
 }
 
-// WritePayload sends one packet in this endpoint's outgoing stream.
-// samples is how far the timestamp advances after this packet.
+// expired says whether the inactivity watch fires now, and with what.
+func (ep *Endpoint) expired(now time.Time) (fire func(), ok bool) {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	if ep.closed || ep.timeout <= 0 || ep.fired {
+		return nil, false
+	}
+	last := ep.armedAt
+	if lp := ep.lastPacket.Load(); lp != 0 {
+		if t := ep.e.epoch.Add(time.Duration(lp - 1)); t.After(last) {
+			last = t
+		}
+	}
+	if now.Sub(last) < ep.timeout {
+		return nil, false
+	}
+	ep.fired = true
+	return ep.onTimeout, true
+}
+
+// WritePayload sends one packet in this endpoint's outgoing stream, under
+// its SSRC, with the next sequence number and the local timestamp;
+// samples is how far that timestamp advances for the next packet written.
+// It may be called from any goroutine, also while bridged: the stream
+// stays continuous either way.
 func (ep *Endpoint) WritePayload(pt uint8, payload []byte, samples uint32, marker bool) error {
-	dst, ok := ep.destination()
-	if !ok {
-		return errNoRemote
+	if pt > 127 {
+		return fmt.Errorf("media: write to %s: payload type %d out of range", ep.local, pt)
 	}
-	n := ep.out.local(pt, payload, samples, marker)
-	defer ep.out.mu.Unlock()
-	return ep.send(ep.out.buf[:n], dst)
-}
-
-var errNoRemote = errors.New("media: no remote address yet")
-
-func (ep *Endpoint) destination() (netip.AddrPort, bool) {
-	ep.mu.Lock()
-	defer ep.mu.Unlock()
-	return ep.remote, ep.remote.IsValid() && ep.remote.Port() != 0
-}
-
-func (ep *Endpoint) send(pkt []byte, dst netip.AddrPort) error {
-	if _, err := ep.rtp.WriteToUDPAddrPort(pkt, dst); err != nil {
-		return err
+	if len(payload) > maxDatagram-rtpHeaderLen {
+		return fmt.Errorf("media: write %d bytes to %s: %w", len(payload), ep.local, errPayloadTooBig)
 	}
-	ep.e.packetsOut.Add(1)
-	ep.e.bytesOut.Add(uint64(len(pkt)))
-	ep.stats.sent(len(pkt))
+	dst := ep.remote.Load()
+	if dst == nil {
+		return fmt.Errorf("media: write to %s: %w", ep.local, ErrNoRemote)
+	}
+	cs := ep.codec.Load()
+	now := ep.e.now()
+	ep.wmu.Lock()
+	defer ep.wmu.Unlock()
+	n := ep.out.local(ep.wbuf[:], pt, payload, samples, marker, cs, now)
+	ep.countOut(n)
+	if _, err := ep.conn.WriteToUDPAddrPort(ep.wbuf[:n], *dst); err != nil {
+		ep.uncountOut(n)
+		return fmt.Errorf("media: send rtp from %s to %s: %w", ep.local, *dst, err)
+	}
 	return nil
 }
 
-// Close releases the sockets; the reader goroutines end.
+// countOut counts a packet of n bytes before it is written, so the
+// counters never lag what the far end has received; uncountOut takes it
+// back when the write fails.
+func (ep *Endpoint) countOut(n int) {
+	ep.packetsOut.Add(1)
+	ep.bytesOut.Add(uint64(n))
+}
+
+func (ep *Endpoint) uncountOut(n int) {
+	ep.packetsOut.Add(^uint64(0))
+	ep.bytesOut.Add(-uint64(n))
+}
+
+// Stats reads the endpoint's counters.
+func (ep *Endpoint) Stats() Stats {
+	var s Stats
+	ep.rx.snapshot(&s)
+	s.PacketsOut, s.BytesOut = ep.packetsOut.Load(), ep.bytesOut.Load()
+	if lp := ep.lastPacket.Load(); lp != 0 {
+		s.LastPacket = ep.e.epoch.Add(time.Duration(lp - 1))
+	}
+	return s
+}
+
+func (ep *Endpoint) isClosed() bool {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	return ep.closed
+}
+
+// Close unbridges the endpoint, says RTCP BYE, closes both sockets, ends
+// the reader goroutines and returns the ports to the pool. Closing twice
+// is harmless. Called from the endpoint's own handler, it does not wait for
+// the reader, which ends as soon as the handler returns.
 func (ep *Endpoint) Close() error {
 	ep.mu.Lock()
 	if ep.closed {
@@ -150,123 +276,104 @@ func (ep *Endpoint) Close() error {
 		return nil
 	}
 	ep.closed = true
-	rtcpConn := ep.rtcp
 	ep.mu.Unlock()
-	if p := ep.peer.Load(); p != nil {
-		Unbridge(ep, p)
+	ep.unbridgeAll()
+	ep.handler.Store(nil)
+	ep.sendBye()
+	err := errors.Join(ep.conn.Close(), ep.rtcpConn.Close())
+	<-ep.rtcpDone
+	if !ep.inHandler.Load() {
+		<-ep.rtpDone
 	}
-	ep.rtp.Close()
-	if rtcpConn != nil {
-		rtcpConn.Close()
-	}
-	ep.e.lostClosed.Add(ep.Stats().Lost)
 	ep.e.forget(ep)
+	if err != nil {
+		return fmt.Errorf("media: close endpoint %s: %w", ep.local, err)
+	}
 	return nil
 }
 
 // readRTP is the endpoint's one RTP reader.
 func (ep *Endpoint) readRTP() {
-	buf := make([]byte, 1500)
-	var hdr rtp.Header
+	defer ep.e.readers.Done()
+	defer close(ep.rtpDone)
+	buf := make([]byte, maxDatagram)
 	for {
-		n, src, err := ep.rtp.ReadFromUDPAddrPort(buf)
+		n, src, err := ep.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, net.ErrClosed) || ep.isClosed() {
 				return
 			}
+			ep.e.log.Debug("rtp read failed", "local", ep.local, "error", err)
 			continue
 		}
-		ep.receive(buf[:n], src, &hdr)
+		ep.receive(buf[:n], src)
 	}
 }
 
-// receive handles one packet read from the socket: latch, count, then relay
-// or hand to the handler. It allocates nothing.
-func (ep *Endpoint) receive(pkt []byte, src netip.AddrPort, hdr *rtp.Header) {
-	h, ok := parseHeader(pkt)
-	if !ok {
+// receive handles one datagram read from the RTP socket: parse, latch,
+// count, then relay to the peer or hand to the handler. RTCP multiplexed
+// on the RTP port is passed to the RTCP path. On RTP it allocates nothing.
+func (ep *Endpoint) receive(pkt []byte, src netip.AddrPort) {
+	if isRTCP(pkt) {
+		ep.receiveRTCP(pkt, src, false)
 		return
 	}
-	now := time.Now()
-	ep.lastPacket.Store(now.UnixNano())
-	ep.e.packetsIn.Add(1)
-	ep.e.bytesIn.Add(uint64(len(pkt)))
-	ep.latch(src, h.pt)
-	codec, dtmf := ep.codecs()
-	if h.pt == codec.PayloadType {
-		ep.stats.add(h.seq, h.ts, h.ssrc, now, len(pkt))
+	h, err := parseRTP(pkt)
+	if err != nil {
+		return
 	}
+	now := ep.e.now()
+	since := now.Sub(ep.e.epoch)
+	cs := ep.codec.Load()
+	audio := h.pt == cs.codec.PayloadType
+	event := cs.dtmfPT != 0 && h.pt == cs.dtmfPT
+	ep.latch(unmap(src), audio || event)
+	ep.rx.update(&h, len(pkt), audio, cs.clock, arrivalUnits(since, cs.clock))
+	ep.lastPacket.Store(int64(since) + 1)
 	if peer := ep.peer.Load(); peer != nil {
-		peer.forward(pkt, h, ep, codec.PayloadType, dtmf)
+		peer.relay(pkt, &h, ep.id, cs, now)
 		return
 	}
 	if hp := ep.handler.Load(); hp != nil {
-		hdr.Version = 2
-		hdr.Marker = h.marker
-		hdr.PayloadType = h.pt
-		hdr.SequenceNumber = h.seq
-		hdr.Timestamp = h.ts
-		hdr.SSRC = h.ssrc
-		(*hp)(hdr, pkt[h.off:h.end])
+		ep.deliver(*hp, pkt, &h)
 	}
 }
 
-// latch switches the destination to where packets really come from, once a
-// packet of the negotiated kind arrives from there.
-func (ep *Endpoint) latch(src netip.AddrPort, pt uint8) {
-	ep.mu.Lock()
-	defer ep.mu.Unlock()
-	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
-	if src == ep.remote {
-		ep.latched = true
-		return
+// deliver hands a packet to the handler with a reused rtp.Header.
+func (ep *Endpoint) deliver(handler func(*rtp.Header, []byte), pkt []byte, h *rtpView) {
+	hdr := &ep.hdr
+	if _, err := hdr.Unmarshal(pkt); err != nil {
+		// parseRTP accepted it: keep what it read, without extensions.
+		*hdr = rtp.Header{Version: 2, CSRC: hdr.CSRC[:0], Extensions: hdr.Extensions[:0]}
+		hdr.Marker, hdr.PayloadType, hdr.SequenceNumber, hdr.Timestamp, hdr.SSRC = h.marker, h.pt, h.seq, h.ts, h.ssrc
 	}
-	if pt == ep.codec.PayloadType || (ep.dtmfPT != 0 && pt == ep.dtmfPT) {
-		ep.remote = src
-		ep.latched = true
-	}
+	ep.inHandler.Store(true)
+	defer ep.inHandler.Store(false)
+	handler(hdr, pkt[h.off:h.end])
 }
 
-// housekeep runs on the engine's goroutine: timeouts and RTCP.
+// housekeep runs on the engine's goroutine: the inactivity watch, then
+// RTCP when due.
 func (ep *Endpoint) housekeep(now time.Time) {
-	ep.mu.Lock()
-	var fire func()
-	if ep.timeout > 0 && !ep.timedOut && ep.onTimeout != nil {
-		last := time.Unix(0, ep.lastPacket.Load())
-		if last.Before(ep.armedAt) {
-			last = ep.armedAt
-		}
-		if now.Sub(last) >= ep.timeout {
-			ep.timedOut = true
-			fire = ep.onTimeout
+	if fire, ok := ep.expired(now); ok {
+		if fire != nil {
+			fire()
+		} else {
+			ep.e.log.Info("rtp inactivity timeout", "local", ep.local, "remote", ep.Remote())
 		}
 	}
-	rtcpDue := now.Sub(ep.lastRTCP) >= ep.e.cfg.RTCPEvery && ep.lastPacket.Load() != 0 && !ep.closed
-	if rtcpDue {
-		ep.lastRTCP = now
-		if ep.rtcp == nil {
-			ep.openRTCP()
-		}
-	}
-	ep.mu.Unlock()
-	if fire != nil {
-		go fire()
-	}
-	if rtcpDue {
-		ep.sendRTCP(now)
-	}
-}
-
-// openRTCP binds the RTCP socket on the port above RTP, with mu held. When
-// the port is taken the endpoint goes on without RTCP.
-func (ep *Endpoint) openRTCP() {
-	addr := ep.LocalAddr()
-	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr.Addr(), addr.Port()+1)))
-	if err != nil {
-		ep.e.log.Debug("no rtcp socket", "port", addr.Port()+1, "error", err)
-		ep.lastRTCP = time.Now().Add(time.Hour) // do not retry every tick
+	if now.Before(ep.nextRTCP) || ep.isClosed() {
 		return
 	}
-	ep.rtcp = c
-	go ep.readRTCP(c)
+	ep.nextRTCP = now.Add(ep.e.cfg.RTCPEvery)
+	ep.sendReport(now)
+}
+
+// unmap turns an IPv4-mapped IPv6 address, as a dual-stack socket reports
+// it, into plain IPv4 so addresses compare equal.
+func unmap(a netip.AddrPort) netip.AddrPort {
+	if a.Addr().Is4In6() {
+		return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+	}
+	return a
 }

@@ -2,66 +2,43 @@ package media
 
 import "github.com/zaf/g711"
 
-// G.711 tables, built once: decoding is a lookup, and PCMU<->PCMA
-// transcoding is one lookup per byte with no PCM in between.
-var (
-	ulawToPCM  [256]int16
-	alawToPCM  [256]int16
-	ulawToAlaw [256]byte
-	alawToUlaw [256]byte
-)
+// The G.711 helpers convert whole frames into buffers the caller owns, so
+// players, recorders and the mixer encode and decode without allocating.
+// zaf/g711's slice functions allocate their result; its per-sample
+// functions do not, and are what these loops call.
 
-func init() {
-	for i := 0; i < 256; i++ {
-		ulawToPCM[i] = g711.DecodeUlawFrame(byte(i))
-		alawToPCM[i] = g711.DecodeAlawFrame(byte(i))
-	}
-	for i := 0; i < 256; i++ {
-		ulawToAlaw[i] = g711.EncodeAlawFrame(ulawToPCM[i])
-		alawToUlaw[i] = g711.EncodeUlawFrame(alawToPCM[i])
-	}
-}
-
-// DecodeUlaw decodes µ-law bytes into dst, which must be as long as src.
+// DecodeUlaw decodes the µ-law bytes of src into 16-bit PCM in dst.
+// dst must hold at least len(src) samples.
 func DecodeUlaw(dst []int16, src []byte) {
+	dst = dst[:len(src)]
 	for i, b := range src {
-		dst[i] = ulawToPCM[b]
+		dst[i] = g711.DecodeUlawFrame(b)
 	}
 }
 
-// DecodeAlaw decodes A-law bytes into dst, which must be as long as src.
-func DecodeAlaw(dst []int16, src []byte) {
-	for i, b := range src {
-		dst[i] = alawToPCM[b]
-	}
-}
-
-// EncodeUlaw encodes PCM into µ-law; dst must be as long as src.
+// EncodeUlaw encodes the 16-bit PCM of src into µ-law bytes in dst.
+// dst must hold at least len(src) bytes.
 func EncodeUlaw(dst []byte, src []int16) {
+	dst = dst[:len(src)]
 	for i, s := range src {
 		dst[i] = g711.EncodeUlawFrame(s)
 	}
 }
 
-// EncodeAlaw encodes PCM into A-law; dst must be as long as src.
-func EncodeAlaw(dst []byte, src []int16) {
-	for i, s := range src {
-		dst[i] = g711.EncodeAlawFrame(s)
+// DecodeAlaw decodes the A-law bytes of src into 16-bit PCM in dst.
+// dst must hold at least len(src) samples.
+func DecodeAlaw(dst []int16, src []byte) {
+	dst = dst[:len(src)]
+	for i, b := range src {
+		dst[i] = g711.DecodeAlawFrame(b)
 	}
 }
 
-// transcode converts a G.711 payload between laws in place into dst.
-func transcode(dst, src []byte, from, to uint8) {
-	switch {
-	case from == 0 && to == 8:
-		for i, b := range src {
-			dst[i] = ulawToAlaw[b]
-		}
-	case from == 8 && to == 0:
-		for i, b := range src {
-			dst[i] = alawToUlaw[b]
-		}
-	default:
-		copy(dst, src)
+// EncodeAlaw encodes the 16-bit PCM of src into A-law bytes in dst.
+// dst must hold at least len(src) bytes.
+func EncodeAlaw(dst []byte, src []int16) {
+	dst = dst[:len(src)]
+	for i, s := range src {
+		dst[i] = g711.EncodeAlawFrame(s)
 	}
 }

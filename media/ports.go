@@ -8,76 +8,119 @@ import (
 	"sync"
 )
 
-// ErrNoPorts is returned when every RTP port pair of the range is taken.
+// ErrNoPorts is returned when no RTP/RTCP port pair can be bound: every
+// pair of the range is in use or taken by another process.
 var ErrNoPorts = errors.New("media: no free RTP ports")
 
-// ports hands out RTP sockets on even ports, from a range, rotating so a
-// port just freed is not reused at once (late packets of an old call would
-// land in a new one). The odd port above each is left for RTCP, which an
-// endpoint opens only once media flows: a call that carries no RTP then
-// costs one socket per leg, not two, and the file-descriptor limit stretches
-// twice as far.
-type ports struct {
-	ip       netip.Addr
-	min, max int
-	mu       sync.Mutex
-	next     int
-	used     map[int]bool
+// portPool hands out RTP sockets on even ports with RTCP on the port above
+// (RFC 3550 §11). Within a configured range it rotates, so a port just
+// freed is reused last and stray packets of an ended call do not land in a
+// new one; ports another process holds are skipped. With no range the
+// kernel picks ports and the pool only pairs them.
+type portPool struct {
+	ip          netip.Addr
+	network     string
+	first, last int // even RTP ports; 0, 0 for ephemeral ports
+
+	mu    sync.Mutex
+	next  int
+	inUse map[int]bool
 }
 
-func newPorts(ip netip.Addr, min, max int) *ports {
-	if min%2 != 0 {
-		min++
+func newPortPool(ip netip.Addr, min, max int) *portPool {
+	p := &portPool{ip: ip, network: "udp4", inUse: map[int]bool{}}
+	if !ip.Is4() {
+		p.network = "udp" // dual stack when unspecified
 	}
-	return &ports{ip: ip, min: min, max: max, next: min, used: map[int]bool{}}
+	if min != 0 || max != 0 {
+		p.first, p.last = firstLastPair(min, max)
+		p.next = p.first
+	}
+	return p
 }
 
-// open binds an RTP socket. With no range (min 0) the kernel picks an even
-// port.
-func (p *ports) open() (rtp *net.UDPConn, err error) {
-	if p.min == 0 {
-		var odd []*net.UDPConn
-		defer func() {
-			for _, c := range odd {
-				c.Close()
-			}
-		}()
-		for i := 0; i < 20; i++ {
-			rtp, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, 0)))
-			if err != nil {
-				return nil, fmt.Errorf("media: bind rtp: %w", err)
-			}
-			if port := rtp.LocalAddr().(*net.UDPAddr).Port; port%2 == 0 && port < 65535 {
-				return rtp, nil
-			}
-			odd = append(odd, rtp) // held until an even port comes, so it is not offered again
-		}
-		return nil, ErrNoPorts
+// firstLastPair is the lowest and highest even RTP port of [min, max] whose
+// RTCP port is in the range too; last < first when there is none.
+func firstLastPair(min, max int) (first, last int) {
+	first = min + min%2
+	last = max - 1
+	last -= last % 2
+	return first, last
+}
+
+// acquire binds the next free pair.
+func (p *portPool) acquire() (rtpConn, rtcpConn *net.UDPConn, err error) {
+	if p.first == 0 {
+		return p.ephemeral()
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n := (p.max - p.min + 1) / 2
-	for i := 0; i < n; i++ {
+	var bindErr error
+	for range (p.last-p.first)/2 + 1 {
 		port := p.next
-		p.next += 2
-		if p.next+1 > p.max {
-			p.next = p.min
+		if p.next += 2; p.next > p.last {
+			p.next = p.first
 		}
-		if p.used[port] {
+		if p.inUse[port] {
 			continue
 		}
-		rtp, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, uint16(port))))
-		if err != nil {
+		if rtpConn, rtcpConn, err = p.bindPair(port); err != nil {
+			bindErr = err // held by another process, most likely
 			continue
 		}
-		p.used[port] = true
-		return rtp, nil
+		p.inUse[port] = true
+		return rtpConn, rtcpConn, nil
 	}
-	return nil, ErrNoPorts
+	if bindErr != nil {
+		// Not all taken by us: say why the rest would not bind.
+		return nil, nil, fmt.Errorf("%w in %d-%d (%d in use here): %w", ErrNoPorts, p.first, p.last+1, len(p.inUse), bindErr)
+	}
+	return nil, nil, ErrNoPorts
 }
 
-func (p *ports) release(port int) {
+// release gives a pair back, once its sockets are closed.
+func (p *portPool) release(port int) {
+	if p.first == 0 {
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	delete(p.used, port)
+	delete(p.inUse, port)
+}
+
+func (p *portPool) listen(port int) (*net.UDPConn, error) {
+	return net.ListenUDP(p.network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, uint16(port))))
+}
+
+func (p *portPool) bindPair(port int) (rtpConn, rtcpConn *net.UDPConn, err error) {
+	if rtpConn, err = p.listen(port); err != nil {
+		return nil, nil, err
+	}
+	if rtcpConn, err = p.listen(port + 1); err != nil {
+		rtpConn.Close()
+		return nil, nil, err
+	}
+	return rtpConn, rtcpConn, nil
+}
+
+// ephemeral lets the kernel pick a port and pairs it with its neighbour:
+// an even port gets RTCP above, an odd one becomes the RTCP of the even
+// port below.
+func (p *portPool) ephemeral() (rtpConn, rtcpConn *net.UDPConn, err error) {
+	for range 64 {
+		c, err := p.listen(0)
+		if err != nil {
+			return nil, nil, fmt.Errorf("media: bind rtp on %s: %w", p.ip, err)
+		}
+		port := c.LocalAddr().(*net.UDPAddr).Port
+		if port%2 == 0 {
+			if rtcpConn, err := p.listen(port + 1); err == nil {
+				return c, rtcpConn, nil
+			}
+		} else if rtpConn, err := p.listen(port - 1); err == nil {
+			return rtpConn, c, nil
+		}
+		c.Close()
+	}
+	return nil, nil, ErrNoPorts
 }

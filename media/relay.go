@@ -1,193 +1,231 @@
 package media
 
 import (
-	"encoding/binary"
+	"errors"
+	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
-// Bridge joins two endpoints: what one receives, the other sends. When
-// their codecs match, payloads are copied as they are (the relay fast path);
-// PCMU and PCMA are transcoded byte by byte. Telephone-events cross with
-// their payload type mapped, and are dropped toward a far end that
-// negotiated none.
+// bridgeMu orders Bridge, Unbridge and Close so two endpoints are always
+// paired both ways or not at all. The per-packet path never takes it: it
+// reads the peer pointer atomically.
+var bridgeMu sync.Mutex
+
+// Bridge joins two endpoints: each packet received on a is sent out of b
+// and each received on b out of a. Endpoints already bridged elsewhere are
+// moved. Audio of one codec is relayed as it is; PCMU and PCMA are
+// transcoded per packet; telephone-events cross with their payload type
+// mapped to the other side's, and are dropped toward a side that
+// negotiated none. Each side's outgoing stream stays continuous (see
+// outStream). While bridged, the endpoints' handlers are not called.
 func Bridge(a, b *Endpoint) error {
+	if a == nil || b == nil {
+		return errors.New("media: bridge: nil endpoint")
+	}
+	if a == b {
+		return errors.New("media: bridge: an endpoint cannot be bridged to itself")
+	}
+	ca, cb := a.codec.Load(), b.codec.Load()
+	if _, ok := transcoder(ca, cb); !ok {
+		return fmt.Errorf("media: bridge %s with %s: no conversion between %s and %s",
+			a.local, b.local, ca.codec.Name, cb.codec.Name)
+	}
+	bridgeMu.Lock()
+	defer bridgeMu.Unlock()
+	if a.isClosed() || b.isClosed() {
+		return fmt.Errorf("media: bridge %s with %s: endpoint closed", a.local, b.local)
+	}
+	for _, x := range [2]*Endpoint{a, b} {
+		if old := x.peer.Load(); old != nil && old != a && old != b {
+			old.peer.CompareAndSwap(x, nil)
+		}
+	}
 	a.peer.Store(b)
 	b.peer.Store(a)
+	a.e.log.Debug("rtp bridged", "a", a.local, "b", b.local, "codec_a", ca.codec.Name, "codec_b", cb.codec.Name)
 	return nil
 }
 
-// Unbridge stops the relay between a and b; each goes back to its handler.
+// Unbridge stops relaying between a and b. Each goes back to its handler,
+// or drops what it receives when it has none. Endpoints not bridged to
+// each other are left alone.
 func Unbridge(a, b *Endpoint) {
+	if a == nil || b == nil {
+		return
+	}
+	bridgeMu.Lock()
+	defer bridgeMu.Unlock()
 	a.peer.CompareAndSwap(b, nil)
 	b.peer.CompareAndSwap(a, nil)
 }
 
-// header is the part of an RTP header the relay needs.
-type header struct {
-	marker   bool
-	pt       uint8
-	seq      uint16
-	ts       uint32
-	ssrc     uint32
-	off, end int // payload bounds
+// unbridgeAll detaches ep from whatever it is bridged to.
+func (ep *Endpoint) unbridgeAll() {
+	bridgeMu.Lock()
+	defer bridgeMu.Unlock()
+	if p := ep.peer.Swap(nil); p != nil {
+		p.peer.CompareAndSwap(ep, nil)
+	}
 }
 
-// parseHeader reads an RTP header without allocating. RTCP multiplexed on
-// the RTP port and malformed packets are refused.
-func parseHeader(b []byte) (header, bool) {
-	var h header
-	if len(b) < 12 || b[0]>>6 != 2 {
-		return h, false
+// relay sends out of ep a packet its bridged peer received. pkt is the
+// peer's read buffer; it is rewritten in place.
+func (ep *Endpoint) relay(pkt []byte, h *rtpView, from uint64, fromCodec *codecState, now time.Time) {
+	dst := ep.remote.Load()
+	if dst == nil {
+		return
 	}
-	if b[1] >= 200 && b[1] <= 206 { // RTCP (RFC 5761)
-		return h, false
-	}
-	off := 12 + 4*int(b[0]&0x0f)
-	if len(b) < off {
-		return h, false
-	}
-	if b[0]&0x10 != 0 {
-		if len(b) < off+4 {
-			return h, false
-		}
-		off += 4 + 4*int(binary.BigEndian.Uint16(b[off+2:]))
-		if len(b) < off {
-			return h, false
-		}
-	}
-	end := len(b)
-	if b[0]&0x20 != 0 {
-		pad := int(b[end-1])
-		if pad == 0 || off+pad > end {
-			return h, false
-		}
-		end -= pad
-	}
-	h.marker = b[1]&0x80 != 0
-	h.pt = b[1] & 0x7f
-	h.seq = binary.BigEndian.Uint16(b[2:])
-	h.ts = binary.BigEndian.Uint32(b[4:])
-	h.ssrc = binary.BigEndian.Uint32(b[8:])
-	h.off, h.end = off, end
-	return h, true
-}
-
-var endpointIDs atomic.Uint32
-
-// outStream is what an endpoint sends: one SSRC, and sequence numbers and
-// timestamps that stay continuous whatever feeds them. Each source (a far
-// end's SSRC through a bridge, or local writes) gets its own offsets; when
-// the source changes, the new one continues where the last left off, the
-// timestamp advanced by the wall time elapsed.
-type outStream struct {
-	mu       sync.Mutex
-	ssrc     uint32
-	id       uint32 // this endpoint's id, to tell sources apart
-	seq      uint16 // last sequence number sent
-	ts       uint32 // last timestamp sent
-	lastAt   time.Time
-	started  bool
-	src      uint64
-	seqOff   uint16
-	tsOff    uint32
-	localSeq uint16
-	localTs  uint32
-	packets  uint32
-	octets   uint32
-	buf      [1500]byte
-}
-
-func (o *outStream) init(ssrc uint32) {
-	o.ssrc = ssrc
-	o.id = endpointIDs.Add(1)
-	o.seq = uint16(ssrc >> 7)
-	o.ts = ssrc * 7
-}
-
-// rewrite maps an incoming sequence number and timestamp of source src to
-// the outgoing stream. switched reports a change of source.
-func (o *outStream) rewrite(src uint64, seq uint16, ts uint32, now time.Time) (uint16, uint32, bool) {
-	switched := false
-	if !o.started || src != o.src {
-		adv := uint32(160)
-		if o.started {
-			if frames := uint32((now.Sub(o.lastAt) + 10*time.Millisecond) / (20 * time.Millisecond)); frames > 1 {
-				adv = frames * 160
-			}
-		}
-		o.seqOff = o.seq + 1 - seq
-		o.tsOff = o.ts + adv - ts
-		o.src, o.started, switched = src, true, true
-	}
-	outSeq, outTs := seq+o.seqOff, ts+o.tsOff
-	if int16(outSeq-o.seq) > 0 || switched {
-		o.seq, o.ts = outSeq, outTs
-	}
-	o.lastAt = now
-	o.packets++
-	return outSeq, outTs, switched
-}
-
-func (o *outStream) header(pt uint8, marker bool, seq uint16, ts uint32) {
-	o.buf[0] = 0x80
-	o.buf[1] = pt & 0x7f
-	if marker {
-		o.buf[1] |= 0x80
-	}
-	binary.BigEndian.PutUint16(o.buf[2:], seq)
-	binary.BigEndian.PutUint32(o.buf[4:], ts)
-	binary.BigEndian.PutUint32(o.buf[8:], o.ssrc)
-}
-
-// local builds a locally generated packet into buf and returns its length,
-// with mu held: the caller sends buf and unlocks.
-func (o *outStream) local(pt uint8, payload []byte, samples uint32, marker bool) int {
-	o.mu.Lock()
-	seq, ts, switched := o.rewrite(0, o.localSeq, o.localTs, time.Now())
-	o.localSeq++
-	o.localTs += samples
-	o.header(pt, marker || switched, seq, ts)
-	n := copy(o.buf[12:], payload)
-	o.octets += uint32(n)
-	return 12 + n
-}
-
-// forward sends a packet received by from out of ep, rewritten.
-func (ep *Endpoint) forward(pkt []byte, h header, from *Endpoint, fromPT, fromDTMF uint8) {
-	dst, ok := ep.destination()
+	wire, ok := ep.out.forward(pkt, h, sourceKey{ep: from, ssrc: h.ssrc}, fromCodec, ep.codec.Load(), now)
 	if !ok {
 		return
 	}
-	codec, dtmf := ep.codecs()
-	var outPT uint8
-	switch {
-	case h.pt == fromPT:
-		outPT = codec.PayloadType
-	case fromDTMF != 0 && h.pt == fromDTMF:
-		if dtmf == 0 {
-			return
+	ep.countOut(len(wire))
+	if _, err := ep.conn.WriteToUDPAddrPort(wire, *dst); err != nil {
+		ep.uncountOut(len(wire))
+	}
+}
+
+// sourceKey names what feeds an outgoing stream: an incoming SSRC on a
+// given endpoint, or the zero key for WritePayload.
+type sourceKey struct {
+	ep   uint64
+	ssrc uint32
+}
+
+var localSource = sourceKey{}
+
+// outStream is the RTP stream an endpoint sends: one SSRC, with sequence
+// numbers and timestamps that stay continuous whatever feeds it. A source
+// keeps a fixed offset from its own numbering to the stream's, so its
+// gaps and reordering show through. When the source changes (a new
+// incoming SSRC, a bridge to another endpoint, local writes in between),
+// the new one starts at the next sequence number and at the last timestamp
+// advanced by the wall time elapsed, rounded to whole 20 ms frames, and
+// its first packet carries the marker bit.
+type outStream struct {
+	ssrc uint32 // fixed at creation; read without mu
+
+	mu       sync.Mutex
+	started  bool
+	seq      uint16    // highest sequence number sent
+	ts       uint32    // timestamp of that packet
+	at       time.Time // when it was sent
+	src      sourceKey
+	seqDelta uint16 // stream seq minus source seq
+	tsDelta  uint32 // stream ts minus source ts
+
+	localSeq uint16 // WritePayload's own numbering, mapped like any source
+	localTs  uint32
+
+	packets, octets uint32 // sender's counts for the next SR
+	sentSinceReport bool
+}
+
+// init picks the random SSRC, first sequence number and timestamp RFC 3550
+// asks for.
+func (o *outStream) init(ssrc uint32, seq uint16, ts uint32) {
+	o.ssrc = ssrc
+	o.seq = seq - 1 // the first packet goes out with seq
+	o.ts = ts
+}
+
+// next maps a packet of source src, numbered seq and ts in its own
+// stream, onto this stream; switched reports the first packet of a new
+// source. mu must be held.
+func (o *outStream) next(src sourceKey, seq uint16, ts uint32, cs *codecState, now time.Time) (outSeq uint16, outTs uint32, switched bool) {
+	if !o.started || src != o.src {
+		outSeq, outTs = o.seq+1, o.ts
+		if o.started {
+			outTs += advance(now.Sub(o.at), cs.clock, cs.frame)
 		}
-		outPT = dtmf
-	default:
-		return // comfort noise and unknown payloads do not cross
+		o.started, o.src = true, src
+		o.seqDelta, o.tsDelta = outSeq-seq, outTs-ts
+		o.seq, o.ts, o.at = outSeq, outTs, now
+		return outSeq, outTs, true
 	}
+	outSeq, outTs = seq+o.seqDelta, ts+o.tsDelta
+	if int16(outSeq-o.seq) > 0 {
+		o.seq, o.ts, o.at = outSeq, outTs, now
+	}
+	return outSeq, outTs, false
+}
+
+// advance is elapsed in samples of clock rounded to whole frames, at least
+// one: a new source never repeats the last timestamp.
+func advance(elapsed time.Duration, clock, frame uint32) uint32 {
+	if elapsed <= 0 {
+		return frame
+	}
+	samples := uint64(elapsed/time.Millisecond) * uint64(clock) / 1000
+	frames := (samples + uint64(frame)/2) / uint64(frame)
+	if frames == 0 {
+		frames = 1
+	}
+	return uint32(frames * uint64(frame))
+}
+
+// count adds a sent packet to the next sender report. mu must be held.
+func (o *outStream) count(payload int) {
+	o.packets++
+	o.octets += uint32(payload)
+	o.sentSinceReport = true
+}
+
+// rtpTimeAt is the stream's timestamp at now, for a sender report.
+func (o *outStream) rtpTimeAt(now time.Time, clock uint32) uint32 {
+	if !o.started {
+		return o.ts
+	}
+	return o.ts + arrivalUnits(now.Sub(o.at), clock)
+}
+
+// forward turns a packet received from a bridged peer into one of this
+// stream, in place, and returns the bytes to send. Audio in from's codec
+// goes out in to's codec, transcoded when they differ; telephone-events
+// go out on to's event payload type; anything else (comfort noise,
+// unnegotiated payloads, events toward a side without them) is dropped.
+// It allocates nothing, and needs no socket, so it is fuzzed from bytes.
+func (o *outStream) forward(pkt []byte, h *rtpView, src sourceKey, from, to *codecState, now time.Time) ([]byte, bool) {
+	var pt uint8
 	payload := pkt[h.off:h.end]
-	o := &ep.out
+	switch {
+	case h.pt == from.codec.PayloadType:
+		table, ok := transcoder(from, to)
+		if !ok {
+			return nil, false
+		}
+		if table != nil {
+			transcodeInPlace(payload, table)
+		}
+		pt = to.codec.PayloadType
+	case from.dtmfPT != 0 && h.pt == from.dtmfPT:
+		if to.dtmfPT == 0 {
+			return nil, false
+		}
+		pt = to.dtmfPT
+	default:
+		return nil, false
+	}
 	o.mu.Lock()
-	seq, ts, switched := o.rewrite(uint64(from.out.id)<<32|uint64(h.ssrc), h.seq, h.ts, time.Now())
-	o.header(outPT, h.marker || (switched && outPT == codec.PayloadType), seq, ts)
-	n := len(payload)
-	if n > len(o.buf)-12 {
-		n = len(o.buf) - 12
-	}
-	if outPT == codec.PayloadType && fromPT != outPT {
-		transcode(o.buf[12:12+n], payload[:n], fromPT, outPT)
-	} else {
-		copy(o.buf[12:], payload[:n])
-	}
-	o.octets += uint32(n)
-	ep.send(o.buf[:12+n], dst)
+	seq, ts, switched := o.next(src, h.seq, h.ts, to, now)
+	o.count(len(payload))
 	o.mu.Unlock()
+	start := h.off - rtpHeaderLen
+	putHeader(pkt[start:h.off], h.marker || switched, pt, seq, ts, o.ssrc)
+	return pkt[start:h.end], true
+}
+
+// local builds a locally written packet into buf, which must hold the
+// header and payload, and returns its length. samples is how far the
+// local numbering advances after this packet.
+func (o *outStream) local(buf []byte, pt uint8, payload []byte, samples uint32, marker bool, cs *codecState, now time.Time) int {
+	o.mu.Lock()
+	seq, ts, switched := o.next(localSource, o.localSeq, o.localTs, cs, now)
+	o.localSeq++
+	o.localTs += samples
+	o.count(len(payload))
+	o.mu.Unlock()
+	putHeader(buf, marker || switched, pt, seq, ts, o.ssrc)
+	return rtpHeaderLen + copy(buf[rtpHeaderLen:], payload)
 }

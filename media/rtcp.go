@@ -2,6 +2,7 @@ package media
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"time"
@@ -9,110 +10,185 @@ import (
 	"github.com/pion/rtcp"
 )
 
-// ntpTime converts wall time to the 64-bit NTP format of sender reports.
+// rtcpInfo is what an endpoint keeps of one compound RTCP packet from its
+// far end.
+type rtcpInfo struct {
+	hasReport bool
+	report    rtcp.ReceptionReport // the far end's report on our stream
+	hasSR     bool
+	srSSRC    uint32 // the far end's SSRC, from its sender report
+	srNTP     uint64
+	bye       bool
+}
+
+// parseRTCP reads a compound RTCP packet and keeps the report block about
+// ours, this endpoint's SSRC. It needs no socket, so it is fuzzed from
+// bytes.
+func parseRTCP(b []byte, ours uint32) (rtcpInfo, error) {
+	var info rtcpInfo
+	pkts, err := rtcp.Unmarshal(b)
+	if err != nil {
+		return info, fmt.Errorf("media: parse rtcp: %w", err)
+	}
+	take := func(reports []rtcp.ReceptionReport) {
+		for _, r := range reports {
+			if r.SSRC == ours {
+				info.hasReport, info.report = true, r
+			}
+		}
+	}
+	for _, p := range pkts {
+		switch r := p.(type) {
+		case *rtcp.SenderReport:
+			info.hasSR, info.srSSRC, info.srNTP = true, r.SSRC, r.NTPTime
+			take(r.Reports)
+		case *rtcp.ReceiverReport:
+			take(r.Reports)
+		case *rtcp.Goodbye:
+			info.bye = true
+		}
+	}
+	return info, nil
+}
+
+// ntpTime is t in the 64-bit NTP format of sender reports.
 func ntpTime(t time.Time) uint64 {
-	secs := uint64(t.Unix()) + 2208988800
-	frac := uint64(t.Nanosecond()) * (1 << 32) / 1e9
+	const unixToNTP = 2208988800
+	secs := uint64(t.Unix()) + unixToNTP
+	frac := uint64(t.Nanosecond()) << 32 / uint64(time.Second)
 	return secs<<32 | frac
 }
 
-// report builds this endpoint's reception report for the far end's stream.
-func (ep *Endpoint) report() (rtcp.ReceptionReport, bool) {
-	s := &ep.stats
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.started {
-		return rtcp.ReceptionReport{}, false
+// readRTCP is the endpoint's RTCP reader.
+func (ep *Endpoint) readRTCP() {
+	defer ep.e.readers.Done()
+	defer close(ep.rtcpDone)
+	buf := make([]byte, maxDatagram)
+	for {
+		n, src, err := ep.rtcpConn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || ep.isClosed() {
+				return
+			}
+			ep.e.log.Debug("rtcp read failed", "local", ep.local, "error", err)
+			continue
+		}
+		ep.receiveRTCP(buf[:n], src, true)
 	}
-	exp := s.expected()
-	expInterval := exp - s.expectedPrior
-	recvInterval := s.received - s.receivedPrior
-	s.expectedPrior, s.receivedPrior = exp, s.received
-	var fraction uint8
-	if expInterval > 0 && expInterval > recvInterval {
-		fraction = uint8((expInterval - recvInterval) << 8 / expInterval)
-	}
-	lost := s.lost()
-	if lost > 0x7fffff {
-		lost = 0x7fffff
-	}
-	return rtcp.ReceptionReport{SSRC: s.ssrc, FractionLost: fraction, TotalLost: uint32(lost),
-		LastSequenceNumber: s.cycles | uint32(s.maxSeq), Jitter: uint32(s.jitter)}, true
 }
 
-// sendRTCP sends a sender report if this endpoint sent RTP since the last
-// one, else a receiver report, to the far end's RTCP port.
-func (ep *Endpoint) sendRTCP(now time.Time) {
-	dst, ok := ep.destination()
+// receiveRTCP keeps what the far end reports. RTCP arriving on the RTCP
+// socket also latches where reports go, as RTP latches where media goes.
+func (ep *Endpoint) receiveRTCP(b []byte, src netip.AddrPort, onRTCPPort bool) {
+	info, err := parseRTCP(b, ep.out.ssrc)
+	if err != nil {
+		ep.e.log.Debug("bad rtcp", "local", ep.local, "from", src, "error", err)
+		return
+	}
+	src = unmap(src)
+	if onRTCPPort {
+		if cur := ep.rtcpRemote.Load(); cur == nil || *cur != src {
+			p := new(netip.AddrPort)
+			*p = src
+			ep.rtcpRemote.Store(p)
+		}
+	}
+	ep.rx.remote(info, ep.codec.Load().clock, ep.e.now())
+	if info.bye {
+		ep.e.log.Debug("rtcp bye", "local", ep.local, "from", src)
+	}
+	if ch := ep.e.rtcpSeen; ch != nil {
+		select {
+		case ch <- ep:
+		default:
+		}
+	}
+}
+
+// rtcpDest is where reports go: where the far end's RTCP comes from, else
+// the port above its RTP.
+func (ep *Endpoint) rtcpDest() (netip.AddrPort, bool) {
+	if p := ep.rtcpRemote.Load(); p != nil {
+		return *p, true
+	}
+	if p := ep.remote.Load(); p != nil && p.Port() < 65535 {
+		return netip.AddrPortFrom(p.Addr(), p.Port()+1), true
+	}
+	return netip.AddrPort{}, false
+}
+
+// buildReport makes the compound packet for one reporting interval: a
+// sender report if RTP went out since the last one, else a receiver
+// report, with a reception block on the far end's stream once it has sent
+// some, and the SDES CNAME every compound packet must carry.
+func (ep *Endpoint) buildReport(now time.Time) ([]byte, error) {
+	cs := ep.codec.Load()
+	var blocks []rtcp.ReceptionReport
+	if rr, ok := ep.rx.report(now); ok {
+		blocks = append(blocks, rr)
+	}
+	o := &ep.out
+	o.mu.Lock()
+	sent := o.sentSinceReport
+	o.sentSinceReport = false
+	rtpTime, packets, octets := o.rtpTimeAt(now, cs.clock), o.packets, o.octets
+	o.mu.Unlock()
+	var first rtcp.Packet
+	if sent {
+		first = &rtcp.SenderReport{SSRC: o.ssrc, NTPTime: ntpTime(now), RTPTime: rtpTime,
+			PacketCount: packets, OctetCount: octets, Reports: blocks}
+	} else {
+		first = &rtcp.ReceiverReport{SSRC: o.ssrc, Reports: blocks}
+	}
+	b, err := rtcp.Marshal([]rtcp.Packet{first, ep.sdes()})
+	if err != nil {
+		return nil, fmt.Errorf("media: marshal rtcp report: %w", err)
+	}
+	return b, nil
+}
+
+func (ep *Endpoint) sdes() *rtcp.SourceDescription {
+	return &rtcp.SourceDescription{Chunks: []rtcp.SourceDescriptionChunk{{
+		Source: ep.out.ssrc,
+		Items:  []rtcp.SourceDescriptionItem{{Type: rtcp.SDESCNAME, Text: ep.e.cname}},
+	}}}
+}
+
+// sendReport sends this interval's report, from the housekeeping goroutine.
+func (ep *Endpoint) sendReport(now time.Time) {
+	dst, ok := ep.rtcpDest()
 	if !ok {
 		return
 	}
-	dst = netip.AddrPortFrom(dst.Addr(), dst.Port()+1)
-	rr, haveRR := ep.report()
-	var reports []rtcp.ReceptionReport
-	if haveRR {
-		reports = []rtcp.ReceptionReport{rr}
-	}
-	ep.out.mu.Lock()
-	ssrc, ts, packets, octets, sent := ep.out.ssrc, ep.out.ts, ep.out.packets, ep.out.octets, ep.out.started
-	ep.out.mu.Unlock()
-	var pkt rtcp.Packet
-	if sent {
-		pkt = &rtcp.SenderReport{SSRC: ssrc, NTPTime: ntpTime(now), RTPTime: ts, PacketCount: packets, OctetCount: octets, Reports: reports}
-	} else {
-		pkt = &rtcp.ReceiverReport{SSRC: ssrc, Reports: reports}
-	}
-	b, err := pkt.Marshal()
+	b, err := ep.buildReport(now)
 	if err != nil {
+		ep.e.log.Warn("rtcp report not sent", "local", ep.local, "error", err)
 		return
 	}
-	ep.mu.Lock()
-	conn := ep.rtcp
-	ep.mu.Unlock()
-	if conn != nil {
-		conn.WriteToUDPAddrPort(b, dst)
+	if _, err := ep.rtcpConn.WriteToUDPAddrPort(b, dst); err != nil {
+		ep.e.log.Debug("rtcp send failed", "local", ep.local, "to", dst, "error", err)
 	}
 }
 
-// readRTCP keeps what the far end reports about the stream this endpoint sends.
-func (ep *Endpoint) readRTCP(conn *net.UDPConn) {
-	buf := make([]byte, 1500)
-	for {
-		n, _, err := conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue
-		}
-		ep.handleRTCP(buf[:n])
+// sendBye tells the far end this stream ends, best effort, when it sent
+// anything at all.
+func (ep *Endpoint) sendBye() {
+	dst, ok := ep.rtcpDest()
+	ep.out.mu.Lock()
+	started := ep.out.started
+	ep.out.mu.Unlock()
+	if !ok || !started {
+		return
 	}
-}
-
-func (ep *Endpoint) handleRTCP(b []byte) {
-	pkts, err := rtcp.Unmarshal(b)
+	b, err := ep.buildReport(ep.e.now())
 	if err != nil {
 		return
 	}
-	ep.out.mu.Lock()
-	ours := ep.out.ssrc
-	ep.out.mu.Unlock()
-	for _, p := range pkts {
-		var reports []rtcp.ReceptionReport
-		switch r := p.(type) {
-		case *rtcp.SenderReport:
-			reports = r.Reports
-		case *rtcp.ReceiverReport:
-			reports = r.Reports
-		}
-		for _, rr := range reports {
-			if rr.SSRC != ours {
-				continue
-			}
-			ep.stats.mu.Lock()
-			ep.stats.remoteLost = uint64(rr.TotalLost)
-			ep.stats.remoteJitterUnits = rr.Jitter
-			ep.stats.mu.Unlock()
-		}
+	bye, err := (&rtcp.Goodbye{Sources: []uint32{ep.out.ssrc}}).Marshal()
+	if err != nil {
+		return
+	}
+	if _, err := ep.rtcpConn.WriteToUDPAddrPort(append(b, bye...), dst); err != nil {
+		ep.e.log.Debug("rtcp bye not sent", "local", ep.local, "to", dst, "error", err)
 	}
 }
