@@ -26,12 +26,15 @@ var endpointIDs atomic.Uint64
 // bridged, to the handler. Writers (the peer's reader, WritePayload,
 // housekeeping) never wait on the reader.
 type Endpoint struct {
-	e        *Engine
-	id       uint64
-	conn     *net.UDPConn // RTP
-	rtcpConn *net.UDPConn // RTCP, on the RTP port + 1
-	local    netip.AddrPort
-	port     int // for the pool
+	e    *Engine
+	id   uint64
+	conn *net.UDPConn // RTP
+	// rtcp is the RTCP socket, on the RTP port + 1. It opens once RTP
+	// flows (openRTCP), so a leg that carries no media costs one socket,
+	// not two, and the file-descriptor limit stretches twice as far.
+	rtcp  atomic.Pointer[net.UDPConn]
+	local netip.AddrPort
+	port  int // for the pool
 
 	// Read per packet, so swapped atomically rather than locked.
 	peer       atomic.Pointer[Endpoint]
@@ -65,13 +68,12 @@ type Endpoint struct {
 	rtpDone, rtcpDone chan struct{}
 }
 
-func newEndpoint(e *Engine, rtpConn, rtcpConn *net.UDPConn, now time.Time) *Endpoint {
+func newEndpoint(e *Engine, rtpConn *net.UDPConn, now time.Time) *Endpoint {
 	local := rtpConn.LocalAddr().(*net.UDPAddr).AddrPort()
 	ep := &Endpoint{
 		e:        e,
 		id:       endpointIDs.Add(1),
 		conn:     rtpConn,
-		rtcpConn: rtcpConn,
 		local:    netip.AddrPortFrom(local.Addr().Unmap(), local.Port()),
 		port:     int(local.Port()),
 		timeout:  e.cfg.Timeout,
@@ -280,8 +282,11 @@ func (ep *Endpoint) Close() error {
 	ep.unbridgeAll()
 	ep.handler.Store(nil)
 	ep.sendBye()
-	err := errors.Join(ep.conn.Close(), ep.rtcpConn.Close())
-	<-ep.rtcpDone
+	err := ep.conn.Close()
+	if c := ep.rtcp.Load(); c != nil {
+		err = errors.Join(err, c.Close())
+		<-ep.rtcpDone
+	}
 	if !ep.inHandler.Load() {
 		<-ep.rtpDone
 	}
@@ -376,4 +381,30 @@ func unmap(a netip.AddrPort) netip.AddrPort {
 		return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
 	}
 	return a
+}
+
+// openRTCP binds the RTCP socket and starts its reader, once the endpoint
+// has carried RTP. It runs on the housekeeping goroutine. When the port is
+// taken by someone else, the endpoint goes on without RTCP.
+func (ep *Endpoint) openRTCP() *net.UDPConn {
+	if c := ep.rtcp.Load(); c != nil {
+		return c
+	}
+	if ep.lastPacket.Load() == 0 && ep.packetsOut.Load() == 0 {
+		return nil
+	}
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	if ep.closed {
+		return nil
+	}
+	c, err := ep.e.pool.listen(ep.port + 1)
+	if err != nil {
+		ep.e.log.Debug("no rtcp socket", "local", ep.local, "error", err)
+		return nil
+	}
+	ep.rtcp.Store(c)
+	ep.e.readers.Add(1)
+	go ep.readRTCP(c)
+	return c
 }

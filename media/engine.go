@@ -130,24 +130,22 @@ var errEngineClosed = errors.New("media: engine closed")
 // endpoint starts with PCMU, no remote, no handler, and the engine's
 // inactivity timeout with no callback.
 func (e *Engine) NewEndpoint() (*Endpoint, error) {
-	rtpConn, rtcpConn, err := e.pool.acquire()
+	rtpConn, err := e.pool.acquire()
 	if err != nil {
 		return nil, err // ErrNoPorts, or a bind error naming the address
 	}
-	ep := newEndpoint(e, rtpConn, rtcpConn, e.now())
+	ep := newEndpoint(e, rtpConn, e.now())
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
 		rtpConn.Close()
-		rtcpConn.Close()
 		e.pool.release(ep.port)
 		return nil, fmt.Errorf("media: new endpoint: %w", errEngineClosed)
 	}
 	e.endpoints[ep] = struct{}{}
-	e.readers.Add(2)
+	e.readers.Add(1)
 	e.mu.Unlock()
 	go ep.readRTP()
-	go ep.readRTCP()
 	e.log.Debug("rtp endpoint open", "local", ep.local)
 	return ep, nil
 }

@@ -66,9 +66,21 @@ type farEnd struct {
 
 func newFarEnd(t testing.TB) *farEnd {
 	t.Helper()
-	rtpConn, rtcpConn, err := newPortPool(loopback, 0, 0).acquire()
-	if err != nil {
-		t.Fatal(err)
+	pool := newPortPool(loopback, 0, 0)
+	var rtpConn, rtcpConn *net.UDPConn
+	for i := 0; rtcpConn == nil; i++ {
+		if i == 20 {
+			t.Fatal("no free port pair for a far end")
+		}
+		c, err := pool.acquire()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rtcpConn, err = pool.listen(c.LocalAddr().(*net.UDPAddr).Port + 1); err != nil {
+			c.Close()
+			continue
+		}
+		rtpConn = c
 	}
 	t.Cleanup(func() { rtpConn.Close(); rtcpConn.Close() })
 	return &farEnd{t: t, conn: rtpConn, rtcp: rtcpConn}

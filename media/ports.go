@@ -48,8 +48,9 @@ func firstLastPair(min, max int) (first, last int) {
 	return first, last
 }
 
-// acquire binds the next free pair.
-func (p *portPool) acquire() (rtpConn, rtcpConn *net.UDPConn, err error) {
+// acquire binds the RTP socket of the next free pair; the port above it is
+// left for the endpoint's RTCP socket, bound once media flows.
+func (p *portPool) acquire() (rtpConn *net.UDPConn, err error) {
 	if p.first == 0 {
 		return p.ephemeral()
 	}
@@ -64,18 +65,25 @@ func (p *portPool) acquire() (rtpConn, rtcpConn *net.UDPConn, err error) {
 		if p.inUse[port] {
 			continue
 		}
-		if rtpConn, rtcpConn, err = p.bindPair(port); err != nil {
+		if rtpConn, err = p.listen(port); err != nil {
 			bindErr = err // held by another process, most likely
 			continue
 		}
+		if probe, err := p.listen(port + 1); err != nil {
+			rtpConn.Close() // its RTCP port is another process's
+			bindErr = err
+			continue
+		} else {
+			probe.Close()
+		}
 		p.inUse[port] = true
-		return rtpConn, rtcpConn, nil
+		return rtpConn, nil
 	}
 	if bindErr != nil {
 		// Not all taken by us: say why the rest would not bind.
-		return nil, nil, fmt.Errorf("%w in %d-%d (%d in use here): %w", ErrNoPorts, p.first, p.last+1, len(p.inUse), bindErr)
+		return nil, fmt.Errorf("%w in %d-%d (%d in use here): %w", ErrNoPorts, p.first, p.last+1, len(p.inUse), bindErr)
 	}
-	return nil, nil, ErrNoPorts
+	return nil, ErrNoPorts
 }
 
 // release gives a pair back, once its sockets are closed.
@@ -92,35 +100,25 @@ func (p *portPool) listen(port int) (*net.UDPConn, error) {
 	return net.ListenUDP(p.network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, uint16(port))))
 }
 
-func (p *portPool) bindPair(port int) (rtpConn, rtcpConn *net.UDPConn, err error) {
-	if rtpConn, err = p.listen(port); err != nil {
-		return nil, nil, err
-	}
-	if rtcpConn, err = p.listen(port + 1); err != nil {
-		rtpConn.Close()
-		return nil, nil, err
-	}
-	return rtpConn, rtcpConn, nil
-}
-
-// ephemeral lets the kernel pick a port and pairs it with its neighbour:
-// an even port gets RTCP above, an odd one becomes the RTCP of the even
-// port below.
-func (p *portPool) ephemeral() (rtpConn, rtcpConn *net.UDPConn, err error) {
+// ephemeral lets the kernel pick an even port whose odd neighbour is free
+// now (nothing holds it for later: RTCP then goes without, rarely).
+func (p *portPool) ephemeral() (rtpConn *net.UDPConn, err error) {
 	for range 64 {
 		c, err := p.listen(0)
 		if err != nil {
-			return nil, nil, fmt.Errorf("media: bind rtp on %s: %w", p.ip, err)
+			return nil, fmt.Errorf("media: bind rtp on %s: %w", p.ip, err)
 		}
 		port := c.LocalAddr().(*net.UDPAddr).Port
 		if port%2 == 0 {
-			if rtcpConn, err := p.listen(port + 1); err == nil {
-				return c, rtcpConn, nil
+			if probe, err := p.listen(port + 1); err == nil {
+				probe.Close()
+				return c, nil
 			}
-		} else if rtpConn, err := p.listen(port - 1); err == nil {
-			return rtpConn, c, nil
+		} else if even, err := p.listen(port - 1); err == nil {
+			c.Close() // the odd port is free again for even's RTCP
+			return even, nil
 		}
 		c.Close()
 	}
-	return nil, nil, ErrNoPorts
+	return nil, ErrNoPorts
 }

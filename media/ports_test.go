@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 // freeRange finds n consecutive free loopback ports starting on an even
@@ -55,9 +56,6 @@ func TestPortPool(t *testing.T) {
 		if got, want := int(ep.LocalAddr().Port()), base+2*i; got != want {
 			t.Fatalf("endpoint %d on port %d, want %d", i, got, want)
 		}
-		if got := ep.rtcpConn.LocalAddr().(*net.UDPAddr).Port; got != base+2*i+1 {
-			t.Fatalf("RTCP on port %d, want %d", got, base+2*i+1)
-		}
 		eps = append(eps, ep)
 	}
 	_, err := e.NewEndpoint()
@@ -97,17 +95,44 @@ func TestPortPoolRotatesAndSkipsTakenPorts(t *testing.T) {
 	}
 }
 
-func TestEphemeralPairsAreEvenAndAdjacent(t *testing.T) {
+func TestEphemeralPortsAreEven(t *testing.T) {
 	e := newTestEngine(t, Config{})
 	for range 10 {
 		ep, err := e.NewEndpoint()
 		if err != nil {
 			t.Fatal(err)
 		}
-		port := int(ep.LocalAddr().Port())
-		if port%2 != 0 || ep.rtcpConn.LocalAddr().(*net.UDPAddr).Port != port+1 {
-			t.Fatalf("RTP %d RTCP %s", port, ep.rtcpConn.LocalAddr())
+		if port := int(ep.LocalAddr().Port()); port%2 != 0 {
+			t.Fatalf("RTP on odd port %d", port)
 		}
+		if ep.rtcp.Load() != nil {
+			t.Fatal("RTCP socket open before any media")
+		}
+	}
+}
+
+// The RTCP socket opens on the port above RTP once media flows, and not
+// before: a leg that carries no RTP holds one socket.
+func TestRTCPSocketOpensWithMedia(t *testing.T) {
+	e := newTestEngine(t, Config{RTCPEvery: 50 * time.Millisecond})
+	ep, err := e.NewEndpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone := newFarEnd(t)
+	ep.SetRemote(phone.addr())
+	ep.SetCodec(PCMU, 0)
+	if err := ep.WritePayload(0, make([]byte, 160), 160, false); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1500)
+	phone.rtcp.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := phone.rtcp.Read(buf); err != nil {
+		t.Fatalf("no RTCP report: %v", err)
+	}
+	c := ep.rtcp.Load()
+	if c == nil || c.LocalAddr().(*net.UDPAddr).Port != int(ep.LocalAddr().Port())+1 {
+		t.Fatalf("RTCP socket %v, want port %d", c, ep.LocalAddr().Port()+1)
 	}
 }
 

@@ -60,12 +60,12 @@ func ntpTime(t time.Time) uint64 {
 }
 
 // readRTCP is the endpoint's RTCP reader.
-func (ep *Endpoint) readRTCP() {
+func (ep *Endpoint) readRTCP(conn *net.UDPConn) {
 	defer ep.e.readers.Done()
 	defer close(ep.rtcpDone)
 	buf := make([]byte, maxDatagram)
 	for {
-		n, src, err := ep.rtcpConn.ReadFromUDPAddrPort(buf)
+		n, src, err := conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || ep.isClosed() {
 				return
@@ -160,12 +160,16 @@ func (ep *Endpoint) sendReport(now time.Time) {
 	if !ok {
 		return
 	}
+	conn := ep.openRTCP()
+	if conn == nil {
+		return
+	}
 	b, err := ep.buildReport(now)
 	if err != nil {
 		ep.e.log.Warn("rtcp report not sent", "local", ep.local, "error", err)
 		return
 	}
-	if _, err := ep.rtcpConn.WriteToUDPAddrPort(b, dst); err != nil {
+	if _, err := conn.WriteToUDPAddrPort(b, dst); err != nil {
 		ep.e.log.Debug("rtcp send failed", "local", ep.local, "to", dst, "error", err)
 	}
 }
@@ -177,7 +181,8 @@ func (ep *Endpoint) sendBye() {
 	ep.out.mu.Lock()
 	started := ep.out.started
 	ep.out.mu.Unlock()
-	if !ok || !started {
+	conn := ep.rtcp.Load()
+	if !ok || !started || conn == nil {
 		return
 	}
 	b, err := ep.buildReport(ep.e.now())
@@ -188,7 +193,7 @@ func (ep *Endpoint) sendBye() {
 	if err != nil {
 		return
 	}
-	if _, err := ep.rtcpConn.WriteToUDPAddrPort(append(b, bye...), dst); err != nil {
+	if _, err := conn.WriteToUDPAddrPort(append(b, bye...), dst); err != nil {
 		ep.e.log.Debug("rtcp bye not sent", "local", ep.local, "to", dst, "error", err)
 	}
 }
