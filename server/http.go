@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"sort"
 	"time"
@@ -29,6 +30,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/registrations", loopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, s.loc.All())
 	})))
+	// Profiles for whoever runs the PBX, from the machine itself.
+	mux.Handle("/debug/pprof/", loopbackOnly(http.HandlerFunc(pprof.Index)))
+	mux.Handle("/debug/pprof/profile", loopbackOnly(http.HandlerFunc(pprof.Profile)))
 	return mux
 }
 
