@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"pbx/media"
 	"pbx/sip"
 	"pbx/store"
 )
@@ -208,6 +207,4 @@ func (c *Call) setHeld(l *Leg, held bool) {
 	c.watchMedia()
 }
 
-func bridge(a, b *media.Endpoint) error { return media.Bridge(a, b) }
 
-func unbridge(a, b *media.Endpoint) { media.Unbridge(a, b) }

@@ -235,7 +235,6 @@ func respond(tx sipmsg.ServerTransaction, req *sipmsg.Request, code int, reason 
 	}
 }
 
-var errNoCodec = errors.New("no codec in common")
 
 // sinceNow is a small helper for log fields.
 func sinceNow(t time.Time) time.Duration { return time.Since(t).Round(time.Millisecond) }

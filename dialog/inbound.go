@@ -9,6 +9,7 @@ import (
 
 	sipmsg "github.com/emiago/sipgo/sip"
 
+	"pbx/media"
 	"pbx/sip"
 )
 
@@ -181,13 +182,11 @@ func (e *Engine) runCall(call *Call, route Route) {
 
 	// Answer the caller with the codec the callee's leg uses when the caller
 	// offered it: then the bridge relays without transcoding.
-	codec, err := codecFor(call.offer, b.currentCodec().Name, e.codecs)
-	if err != nil {
-		codec, _ = a.currentCodecOr(call.offer, e.codecs)
-	}
+	// (The offer shares a codec with the PBX: onInvite checked.)
+	codec, _ := codecFor(call.offer, b.currentCodec().Name, e.codecs)
 	a.applyRemote(call.offer, codec)
 	answer := a.answerSDP(codec)
-	if err := bridge(a.ep, b.ep); err != nil {
+	if err := media.Bridge(a.ep, b.ep); err != nil {
 		call.log.Error("bridge", "error", err)
 	}
 	call.mu.Lock()
@@ -208,15 +207,6 @@ func (e *Engine) runCall(call *Call, route Route) {
 	call.publish(EventCallAnswered, b, "")
 	call.watchMedia()
 	e.startSessionTimer(a, a.srv.InviteRequest)
-	if call.isEnded() {
-		return
-	}
-}
-
-func (c *Call) isEnded() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ended
 }
 
 // failCall answers the caller with the failure that ended the dial.
@@ -262,9 +252,4 @@ func (l *Leg) answerSDP(codec sip.SDPCodec) []byte {
 	streams := l.remote.Streams
 	l.mu.Unlock()
 	return l.sdp([]sip.SDPCodec{codec}, dtmf, dir, streams)
-}
-
-func (l *Leg) currentCodecOr(d sip.SessionDesc, supported []string) (sip.SDPCodec, error) {
-	c, _, err := sip.Negotiate(d, supported)
-	return c, err
 }

@@ -3,7 +3,6 @@ package dialog
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
 
+	"pbx/media"
 	"pbx/sip"
 )
 
@@ -307,7 +307,7 @@ func (m *earlyMedia) provisional(call *Call, leg *Leg, res *sipmsg.Response) {
 				a.applyRemote(call.offer, codec)
 				m.leg, m.codec = leg, codec
 				m.sdp = a.answerSDP(codec)
-				if err := bridge(a.ep, leg.ep); err != nil {
+				if err := media.Bridge(a.ep, leg.ep); err != nil {
 					call.log.Warn("early media bridge", "error", err)
 				}
 				r := sipmsg.NewResponseFromRequest(a.srv.InviteRequest, 183, "Session Progress", m.sdp)
@@ -333,8 +333,6 @@ func (m *earlyMedia) winner(call *Call, w *Leg) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.leg != nil && m.leg != w {
-		unbridge(call.a.ep, m.leg.ep)
+		media.Unbridge(call.a.ep, m.leg.ep)
 	}
 }
-
-func (e *Engine) String() string { return fmt.Sprintf("dialog.Engine(%d calls)", e.ActiveCalls()) }
