@@ -206,5 +206,3 @@ func (c *Call) setHeld(l *Leg, held bool) {
 	}
 	c.watchMedia()
 }
-
-

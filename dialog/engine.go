@@ -235,6 +235,5 @@ func respond(tx sipmsg.ServerTransaction, req *sipmsg.Request, code int, reason 
 	}
 }
 
-
 // sinceNow is a small helper for log fields.
 func sinceNow(t time.Time) time.Duration { return time.Since(t).Round(time.Millisecond) }
