@@ -34,7 +34,7 @@ func (e *Engine) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	} else {
 		err = l.cli.ReadBye(req, tx)
 	}
-	if err != nil {
+	if err != nil { // answer anyway: the far end is gone either way
 		l.call.log.Debug("bye", "leg", l.ID, "error", err)
 		respond(tx, req, 200, "OK")
 	}
@@ -85,13 +85,7 @@ func (e *Engine) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
-	var err error
-	if l.srv != nil {
-		err = l.srv.ReadRequest(req, tx)
-	} else {
-		err = l.cli.ReadRequest(req, tx)
-	}
-	if err != nil {
+	if err := l.readRequest(req, tx); err != nil {
 		respond(tx, req, 500, "Server Internal Error", sipmsg.NewHeader("Retry-After", "1"))
 		return
 	}
@@ -153,6 +147,14 @@ func (e *Engine) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 func (e *Engine) addContact(res *sipmsg.Response, req *sipmsg.Request) {
 	c := e.stack.Contact(req.Transport())
 	res.AppendHeader(&c)
+}
+
+// readRequest checks an in-dialog request's CSeq against the leg's dialog.
+func (l *Leg) readRequest(req *sipmsg.Request, tx sipmsg.ServerTransaction) error {
+	if l.srv != nil {
+		return l.srv.ReadRequest(req, tx)
+	}
+	return l.cli.ReadRequest(req, tx)
 }
 
 func (l *Leg) isHeld() bool {

@@ -84,16 +84,7 @@ func TestCallBusy(t *testing.T) {
 func TestCallNoAnswer(t *testing.T) {
 	p := testkit.StartPBX(t, "", func(c *config.Config) { c.Calls.RingTimeout = time.Second })
 	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
-	cancelled := make(chan struct{})
-	go func() {
-		in, err := bob.Incoming(5 * time.Second)
-		if err != nil {
-			return
-		}
-		in.Ring()
-		<-in.Cancelled()
-		close(cancelled)
-	}()
+	cancelled := ringUntilCancelled(bob)
 	start := time.Now()
 	_, err := alice.Call(ctxTimeout(t, 10*time.Second), "1002", testkit.CallOptions{})
 	if code := testkit.StatusOf(err); code != 480 {
@@ -116,16 +107,7 @@ func TestCallNoAnswer(t *testing.T) {
 func TestCallCancelWhileRinging(t *testing.T) {
 	p := testkit.StartPBX(t, "")
 	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
-	cancelled := make(chan struct{})
-	go func() {
-		in, err := bob.Incoming(5 * time.Second)
-		if err != nil {
-			return
-		}
-		in.Ring()
-		<-in.Cancelled()
-		close(cancelled)
-	}()
+	cancelled := ringUntilCancelled(bob)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_, err := alice.Call(ctx, "1002", testkit.CallOptions{OnRinging: func(code int) {
@@ -152,16 +134,7 @@ func TestCallForksToEveryContact(t *testing.T) {
 	p := testkit.StartPBX(t, "")
 	alice := phone(t, p, "1001")
 	desk, mobile := phone(t, p, "1002"), phone(t, p, "1002")
-	cancelled := make(chan struct{})
-	go func() {
-		in, err := mobile.Incoming(5 * time.Second)
-		if err != nil {
-			return
-		}
-		in.Ring()
-		<-in.Cancelled()
-		close(cancelled)
-	}()
+	cancelled := ringUntilCancelled(mobile)
 	a, b := connect(t, alice, desk, "1002")
 	select {
 	case <-cancelled:

@@ -125,3 +125,19 @@ func hangUp(t testing.TB, a, b *testkit.PhoneCall) {
 		t.Fatalf("far end: %v", err)
 	}
 }
+
+// ringUntilCancelled lets the next call to ph ring, and closes the channel
+// it returns when the caller's side cancels it.
+func ringUntilCancelled(ph *testkit.Phone) <-chan struct{} {
+	cancelled := make(chan struct{})
+	go func() {
+		in, err := ph.Incoming(5 * time.Second)
+		if err != nil {
+			return
+		}
+		in.Ring()
+		<-in.Cancelled()
+		close(cancelled)
+	}()
+	return cancelled
+}
