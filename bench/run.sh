@@ -168,6 +168,14 @@ wait_quiet() {
 	done
 }
 
+# udp_drops LO HI: datagrams the kernel dropped on UDP sockets bound to
+# ports LO..HI (the receive queue was full), from /proc/net/udp.
+udp_drops() {
+	awk -v lo="$1" -v hi="$2" '
+	function hex(h,   i, n) { n = 0; for (i = 1; i <= length(h); i++) n = n * 16 + index("0123456789ABCDEF", toupper(substr(h, i, 1))) - 1; return n }
+	NR > 1 { split($2, a, ":"); p = hex(a[2]); if (p >= lo && p <= hi) d += $NF }
+	END { print d + 0 }' /proc/net/udp
+}
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 pss_kb() { # pss_kb PID...: proportional set size summed (shared memory counted once)
 	local p t=0 v
@@ -180,6 +188,14 @@ pss_kb() { # pss_kb PID...: proportional set size summed (shared memory counted 
 # metric NAME: one value from the PBX's /metrics ("" when absent).
 metric() { curl -fsS --max-time 2 "http://$PBX_HTTP/metrics" 2>/dev/null | awk -v n="$1" '$1 == n { print $2; exit }' || true; }
 # stat_col FILE NAME: a column of the last line of a SIPp -trace_stat file.
+# rtp_counters: packets in, out and lost, from one scrape of /metrics so
+# the three are read at the same instant.
+rtp_counters() {
+	curl -fsS --max-time 2 "http://$PBX_HTTP/metrics" 2>/dev/null | awk '
+	$1 == "pbx_rtp_packets_in_total" { i = $2 } $1 == "pbx_rtp_packets_out_total" { o = $2 }
+	$1 == "pbx_rtp_packets_lost_total" { l = $2 } END { print i, o, l }'
+}
+
 stat_col() {
 	awk -F';' -v n="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == n) c = i; next } NF > 1 { last = $0 }
 		END { if (c && last != "") { split(last, f, ";"); v = f[c]; gsub(/ /, "", v); print v } else print "" }' "$1" 2>/dev/null || true
@@ -485,10 +501,13 @@ rtp_step() {
 	local c_a c_b t_a t_b s_a s_b y_a y_b in_a in_b out_a out_b lost_a lost_b mem1 active
 	sleep "$(calc "$t0 + $hold_s + 2 - $(now)")" 2>/dev/null || true
 	c_a=$(cpu_ticks "$PBX_PID") s_a=$(cpu_ticks "$uac" "$UAS_PID") y_a=$(sys_ticks) t_a=$(now)
-	in_a=$(metric pbx_rtp_packets_in_total) out_a=$(metric pbx_rtp_packets_out_total) lost_a=$(metric pbx_rtp_packets_lost_total)
+	read -r in_a out_a lost_a < <(rtp_counters)
+	local pd_a pd_b sd_a sd_b
+	pd_a=$(udp_drops 20000 59999) sd_a=$(udp_drops "$UAS_MEDIA" $((UAC_MEDIA + 3)))
 	sleep "$(calc "$t0 + 2 * $hold_s - 2 - $(now)")" 2>/dev/null || true
 	c_b=$(cpu_ticks "$PBX_PID") s_b=$(cpu_ticks "$uac" "$UAS_PID") y_b=$(sys_ticks) t_b=$(now)
-	in_b=$(metric pbx_rtp_packets_in_total) out_b=$(metric pbx_rtp_packets_out_total) lost_b=$(metric pbx_rtp_packets_lost_total)
+	read -r in_b out_b lost_b < <(rtp_counters)
+	pd_b=$(udp_drops 20000 59999) sd_b=$(udp_drops "$UAS_MEDIA" $((UAC_MEDIA + 3)))
 	mem1=$(rss_kb "$PBX_PID")
 	active=$(metric pbx_calls_active)
 	wait "$uac" || rc=$?
@@ -511,12 +530,20 @@ rtp_step() {
 	fi
 	conc=${active:-$n}
 	kb_call=$(calc "$conc > 0 ? ($mem1 - $mem0) / $conc : 0")
-	if [[ $rc == 0 && $failed == 0 && $ok == "$calls" && $loss != - ]] && awk -v l="$loss" -v m="$RTP_MAX_LOSS_PCT" 'BEGIN { exit !(l <= m) }'; then
+	# The PBX loses nothing when its sockets drop nothing and it sends on
+	# what it receives. Gaps in what the far ends send (the loss column)
+	# also count SIPp's own drops: its echo serves every call from one socket.
+	local pbx_drops=$((pd_b - pd_a)) sipp_drops=$((sd_b - sd_a)) relay_gap=-
+	if [[ $pps != - ]]; then
+		relay_gap=$(calc "($in_b - $in_a) > 0 ? 100 * (($in_b - $in_a) - ($out_b - $out_a)) / ($in_b - $in_a) : 100")
+	fi
+	if [[ $rc == 0 && $failed == 0 && $ok == "$calls" && $pbx_drops == 0 && $relay_gap != - ]] && awk -v l="$relay_gap" -v m="$RTP_MAX_LOSS_PCT" 'BEGIN { exit !(l <= m && l >= -m) }'; then
 		clean=yes
 	fi
+	echo "$n	$pbx_drops	$sipp_drops	$relay_gap" >>"$WORK/rtp_drops.tsv"
 	record rtp "$n" "$calls" "$ok" "$failed" "$retrans" "$rc" "-" "-" "$cores" "$sipp_cores" "$conc" \
 		"$((mem1 - mem0))" "$kb_call" "$loss" "$pps" "$clean" "$other"
-	log "rtp $n calls: $ok ok, $failed failed, exit $rc; PBX $(fmt "$cores" %.2f) cores, loss $(fmt "$loss" %.4f) %, $pps pps in/out, $(fmt "$kb_call" %.1f) KB/call at $conc calls; other processes $(fmt "$other" %.2f) cores"
+	log "rtp $n calls: $ok ok, $failed failed, exit $rc; PBX $(fmt "$cores" %.2f) cores, far-end gaps $(fmt "$loss" %.4f) %, PBX socket drops $pbx_drops, SIPp socket drops $sipp_drops, in-out gap $(fmt "$relay_gap" %.4f) %, $pps pps in/out, $(fmt "$kb_call" %.1f) KB/call at $conc calls; other processes $(fmt "$other" %.2f) cores"
 	[[ $clean == yes ]]
 }
 
@@ -621,8 +648,14 @@ report() {
 				printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", v[i, 2], v[i, 3], v[i, 4], v[i, 5], v[i, 7], f(v[i, 10], "%.2f"), v[i, 16], f(v[i, 15], "%.4f"),
 					f(v[i, 11], "%.2f"), f(v[i, 18], "%.2f"), f(v[i, 13] / 1024, "%.1f MB"), f(v[i, 14], "%.1f"), v[i, 17]
 			}
-			if (hdr) { printf "\nHighest clean concurrent relayed calls: **%s**. Loss is the PBX counter pbx_rtp_packets_lost_total (sequence gaps on receive) over received plus lost.\n\n", ("rtp" in best) ? best["rtp"] : "none" }
+			if (hdr) { printf "\nHighest clean concurrent relayed calls: **%s**. A step is clean when no PBX socket dropped a datagram and the PBX sent on what it received. The loss column is the PBX counter pbx_rtp_packets_lost_total (sequence gaps in what the far ends sent), which also counts what SIPp itself dropped: its -rtp_echo serves every call from one socket.\n\n", ("rtp" in best) ? best["rtp"] : "none" }
 		}' "$steps"
+		if [[ -s $WORK/rtp_drops.tsv ]]; then
+			echo "| concurrent calls | PBX socket drops | SIPp socket drops | PBX in minus out % |"
+			echo "|---|---|---|---|"
+			awk -F'\t' '{ printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4 }' "$WORK/rtp_drops.tsv"
+			echo
+		fi
 		echo "Raw SIPp statistics and logs: \`$WORK\`."
 	} >"$WORK/results.md"
 	cp "$WORK/results.md" "$RESULTS"
