@@ -122,3 +122,16 @@ func get(t testing.TB, url string) string {
 	b, _ := io.ReadAll(res.Body)
 	return string(b)
 }
+
+// With no external_ip, as in the embedded pbx.yaml, the PBX finds its own
+// address; with qualify on, it pings the phones it registered.
+func TestRunsWithoutExternalIP(t *testing.T) {
+	p := testkit.StartPBX(t, "", func(c *config.Config) {
+		c.SIP.ExternalIP = ""
+		c.SIP.QualifyEvery = 200 * time.Millisecond
+	})
+	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
+	a, b := connect(t, alice, bob, "1002")
+	talking(t, a, b)
+	hangUp(t, a, b)
+}

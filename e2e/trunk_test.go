@@ -6,15 +6,13 @@ import (
 
 	"pbx/config"
 	"pbx/internal/testkit"
-	"pbx/sip"
 )
 
 // carrier is a test carrier on its own loopback address that demands
 // digest credentials on every INVITE.
 func carrier(t *testing.T, ip string) *testkit.Phone {
 	c := testkit.NewPhoneOn(t, ip, "", "carrier", "")
-	c.Challenge = sip.NewDigest("carrier", time.Minute)
-	c.Accounts = map[string]string{"pbxuser": "s3cret"}
+	c.RequireDigest("carrier", map[string]string{"pbxuser": "s3cret"})
 	return c
 }
 

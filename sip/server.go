@@ -34,12 +34,13 @@ type Stack struct {
 	UA     *sipgo.UserAgent
 	Server *sipgo.Server
 
-	opts    StackOptions
-	log     *slog.Logger
-	mu      sync.Mutex
-	addrs   map[string]netip.AddrPort // "UDP", "TCP", "TLS" -> bound address
-	clients map[string]*sipgo.Client
-	closers []func() error
+	opts     StackOptions
+	log      *slog.Logger
+	mu       sync.Mutex
+	addrs    map[string]netip.AddrPort // "UDP", "TCP", "TLS" -> bound address
+	clients  map[string]*sipgo.Client
+	autoHost string // Host when bound to all addresses, found once
+	closers  []func() error
 }
 
 // NewStack builds the user agent and server. Nothing listens until Listen.
@@ -70,8 +71,10 @@ func NewStack(o StackOptions) (*Stack, error) {
 		addrs: map[string]netip.AddrPort{}, clients: map[string]*sipgo.Client{}}, nil
 }
 
-// Listen binds every configured transport and serves them until ctx ends
-// or Close. It returns once all listeners are bound, so Addr is valid.
+// Listen binds every configured transport and serves them until Close
+// (not when ctx ends: requests such as trunk unregistrations still leave
+// during shutdown). It returns once all listeners are bound, so Addr is
+// valid.
 // TCP given as ":0" after UDP reuses UDP's port when it can, so that one
 // port number serves both, as phones expect.
 func (s *Stack) Listen(ctx context.Context) error {
@@ -115,10 +118,6 @@ func (s *Stack) Listen(ctx context.Context) error {
 		s.bound(t.name, ln.Addr(), ln.Close)
 		go s.serve(t.name, func() error { return s.Server.ServeTCP(ln) })
 	}
-	go func() {
-		<-ctx.Done()
-		s.Close()
-	}()
 	return nil
 }
 
@@ -145,7 +144,10 @@ func (s *Stack) Addr(transport string) (netip.AddrPort, bool) {
 	return a, ok
 }
 
-// Host is the address the PBX writes into Via, Contact and SDP.
+// Host is the address the PBX writes into Via, Contact and SDP: the
+// configured one, else the address a transport is bound to, else (bound
+// to all addresses) the machine's first non-loopback IPv4 address, so
+// phones on the LAN can reach it without configuration.
 func (s *Stack) Host() string {
 	if s.opts.Host != "" {
 		return s.opts.Host
@@ -155,7 +157,15 @@ func (s *Stack) Host() string {
 			return a.Addr().Unmap().String()
 		}
 	}
-	return "127.0.0.1"
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.autoHost == "" {
+		s.autoHost = "127.0.0.1"
+		if ip, _, err := sipmsg.ResolveInterfacesIP("ip4", nil); err == nil && ip != nil {
+			s.autoHost = ip.String()
+		}
+	}
+	return s.autoHost
 }
 
 // Contact is the PBX's Contact header for a transport.
@@ -174,6 +184,7 @@ func (s *Stack) Contact(transport string) sipmsg.ContactHeader {
 // transport's listening address.
 func (s *Stack) Client(transport string) (*sipgo.Client, error) {
 	transport = normTransport(transport)
+	host := s.Host() // before the lock: Host takes it too
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c, ok := s.clients[transport]; ok {
@@ -183,7 +194,7 @@ func (s *Stack) Client(transport string) (*sipgo.Client, error) {
 	if !ok {
 		return nil, fmt.Errorf("sip: transport %s is not listening", transport)
 	}
-	opts := []sipgo.ClientOption{sipgo.WithClientHostname(s.Host()), sipgo.WithClientPort(int(a.Port())), sipgo.WithClientLogger(s.log)}
+	opts := []sipgo.ClientOption{sipgo.WithClientHostname(host), sipgo.WithClientPort(int(a.Port())), sipgo.WithClientLogger(s.log)}
 	if transport == "UDP" {
 		// Send from the listening socket: sipgo finds it in its pool under
 		// the socket's own address.

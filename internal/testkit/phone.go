@@ -41,11 +41,9 @@ type Phone struct {
 	addr   netip.AddrPort
 	media  *media.Engine
 
-	// Challenge, when set, makes the phone act as a carrier that demands
-	// digest credentials (407) on every INVITE before it rings.
-	Challenge *sip.Digest
-	Accounts  map[string]string    // user -> password accepted by Challenge
-	Invites   chan *sipmsg.Request // every INVITE that passed the challenge
+	digest   *sip.Digest          // set by RequireDigest, read under mu
+	accounts map[string]string    // user -> password the digest accepts
+	Invites  chan *sipmsg.Request // every INVITE that passed the challenge
 
 	incoming chan *Incoming
 	mu       sync.Mutex
@@ -75,10 +73,6 @@ func NewPhoneOn(t testing.TB, ip, pbx, user, password string) *Phone {
 		t.Fatal(err)
 	}
 	addr := netip.MustParseAddrPort(pc.LocalAddr().String())
-	go srv.ServeUDP(pc)
-	if err := sip.WaitUDPServing(ua, pc.LocalAddr().String()); err != nil {
-		t.Fatal(err)
-	}
 	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(ip), sipgo.WithClientPort(int(addr.Port())),
 		sipgo.WithClientConnectionAddr(addr.String()))
 	if err != nil {
@@ -92,12 +86,18 @@ func NewPhoneOn(t testing.TB, ip, pbx, user, password string) *Phone {
 		ua: ua, srv: srv, client: client, addr: addr, media: me,
 		incoming: make(chan *Incoming, 8), Invites: make(chan *sipmsg.Request, 16), calls: map[string]*PhoneCall{}, regID: sipmsg.GenerateTagN(12)}
 	p.dua = &sipgo.DialogUA{Client: client, ContactHDR: *p.contact()}
+	// Handlers before serving: a port reused from an earlier test may
+	// receive that test's late requests at once.
 	srv.OnInvite(p.onInvite)
 	srv.OnAck(p.onAck)
 	srv.OnBye(p.onBye)
 	srv.OnOptions(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		tx.Respond(sipmsg.NewResponseFromRequest(req, 200, "OK", nil))
 	})
+	go srv.ServeUDP(pc)
+	if err := sip.WaitUDPServing(ua, pc.LocalAddr().String()); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		p.mu.Lock()
 		calls := make([]*PhoneCall, 0, len(p.calls))
@@ -113,6 +113,15 @@ func NewPhoneOn(t testing.TB, ip, pbx, user, password string) *Phone {
 		pc.Close()
 	})
 	return p
+}
+
+// RequireDigest makes the phone act as a carrier that demands digest
+// credentials (407) on every INVITE before it rings.
+func (p *Phone) RequireDigest(realm string, accounts map[string]string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.digest = sip.NewDigest(realm, time.Minute)
+	p.accounts = accounts
 }
 
 // Addr is the phone's SIP address.
@@ -404,9 +413,12 @@ func (p *Phone) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		p.onReinvite(req, tx)
 		return
 	}
-	if p.Challenge != nil {
-		_, res, _ := p.Challenge.Authenticate(req, true, func(u string) (string, bool) {
-			pw, ok := p.Accounts[u]
+	p.mu.Lock()
+	d, accounts := p.digest, p.accounts
+	p.mu.Unlock()
+	if d != nil {
+		_, res, _ := d.Authenticate(req, true, func(u string) (string, bool) {
+			pw, ok := accounts[u]
 			return pw, ok
 		})
 		if res != nil {
