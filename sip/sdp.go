@@ -172,7 +172,7 @@ func ParseSDP(body []byte) (SessionDesc, error) {
 			continue
 		}
 		d.Streams = append(d.Streams, SDPStream{Media: sdpSafeName(other.MediaName.Media),
-			Proto: sdpSafeProto(strings.Join(other.MediaName.Protos, "/")),
+			Proto:   sdpSafeProto(strings.Join(other.MediaName.Protos, "/")),
 			Formats: sdpSafeFormats(other.MediaName.Formats), Anchored: other == m})
 	}
 	return d, nil
