@@ -66,7 +66,6 @@ type Engine struct {
 // Metrics are the engine's counters for /metrics.
 type Metrics struct {
 	CallsStarted atomic.Uint64
-	AuthFailures atomic.Uint64
 	mu           sync.Mutex
 	byResult     map[string]uint64
 }

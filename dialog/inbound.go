@@ -146,10 +146,7 @@ func (e *Engine) authorizeCaller(req *sipmsg.Request, tx sipmsg.ServerTransactio
 	user, res, failed := e.digest.Authenticate(req, true, lookup)
 	if res != nil {
 		if failed {
-			e.metrics.AuthFailures.Add(1)
-			if src.IsValid() {
-				e.guard.Fail(src)
-			}
+			e.guard.Fail(src)
 		}
 		if err := tx.Respond(res); err != nil {
 			e.log.Debug("challenge not sent", "error", err)

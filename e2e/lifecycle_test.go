@@ -85,6 +85,9 @@ func TestHealthAndMetrics(t *testing.T) {
 	talking(t, a, b)
 	hangUp(t, a, b)
 	waitCDR(t, p, 1)
+	if res, err := testkit.NewPhone(t, p.Addr(), "1003", "wrong").Register(300); err != nil || res.StatusCode != 401 {
+		t.Fatalf("wrong password: %v %v", res, err)
+	}
 
 	if body := get(t, "http://"+p.HTTPAddr()+"/healthz"); strings.TrimSpace(body) != "ok" {
 		t.Fatalf("healthz: %q", body)
@@ -96,6 +99,7 @@ func TestHealthAndMetrics(t *testing.T) {
 		"pbx_calls_started_total 1\n",
 		`pbx_calls_total{result="ANSWERED"} 1` + "\n",
 		"# TYPE pbx_rtp_packets_in_total counter\n",
+		"pbx_auth_failures_total 1\n",
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q", want)

@@ -106,7 +106,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	metric(w, "pbx_rtp_bytes_out_total", "counter", "RTP bytes sent.", float64(t.BytesOut))
 	metric(w, "pbx_rtp_packets_lost_total", "counter", "RTP packets lost on receive (sequence gaps).", float64(t.Lost))
 	metric(w, "pbx_rtp_endpoints", "gauge", "Open RTP endpoints.", float64(t.Endpoints))
-	metric(w, "pbx_auth_failures_total", "counter", "Failed digest authentications on INVITE.", float64(m.AuthFailures.Load()))
+	metric(w, "pbx_auth_failures_total", "counter", "Failed digest authentications, REGISTER and INVITE.", float64(s.guard.Failures()))
 	metric(w, "pbx_bans_active", "gauge", "Sources banned now.", float64(len(s.guard.Bans())))
 }
 

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -76,7 +77,13 @@ type Guard struct {
 	bans     map[netip.Addr]Ban
 
 	storeMu sync.Mutex // orders writes to kv
+
+	total atomic.Uint64 // every failure reported, allow-listed sources included
 }
+
+// Failures is the number of failed authentications reported so far, from
+// REGISTER and INVITE alike, for metrics.
+func (g *Guard) Failures() uint64 { return g.total.Load() }
 
 // NewGuard makes a guard. maxFailures < 1 is taken as 1; a window or
 // banFor <= 0 defaults to one minute and one hour. Bans persisted in the
@@ -136,6 +143,7 @@ func (g *Guard) allowed(a netip.Addr) bool {
 // Fail counts one failed authentication from addr; the maxFailures-th
 // within window bans it.
 func (g *Guard) Fail(addr netip.Addr) {
+	g.total.Add(1)
 	if !addr.IsValid() {
 		return
 	}
