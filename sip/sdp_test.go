@@ -387,3 +387,24 @@ func TestSDPAnswerMirrorsStreams(t *testing.T) {
 		t.Fatalf("video-first answer:\n%s", a)
 	}
 }
+
+// BenchmarkParseSDP is the SDP read on every INVITE and re-INVITE.
+func BenchmarkParseSDP(b *testing.B) {
+	body := []byte(sdpTestYealink)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseSDP(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBuildSDP is the PBX's own offer or answer.
+func BenchmarkBuildSDP(b *testing.B) {
+	o := SDPOptions{SessionID: 1, Version: 2, Addr: netip.MustParseAddrPort("192.0.2.1:20000"),
+		Codecs: []SDPCodec{{"PCMU", 0, 8000}, {"PCMA", 8, 8000}}, DTMF: 101, Direction: "sendrecv"}
+	b.ReportAllocs()
+	for b.Loop() {
+		BuildSDP(o)
+	}
+}
