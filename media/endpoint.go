@@ -65,21 +65,20 @@ type Endpoint struct {
 
 	hdr rtp.Header // the reader's, handed to the handler
 
-	rtpDone, rtcpDone chan struct{}
+	rtpDone chan struct{}
 }
 
 func newEndpoint(e *Engine, rtpConn *net.UDPConn, now time.Time) *Endpoint {
 	local := rtpConn.LocalAddr().(*net.UDPAddr).AddrPort()
 	ep := &Endpoint{
-		e:        e,
-		id:       endpointIDs.Add(1),
-		conn:     rtpConn,
-		local:    netip.AddrPortFrom(local.Addr().Unmap(), local.Port()),
-		port:     int(local.Port()),
-		timeout:  e.cfg.Timeout,
-		armedAt:  now,
-		rtpDone:  make(chan struct{}),
-		rtcpDone: make(chan struct{}),
+		e:       e,
+		id:      endpointIDs.Add(1),
+		conn:    rtpConn,
+		local:   netip.AddrPortFrom(local.Addr().Unmap(), local.Port()),
+		port:    int(local.Port()),
+		timeout: e.cfg.Timeout,
+		armedAt: now,
+		rtpDone: make(chan struct{}),
 	}
 	ep.codec.Store(newCodecState(PCMU, 0))
 	ep.out.init(rand.Uint32(), uint16(rand.Uint32()), rand.Uint32())
@@ -285,7 +284,6 @@ func (ep *Endpoint) Close() error {
 	err := ep.conn.Close()
 	if c := ep.rtcp.Load(); c != nil {
 		err = errors.Join(err, c.Close())
-		<-ep.rtcpDone
 	}
 	if !ep.inHandler.Load() {
 		<-ep.rtpDone
@@ -367,6 +365,7 @@ func (ep *Endpoint) housekeep(now time.Time) {
 			ep.e.log.Info("rtp inactivity timeout", "local", ep.local, "remote", ep.Remote())
 		}
 	}
+	ep.drainRTCP(ep.e.rtcpBuf[:])
 	if now.Before(ep.nextRTCP) || ep.isClosed() {
 		return
 	}
@@ -404,7 +403,5 @@ func (ep *Endpoint) openRTCP() *net.UDPConn {
 		return nil
 	}
 	ep.rtcp.Store(c)
-	ep.e.readers.Add(1)
-	go ep.readRTCP(c)
 	return c
 }

@@ -81,7 +81,8 @@ type Engine struct {
 	closedSum Totals // of endpoints closed so far
 	closed    bool
 
-	readers sync.WaitGroup // every endpoint's reader goroutines
+	readers sync.WaitGroup    // every endpoint's reader goroutines
+	rtcpBuf [maxDatagram]byte // the housekeeping goroutine's, for every RTCP socket
 	stop    chan struct{}
 	done    chan struct{}
 

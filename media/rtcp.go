@@ -1,10 +1,9 @@
 package media
 
 import (
-	"errors"
 	"fmt"
-	"net"
 	"net/netip"
+	"syscall"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -59,19 +58,34 @@ func ntpTime(t time.Time) uint64 {
 	return secs<<32 | frac
 }
 
-// readRTCP is the endpoint's RTCP reader.
-func (ep *Endpoint) readRTCP(conn *net.UDPConn) {
-	defer ep.e.readers.Done()
-	defer close(ep.rtcpDone)
-	buf := make([]byte, maxDatagram)
-	for {
-		n, src, err := conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) || ep.isClosed() {
-				return
-			}
-			ep.e.log.Debug("rtcp read failed", "local", ep.local, "error", err)
-			continue
+// drainRTCP reads what waits on the RTCP socket, without blocking. RTCP
+// comes every few seconds, so the housekeeping goroutine serves every
+// endpoint's socket instead of a reader goroutine (and buffer) each.
+func (ep *Endpoint) drainRTCP(buf []byte) {
+	c := ep.rtcp.Load()
+	if c == nil {
+		return
+	}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return
+	}
+	for range 64 { // bounded: a flood waits for the next tick
+		var n int
+		var from syscall.Sockaddr
+		var rerr error
+		if err := rc.Read(func(fd uintptr) bool {
+			n, from, rerr = syscall.Recvfrom(int(fd), buf, syscall.MSG_DONTWAIT)
+			return true
+		}); err != nil || rerr != nil {
+			return // nothing more waiting, or the socket closed
+		}
+		var src netip.AddrPort
+		switch a := from.(type) {
+		case *syscall.SockaddrInet4:
+			src = netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
+		case *syscall.SockaddrInet6:
+			src = netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port))
 		}
 		ep.receiveRTCP(buf[:n], src, true)
 	}
