@@ -267,7 +267,7 @@ func (ep *Endpoint) isClosed() bool {
 }
 
 // Close unbridges the endpoint, says RTCP BYE, closes both sockets, ends
-// the reader goroutines and returns the ports to the pool. Closing twice
+// the reader goroutine and returns the ports to the pool. Closing twice
 // is harmless. Called from the endpoint's own handler, it does not wait for
 // the reader, which ends as soon as the handler returns.
 func (ep *Endpoint) Close() error {

@@ -81,7 +81,7 @@ type Engine struct {
 	closedSum Totals // of endpoints closed so far
 	closed    bool
 
-	readers sync.WaitGroup    // every endpoint's reader goroutines
+	readers sync.WaitGroup    // every endpoint's RTP reader
 	rtcpBuf [maxDatagram]byte // the housekeeping goroutine's, for every RTCP socket
 	stop    chan struct{}
 	done    chan struct{}
@@ -127,7 +127,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 
 var errEngineClosed = errors.New("media: engine closed")
 
-// NewEndpoint binds an RTP/RTCP port pair and starts its readers. The
+// NewEndpoint binds an RTP socket (RTCP follows once media flows) and starts its reader. The
 // endpoint starts with PCMU, no remote, no handler, and the engine's
 // inactivity timeout with no callback.
 func (e *Engine) NewEndpoint() (*Endpoint, error) {
