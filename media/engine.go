@@ -75,6 +75,7 @@ type Engine struct {
 	pool  *portPool
 	cname string // RTCP canonical name
 	tick  time.Duration
+	clock *Clock
 
 	mu        sync.Mutex
 	endpoints map[*Endpoint]struct{}
@@ -121,6 +122,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
+	e.clock = newClock()
 	go e.housekeeping()
 	return e, nil
 }
@@ -171,6 +173,9 @@ func add(t *Totals, s Stats) {
 	t.Lost += s.Lost
 }
 
+// Clock is the engine's 20 ms clock, which paces every generated stream.
+func (e *Engine) Clock() *Clock { return e.clock }
+
 // Totals sums the counters of every endpoint, open or closed, for metrics.
 func (e *Engine) Totals() Totals {
 	e.mu.Lock()
@@ -195,6 +200,7 @@ func (e *Engine) Close() error {
 	e.mu.Unlock()
 	close(e.stop)
 	<-e.done
+	e.clock.close()
 	var errs []error
 	for _, ep := range e.snapshot(nil) {
 		errs = append(errs, ep.Close())

@@ -42,3 +42,32 @@ func EncodeAlaw(dst []byte, src []int16) {
 		dst[i] = g711.EncodeAlawFrame(s)
 	}
 }
+
+// encodeFor encodes pcm in the codec of cs into dst and returns the bytes
+// written; ok is false for a codec the PBX cannot generate.
+func encodeFor(cs *codecState, dst []byte, pcm []int16) (n int, ok bool) {
+	switch cs.kind {
+	case kindPCMU:
+		EncodeUlaw(dst, pcm)
+	case kindPCMA:
+		EncodeAlaw(dst, pcm)
+	default:
+		return 0, false
+	}
+	return len(pcm), true
+}
+
+// decodeFor decodes payload in the codec of cs into dst and returns the
+// samples written; ok is false for a codec the PBX cannot decode.
+func decodeFor(cs *codecState, dst []int16, payload []byte) (n int, ok bool) {
+	n = min(len(payload), len(dst))
+	switch cs.kind {
+	case kindPCMU:
+		DecodeUlaw(dst, payload[:n])
+	case kindPCMA:
+		DecodeAlaw(dst, payload[:n])
+	default:
+		return 0, false
+	}
+	return n, true
+}

@@ -1,0 +1,131 @@
+package media
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// FrameDuration is the PBX's audio frame: everything it generates (prompts,
+// hold music, mixer output, recordings) moves in steps of 20 ms.
+const FrameDuration = 20 * time.Millisecond
+
+// FrameSamples is one frame of 8 kHz audio.
+const FrameSamples = 160
+
+// maxCatchUp bounds how many frames a late wake-up runs back to back. A
+// stall longer than this (a paused VM, a debugger) is skipped rather than
+// replayed as a burst nobody could play out in time.
+const maxCatchUp = 10
+
+// ticker is what the clock drives: a player, a hold-music stream, a mixer.
+// tick runs on the clock's goroutine once per frame and must not block.
+type ticker interface {
+	tick(now time.Time)
+}
+
+// Clock is the one 20 ms tick that paces every generated stream, so the
+// PBX runs no goroutine or timer per call. A wake-up that comes late runs
+// the frames it owes from the time elapsed since the clock started, so
+// pacing stays true under load instead of drifting by each delay.
+type Clock struct {
+	mu    sync.Mutex
+	items []ticker // guarded by mu; list is the copy the goroutine reads
+	list  atomic.Pointer[[]ticker]
+	round sync.Mutex // held while a frame's ticks run
+
+	frames  atomic.Uint64 // frames run since start
+	skipped atomic.Uint64 // frames dropped by stalls longer than maxCatchUp
+	busy    atomic.Int64  // nanoseconds spent running ticks
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// newClock starts the clock's goroutine; Close stops it.
+func newClock() *Clock {
+	c := &Clock{stop: make(chan struct{}), done: make(chan struct{})}
+	c.list.Store(&[]ticker{})
+	go c.run()
+	return c
+}
+
+// add makes t run from the next frame on.
+func (c *Clock) add(t ticker) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.items = append(c.items, t)
+	c.publish()
+}
+
+// remove stops running t; after it returns, t's tick is not running and
+// will not run again. It must not be called from a tick.
+func (c *Clock) remove(t ticker) {
+	c.mu.Lock()
+	for i, x := range c.items {
+		if x == t {
+			c.items = append(c.items[:i:i], c.items[i+1:]...)
+			break
+		}
+	}
+	c.publish()
+	c.mu.Unlock()
+	c.round.Lock() // wait out a round that may still hold the old list
+	c.round.Unlock()
+}
+
+// publish hands the goroutine a fresh copy of the list, so a tick never
+// sees a slice that add or remove is changing. mu must be held.
+func (c *Clock) publish() {
+	l := make([]ticker, len(c.items))
+	copy(l, c.items)
+	c.list.Store(&l)
+}
+
+// ClockStats tells how well the clock keeps time.
+type ClockStats struct {
+	Frames  uint64        // frames run
+	Skipped uint64        // frames lost to stalls longer than 200 ms
+	Busy    time.Duration // time spent generating, sending and mixing
+}
+
+// Stats reads the clock's counters.
+func (c *Clock) Stats() ClockStats {
+	return ClockStats{Frames: c.frames.Load(), Skipped: c.skipped.Load(), Busy: time.Duration(c.busy.Load())}
+}
+
+func (c *Clock) close() {
+	close(c.stop)
+	<-c.done
+}
+
+func (c *Clock) run() {
+	defer close(c.done)
+	start := time.Now()
+	var n int64 // frames run
+	timer := time.NewTimer(FrameDuration)
+	defer timer.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-timer.C:
+		}
+		now := time.Now()
+		due := int64(now.Sub(start) / FrameDuration)
+		if due-n > maxCatchUp {
+			c.skipped.Add(uint64(due - n - 1))
+			n = due - 1
+		}
+		c.round.Lock()
+		for ; n < due; n++ {
+			for _, t := range *c.list.Load() {
+				t.tick(now)
+			}
+			c.frames.Add(1)
+		}
+		c.round.Unlock()
+		c.busy.Add(int64(time.Since(now)))
+		timer.Reset(start.Add(time.Duration(n+1) * FrameDuration).Sub(time.Now()))
+	}
+}
