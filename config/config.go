@@ -15,6 +15,11 @@ type Config struct {
 	Trunks   []Trunk        `yaml:"trunks"`   // carriers
 	Dialplan []DialplanRule `yaml:"dialplan"` // ordered routing rules
 
+	Sounds     Sounds     `yaml:"sounds"`     // prompts and hold music
+	Features   Features   `yaml:"features"`   // in-call DTMF feature codes
+	Conference Conference `yaml:"conference"` // conference rooms
+	Recordings Recordings `yaml:"recordings"` // call recording
+
 	// File is the path the config was read from ("embedded pbx.yaml" for the default).
 	File string `yaml:"-"`
 
@@ -78,7 +83,8 @@ type Security struct {
 type User struct {
 	Extension string `yaml:"extension"`
 	Password  string `yaml:"password"`
-	Name      string `yaml:"name"` // display name
+	Name      string `yaml:"name"`  // display name
+	Music     string `yaml:"music"` // hold-music class this user hears when held; "" = default
 }
 
 // Trunk is a carrier: calls go out through it and come in from it.
@@ -99,6 +105,7 @@ type Trunk struct {
 	InboundUser     string   `yaml:"inbound_user"`
 	InboundPassword string   `yaml:"inbound_password"`
 	AllowTransit    bool     `yaml:"allow_transit"` // inbound calls from this trunk may leave through a trunk
+	Music           string   `yaml:"music"`         // hold-music class its callers hear when held; "" = default
 	DIDs            []DID    `yaml:"dids"`          // inbound routing
 }
 
@@ -125,4 +132,43 @@ type DialplanRule struct {
 	// later issues add queue:, agent:, rwi:, agentrpc:. "extension" alone means
 	// the number itself.
 	Target string `yaml:"target"`
+}
+
+// Sounds points the PBX at the operator's own audio. Prompts and music are
+// WAV files (PCM at 8, 16, 44.1 or 48 kHz, mono or stereo, or G.711).
+type Sounds struct {
+	// Prompts is a directory searched before the built-in prompts, by the
+	// same names: welcome.wav, digits/3.wav, ...
+	Prompts string `yaml:"prompts"`
+	// Music maps a hold-music class to a WAV file, or a directory whose WAV
+	// files play in name order. "default" and "calm" are built in and can be
+	// overridden.
+	Music map[string]string `yaml:"music"`
+}
+
+// Features are the DTMF codes a caller or callee keys during a call.
+type Features struct {
+	Record           string        `yaml:"record"`            // start or stop recording the call
+	BlindTransfer    string        `yaml:"blind_transfer"`    // then the number and #
+	AttendedTransfer string        `yaml:"attended_transfer"` // then the number and #
+	DigitTimeout     time.Duration `yaml:"digit_timeout"`     // longest pause between digits of a code or number
+}
+
+// Conference configures the rooms that dial plan target "conference" opens.
+type Conference struct {
+	PINs    map[string]string `yaml:"pins"`     // room -> PIN asked before joining
+	Beep    bool              `yaml:"beep"`     // beep when someone joins or leaves
+	MuteKey string            `yaml:"mute_key"` // DTMF key that toggles one's own mute
+}
+
+// Recordings configures where and how calls are recorded.
+type Recordings struct {
+	Dir         string        `yaml:"dir"`          // "" = recordings/ in the data directory
+	Path        string        `yaml:"path"`         // file name template inside dir
+	Mode        string        `yaml:"mode"`         // stereo (caller left, callee right) or mono
+	Beep        bool          `yaml:"beep"`         // beep to both parties when recording starts
+	MaxDuration time.Duration `yaml:"max_duration"` // a recording stops by itself after this long; 0 = no limit
+	MaxAge      time.Duration `yaml:"max_age"`      // recordings older than this are deleted; 0 = kept
+	MaxTotalMB  int64         `yaml:"max_total_mb"` // oldest recordings go beyond this total; 0 = no limit
+	Token       string        `yaml:"token"`        // bearer token for HTTP downloads; "" = downloads off
 }

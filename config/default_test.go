@@ -30,7 +30,7 @@ func TestDefaultParsesAndValidates(t *testing.T) {
 	if strings.Join(exts, ",") != "1001,1002,1003" {
 		t.Fatalf("users %v", exts)
 	}
-	if len(c.Trunks) != 0 || len(c.Dialplan) != 1 || c.Dialplan[0].Target != "extension" {
+	if len(c.Trunks) != 0 || len(c.Dialplan) != 4 || c.Dialplan[0].Target != "extension" || c.Dialplan[1].Target != "echo" {
 		t.Fatalf("trunks %+v dialplan %+v", c.Trunks, c.Dialplan)
 	}
 }
@@ -47,6 +47,7 @@ func TestDefaultFileShowsTheDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Users, c.Dialplan, c.Trunks, c.Security.Allow, c.Log.Packages, c.lines = nil, nil, nil, nil, nil, nil
+	c.Sounds.Music, c.Conference.PINs = nil, nil
 	empty.lines = nil
 	if !reflect.DeepEqual(c, empty) {
 		t.Fatalf("pbx.yaml differs from the defaults:\n file %+v\n code %+v", c, empty)
@@ -56,7 +57,8 @@ func TestDefaultFileShowsTheDefaults(t *testing.T) {
 // Every option of the schema appears in pbx.yaml, set or in a comment.
 func TestDefaultFileMentionsEveryOption(t *testing.T) {
 	text := string(DefaultYAML())
-	for _, typ := range []any{Config{}, Log{}, SIP{}, HTTP{}, Media{}, Calls{}, Security{}, User{}, Trunk{}, DID{}, Match{}, DialplanRule{}} {
+	for _, typ := range []any{Config{}, Log{}, SIP{}, HTTP{}, Media{}, Calls{}, Security{}, User{}, Trunk{}, DID{}, Match{}, DialplanRule{},
+		Sounds{}, Features{}, Conference{}, Recordings{}} {
 		rt := reflect.TypeOf(typ)
 		for i := range rt.NumField() {
 			name, _, _ := strings.Cut(rt.Field(i).Tag.Get("yaml"), ",")

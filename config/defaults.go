@@ -33,6 +33,16 @@ const (
 	DefaultBanFor         = 15 * time.Minute
 	DefaultTrunkTransport = "udp"
 	DefaultTrunkExpires   = 3600
+
+	DefaultMusicClass        = "default"
+	DefaultRecordKey         = "*1"
+	DefaultBlindTransfer     = "##"
+	DefaultAttendedTransfer  = "*2"
+	DefaultDigitTimeout      = 3 * time.Second
+	DefaultConferenceMuteKey = "*"
+	DefaultRecordingsPath    = "{yyyy}/{mm}/{dd}/{id}.wav"
+	DefaultRecordingsMode    = "stereo"
+	DefaultRecordingsMaxDur  = 4 * time.Hour
 )
 
 // DefaultCodecs is the codec preference when the file names none.
@@ -98,7 +108,35 @@ func (c *Config) applyDefaults() {
 	setInt(&c.Security.MaxFailures, DefaultMaxFailures)
 	setDur(&c.Security.Window, DefaultWindow)
 	setDur(&c.Security.BanFor, DefaultBanFor)
+	if absent("features.record") {
+		c.Features.Record = DefaultRecordKey
+	}
+	if absent("features.blind_transfer") {
+		c.Features.BlindTransfer = DefaultBlindTransfer
+	}
+	if absent("features.attended_transfer") {
+		c.Features.AttendedTransfer = DefaultAttendedTransfer
+	}
+	setDur(&c.Features.DigitTimeout, DefaultDigitTimeout)
+	if absent("conference.beep") {
+		c.Conference.Beep = true
+	}
+	if absent("conference.mute_key") {
+		c.Conference.MuteKey = DefaultConferenceMuteKey
+	}
+	if absent("recordings.beep") {
+		c.Recordings.Beep = true
+	}
+	if absent("recordings.max_duration") {
+		c.Recordings.MaxDuration = DefaultRecordingsMaxDur
+	}
+	setStr(&c.Recordings.Path, DefaultRecordingsPath)
+	setStr(&c.Recordings.Mode, DefaultRecordingsMode)
+	for i := range c.Users {
+		setStr(&c.Users[i].Music, DefaultMusicClass)
+	}
 	for i := range c.Trunks {
+		setStr(&c.Trunks[i].Music, DefaultMusicClass)
 		setStr(&c.Trunks[i].Transport, DefaultTrunkTransport)
 		setInt(&c.Trunks[i].Expires, DefaultTrunkExpires)
 	}
@@ -126,4 +164,5 @@ func (c *Config) normalize() {
 	for i := range c.Trunks {
 		lower(&c.Trunks[i].Transport, transports)
 	}
+	lower(&c.Recordings.Mode, recordingModes)
 }

@@ -199,11 +199,14 @@ func TestDefaultsFillWhatIsLeftOut(t *testing.T) {
 		Log:  Log{Level: "info"},
 		SIP: SIP{UDP: ":5060", TCP: ":5060", Realm: "pbx", NonceTTL: 5 * time.Minute, MinExpires: 60, MaxExpires: 3600,
 			DefaultExpires: 600, QualifyEvery: 30 * time.Second, UserAgent: "pbx"},
-		HTTP:     HTTP{Listen: ":8088"},
-		Media:    Media{RTPPortMin: 20000, RTPPortMax: 29999, RTPTimeout: 60 * time.Second, Codecs: []string{"PCMU", "PCMA"}, RTCPEvery: 5 * time.Second},
-		Calls:    Calls{RingTimeout: 30 * time.Second, DrainTimeout: 30 * time.Second, SessionExpires: 0, MinSE: 90 * time.Second},
-		Security: Security{MaxFailures: 5, Window: time.Minute, BanFor: 15 * time.Minute},
-		File:     "empty.yaml",
+		HTTP:       HTTP{Listen: ":8088"},
+		Media:      Media{RTPPortMin: 20000, RTPPortMax: 29999, RTPTimeout: 60 * time.Second, Codecs: []string{"PCMU", "PCMA"}, RTCPEvery: 5 * time.Second},
+		Calls:      Calls{RingTimeout: 30 * time.Second, DrainTimeout: 30 * time.Second, SessionExpires: 0, MinSE: 90 * time.Second},
+		Security:   Security{MaxFailures: 5, Window: time.Minute, BanFor: 15 * time.Minute},
+		Features:   Features{Record: "*1", BlindTransfer: "##", AttendedTransfer: "*2", DigitTimeout: 3 * time.Second},
+		Conference: Conference{Beep: true, MuteKey: "*"},
+		Recordings: Recordings{Path: "{yyyy}/{mm}/{dd}/{id}.wav", Mode: "stereo", Beep: true, MaxDuration: 4 * time.Hour},
+		File:       "empty.yaml",
 	}
 	c.lines = nil
 	if !reflect.DeepEqual(*c, want) {
@@ -343,5 +346,24 @@ func TestLoad(t *testing.T) {
 	}
 	if _, err := Load(filepath.Join(dir, "missing.yaml")); err == nil || !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("missing file: %v", err)
+	}
+}
+
+func TestMediaFeatureErrors(t *testing.T) {
+	tests := []struct{ yaml, want string }{
+		{"users:\n  - extension: \"1\"\n    password: x\n    music: nope\n", "x.yaml:4: users[0].music: no hold-music class \"nope\""},
+		{"sounds:\n  music:\n    jazz: /no/such/file.wav\n", "x.yaml:3: sounds.music.jazz: \"/no/such/file.wav\": no such file or directory"},
+		{"sounds:\n  prompts: /no/such/dir\n", "x.yaml:2: sounds.prompts: \"/no/such/dir\" is not a directory"},
+		{"features:\n  record: \"*2\"\n", "clashes with"},
+		{"features:\n  blind_transfer: abc\n", "x.yaml:2: features.blind_transfer: want 1 to 8 DTMF keys"},
+		{"recordings:\n  mode: quad\n", "x.yaml:2: recordings.mode: want stereo or mono, got \"quad\""},
+		{"recordings:\n  path: ../x.wav\n", "x.yaml:2: recordings.path: want a relative template"},
+		{"conference:\n  pins:\n    \"8001\": 12ab\n", "x.yaml:3: conference.pins.8001: want a room number and a PIN"},
+	}
+	for _, tt := range tests {
+		_, err := Parse("x.yaml", []byte(tt.yaml))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: error %v, want %q", tt.yaml, err, tt.want)
+		}
 	}
 }

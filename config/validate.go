@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,6 +20,15 @@ var (
 	levels      = map[string]bool{"debug": true, "info": true, "warn": true, "warning": true, "error": true}
 	codecs      = map[string]bool{"PCMU": true, "PCMA": true}
 	transports  = map[string]bool{"udp": true, "tcp": true, "tls": true}
+	// recordingModes are the recording layouts.
+	recordingModes = map[string]bool{"mono": true, "stereo": true}
+	// dtmfRe is a feature code: DTMF keys only.
+	dtmfRe = regexp.MustCompile(`^[0-9*#A-D]{1,8}$`)
+	pinRe  = regexp.MustCompile(`^[0-9]{1,16}$`)
+	// musicClassRe is a hold-music class name.
+	musicClassRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$`)
+	// builtinMusic are the classes the binary ships.
+	builtinMusic = map[string]bool{"default": true, "calm": true}
 )
 
 // Validate checks what the options mean; every problem names the line and
@@ -36,6 +47,8 @@ func (c *Config) Validate() error {
 	v.calls()
 	v.users()
 	trunks := v.trunks()
+	v.sounds()
+	v.features()
 	for i, r := range c.Dialplan {
 		p := fmt.Sprintf("dialplan[%d]", i)
 		v.match(p, r.Match)
@@ -360,5 +373,87 @@ func (v *validator) target(path, t string, trunks map[string]bool) {
 				v.fail(path, "%q: no trunk named %q", t, name)
 			}
 		}
+	}
+}
+
+// sounds checks the operator's prompt directory, music classes, and that
+// every class a user or trunk names exists.
+func (v *validator) sounds() {
+	c := v.c
+	if d := c.Sounds.Prompts; d != "" {
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			v.fail("sounds.prompts", "%q is not a directory", d)
+		}
+	}
+	classes := map[string]bool{}
+	for k := range builtinMusic {
+		classes[k] = true
+	}
+	for name, path := range c.Sounds.Music {
+		p := "sounds.music." + name
+		if !musicClassRe.MatchString(name) {
+			v.fail(p, "class name: want up to 32 letters, digits, '-', '_' or '.'")
+		}
+		if _, err := os.Stat(path); err != nil {
+			v.fail(p, "%q: no such file or directory", path)
+		}
+		classes[name] = true
+	}
+	for i, u := range c.Users {
+		if !classes[u.Music] {
+			v.fail(fmt.Sprintf("users[%d].music", i), "no hold-music class %q", u.Music)
+		}
+	}
+	for i, t := range c.Trunks {
+		if !classes[t.Music] {
+			v.fail(fmt.Sprintf("trunks[%d].music", i), "no hold-music class %q", t.Music)
+		}
+	}
+}
+
+// features checks the feature codes, the conference rooms' PINs and the
+// recordings section.
+func (v *validator) features() {
+	f := v.c.Features
+	codes := map[string]string{}
+	for path, code := range map[string]string{
+		"features.record": f.Record, "features.blind_transfer": f.BlindTransfer,
+		"features.attended_transfer": f.AttendedTransfer,
+	} {
+		if code == "" {
+			continue // turned off
+		}
+		if !dtmfRe.MatchString(code) {
+			v.fail(path, "want 1 to 8 DTMF keys (0-9 * # A-D), got %q", code)
+			continue
+		}
+		for other, oc := range codes {
+			if strings.HasPrefix(code, oc) || strings.HasPrefix(oc, code) {
+				v.fail(path, "%q clashes with %s %q: one is a prefix of the other", code, other, oc)
+			}
+		}
+		codes[path] = code
+	}
+	v.positive("features.digit_timeout", f.DigitTimeout)
+	cf := v.c.Conference
+	if cf.MuteKey != "" && (len(cf.MuteKey) != 1 || !dtmfRe.MatchString(cf.MuteKey)) {
+		v.fail("conference.mute_key", "want one DTMF key, got %q", cf.MuteKey)
+	}
+	for room, pin := range cf.PINs {
+		if !dtmfRe.MatchString(room) || !pinRe.MatchString(pin) {
+			v.fail("conference.pins."+room, "want a room number and a PIN of 1 to 16 digits")
+		}
+	}
+	r := v.c.Recordings
+	if !recordingModes[r.Mode] {
+		v.fail("recordings.mode", "want stereo or mono, got %q", r.Mode)
+	}
+	if !strings.HasSuffix(r.Path, ".wav") || strings.Contains(r.Path, "..") || filepath.IsAbs(r.Path) {
+		v.fail("recordings.path", "want a relative template ending in .wav, without .., got %q", r.Path)
+	}
+	v.notNegative("recordings.max_duration", r.MaxDuration)
+	v.notNegative("recordings.max_age", r.MaxAge)
+	if r.MaxTotalMB < 0 {
+		v.fail("recordings.max_total_mb", "must not be negative")
 	}
 }
