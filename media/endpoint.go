@@ -57,8 +57,9 @@ type Endpoint struct {
 
 	nextRTCP time.Time // housekeeping goroutine only
 
-	out outStream
-	rx  rxStats
+	out  outStream
+	rx   rxStats
+	dtmf dtmfState
 
 	wmu  sync.Mutex // serialises WritePayload calls around wbuf
 	wbuf [maxDatagram]byte
@@ -236,6 +237,15 @@ func (ep *Endpoint) WritePayload(pt uint8, payload []byte, samples uint32, marke
 	return nil
 }
 
+// writeGenerated sends a frame the PBX made (a prompt, music, a mix) unless
+// a key press is going out: the press has the stream to itself meanwhile.
+func (ep *Endpoint) writeGenerated(pt uint8, payload []byte, samples uint32, marker bool) {
+	if ep.dtmf.busy.Load() {
+		return
+	}
+	_ = ep.WritePayload(pt, payload, samples, marker) // a failed write loses this frame only
+}
+
 // countOut counts a packet of n bytes before it is written, so the
 // counters never lag what the far end has received; uncountOut takes it
 // back when the write fails.
@@ -333,6 +343,12 @@ func (ep *Endpoint) receive(pkt []byte, src netip.AddrPort) {
 	ep.latch(unmap(src), audio || event)
 	ep.rx.update(&h, len(pkt), audio, cs.clock, arrivalUnits(since, cs.clock))
 	ep.lastPacket.Store(int64(since) + 1)
+	switch {
+	case event:
+		ep.receiveEvent(&h, pkt[h.off:h.end], cs, now)
+	case audio && ep.dtmf.inbandOn.Load():
+		ep.receiveInband(pkt[h.off:h.end], cs)
+	}
 	if peer := ep.peer.Load(); peer != nil {
 		peer.relay(pkt, &h, ep.id, cs, now)
 		return
@@ -365,6 +381,7 @@ func (ep *Endpoint) housekeep(now time.Time) {
 			ep.e.log.Info("rtp inactivity timeout", "local", ep.local, "remote", ep.Remote())
 		}
 	}
+	ep.tickDTMF(now)
 	ep.drainRTCP(ep.e.rtcpBuf[:])
 	if now.Before(ep.nextRTCP) || ep.isClosed() {
 		return

@@ -283,7 +283,7 @@ func (m *Mixer) send(mem *Member) {
 	if !ok {
 		return
 	}
-	_ = mem.ep.WritePayload(cs.codec.PayloadType, m.enc[:n], uint32(n), mem.first)
+	mem.ep.writeGenerated(cs.codec.PayloadType, m.enc[:n], uint32(n), mem.first)
 	mem.first = false
 }
 

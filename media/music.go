@@ -114,7 +114,7 @@ func (m *Music) tick(time.Time) {
 		default:
 			continue
 		}
-		_ = l.ep.WritePayload(cs.codec.PayloadType, payload, FrameSamples, l.first)
+		l.ep.writeGenerated(cs.codec.PayloadType, payload, FrameSamples, l.first)
 		l.first = false
 	}
 	clear(m.listeners[len(keep):])

@@ -50,8 +50,7 @@ func (p *Playback) tick(time.Time) {
 	if !ok {
 		return
 	}
-	// A write error (no remote yet) loses this frame only.
-	_ = p.ep.WritePayload(cs.codec.PayloadType, p.enc[:n], uint32(n), p.first)
+	p.ep.writeGenerated(cs.codec.PayloadType, p.enc[:n], uint32(n), p.first)
 	p.first = false
 }
 

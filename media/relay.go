@@ -73,7 +73,7 @@ func (ep *Endpoint) unbridgeAll() {
 // peer's read buffer; it is rewritten in place.
 func (ep *Endpoint) relay(pkt []byte, h *rtpView, from uint64, fromCodec *codecState, now time.Time) {
 	dst := ep.remote.Load()
-	if dst == nil {
+	if dst == nil || ep.dtmf.busy.Load() {
 		return
 	}
 	wire, ok := ep.out.forward(pkt, h, sourceKey{ep: from, ssrc: h.ssrc}, fromCodec, ep.codec.Load(), now)
@@ -224,6 +224,12 @@ func (o *outStream) local(buf []byte, pt uint8, payload []byte, samples uint32, 
 	seq, ts, switched := o.next(localSource, o.localSeq, o.localTs, cs, now)
 	o.localSeq++
 	o.localTs += samples
+	if samples > cs.frame {
+		// A packet that stands for more than a frame (the end of a
+		// telephone-event) moves the stream past all of it, so the next
+		// source starts after the event, not inside it.
+		o.ts += samples - cs.frame
+	}
 	o.count(len(payload))
 	o.mu.Unlock()
 	putHeader(buf, marker || switched, pt, seq, ts, o.ssrc)

@@ -1,0 +1,118 @@
+package media
+
+import (
+	"testing"
+	"time"
+)
+
+// pair makes two endpoints of one engine facing each other, as two phones
+// would, with the telephone-event payload type each sends with.
+func pair(t *testing.T, e *Engine, c Codec, dtmfPT uint8) (a, b *Endpoint) {
+	a, b = newTestEndpoint(t, e, c, dtmfPT), newTestEndpoint(t, e, c, dtmfPT)
+	a.SetRemote(b.LocalAddr())
+	b.SetRemote(a.LocalAddr())
+	return a, b
+}
+
+func TestSendAndReceiveDigits(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		codec  Codec
+		dtmfPT uint8
+		src    DigitSource
+	}{
+		{"telephone-event", PCMU, 101, SourceRFC4733},
+		{"in-band µ-law", PCMU, 0, SourceInband},
+		{"in-band A-law", PCMA, 0, SourceInband},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEngine(t, Config{})
+			a, b := pair(t, e, tt.codec, tt.dtmfPT)
+			got := make(chan Digit, 16)
+			b.OnDigit(func(d Digit, src DigitSource) {
+				if src != tt.src {
+					t.Errorf("source %v, want %v", src, tt.src)
+				}
+				got <- d
+			})
+			b.SetInbandDTMF(tt.dtmfPT == 0)
+			keys := "159#*0D"
+			for _, k := range keys {
+				if err := a.SendDigit(Digit{Key: k, Duration: 100 * time.Millisecond}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !a.SendingDigit() {
+				t.Fatal("not sending")
+			}
+			var heard []rune
+			for range keys {
+				select {
+				case d := <-got:
+					heard = append(heard, d.Key)
+					if d.Duration < 60*time.Millisecond || d.Duration > 200*time.Millisecond {
+						t.Errorf("%c held %v, want about 100ms", d.Key, d.Duration)
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatalf("heard %q, want %q", string(heard), keys)
+				}
+			}
+			if string(heard) != keys {
+				t.Fatalf("heard %q, want %q", string(heard), keys)
+			}
+			if err := a.SendDigit(Digit{Key: 'x'}); err == nil {
+				t.Fatal("sent a key that is not DTMF")
+			}
+		})
+	}
+}
+
+// While a press is sent, the bridged stream pauses and the press's
+// packets share one timestamp: the far end's receiver sees exactly one
+// press, then audio resumes on the same SSRC.
+func TestDigitIntoARelayedStream(t *testing.T) {
+	e := newTestEngine(t, Config{})
+	a, b, phoneA, phoneB := bridged(t, e, PCMU, 101, PCMU, 101)
+	phoneA.talk(t, a, PCMU, 700)
+	first := phoneB.recv()
+	if err := b.SendDigit(Digit{Key: '7', Duration: 80 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	var eventTs []uint32
+	var ends int
+	for ends < 3 {
+		p := phoneB.recv()
+		if p.SSRC != first.SSRC {
+			t.Fatalf("SSRC changed")
+		}
+		if p.PayloadType != 101 {
+			if len(eventTs) > 0 {
+				t.Fatalf("audio between event packets")
+			}
+			continue
+		}
+		ev, err := ParseTelephoneEvent(p.Payload)
+		if err != nil || ev.Event != 7 {
+			t.Fatalf("event %+v %v", ev, err)
+		}
+		eventTs = append(eventTs, p.Timestamp)
+		if ev.End {
+			ends++
+		}
+	}
+	for _, ts := range eventTs {
+		if ts != eventTs[0] {
+			t.Fatalf("event timestamps %v differ", eventTs)
+		}
+	}
+	// Audio comes back after the press.
+	for {
+		p := phoneB.recv()
+		if p.PayloadType == PCMU.PayloadType {
+			if int32(p.Timestamp-eventTs[0]) < 640 {
+				t.Fatalf("audio resumed at ts %d, inside the 80 ms press at %d", p.Timestamp, eventTs[0])
+			}
+			break
+		}
+	}
+}
