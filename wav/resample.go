@@ -72,6 +72,7 @@ func kernelAt(table []float32, u float64) float32 {
 // samples outside x counting as zero. The coefficients depend only on the
 // instant's fractional part, of which there are SampleRate/gcd distinct
 // values; they are computed once each when that is cheap, else per sample.
+// Memory use is bounded by a small multiple of len(x).
 func resample(x []float32, rate int) []int16 {
 	nOut := (int64(len(x))*SampleRate + int64(rate) - 1) / int64(rate)
 	out := make([]int16, nOut)
@@ -89,7 +90,9 @@ func resample(x []float32, rate int) []int16 {
 	g := gcd(rate, SampleRate)
 	phases := SampleRate / g
 	var cache [][]float32
-	if phases*taps <= maxCached && int64(phases) <= nOut {
+	// Cache only when the cache is small next to the signal itself, so a
+	// tiny (or hostile) file cannot make Decode allocate much.
+	if cost := phases * taps; cost <= maxCached && cost <= 8*len(x) {
 		cache = make([][]float32, phases)
 	}
 	scratch := make([]float32, taps)

@@ -4,6 +4,7 @@
 //	pbx check-config FILE
 //	pbx cdr [-since 24h|2026-11-01T00:00:00Z] [-format table|csv|json]
 //	pbx bans
+//	pbx recordings [-since 24h] [-call ID] [-format table|csv|json] [-token T]
 package main
 
 import (
@@ -30,6 +31,8 @@ func main() {
 			err = cdr(os.Args[2:])
 		case "bans":
 			err = bans(os.Args[2:])
+		case "recordings":
+			err = listRecordings(os.Args[2:])
 		default:
 			err = run(os.Args[1:])
 		}
