@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	sipmsg "github.com/emiago/sipgo/sip"
+
 	"pbx/sip"
 	"pbx/store"
 )
@@ -20,7 +22,13 @@ type Call struct {
 	To   string // the number dialled
 
 	a     *Leg
+	req   *sipmsg.Request // the caller's INVITE
 	offer sip.SessionDesc // the caller's initial offer
+
+	mediaMu    sync.Mutex // serialises remix; taken before mu, never inside it
+	m          callMedia  // guarded by mediaMu
+	digits     chan legDigit
+	digitsOnce sync.Once
 
 	mu         sync.Mutex
 	b          *Leg // the leg that answered, or that gives early media
@@ -32,6 +40,7 @@ type Call struct {
 	cause      Cause
 	hangupBy   string
 	cancelDial context.CancelFunc
+	consult    *consultation // an attended transfer in progress
 	done       chan struct{}
 }
 
@@ -97,7 +106,12 @@ func (c *Call) hangup(by *Leg, cause Cause) {
 	}
 	c.mu.Unlock()
 
+	if cs := c.consult; cs != nil {
+		legs = append(legs, cs.target)
+		c.consult = nil
+	}
 	c.log.Info("call ended", "cause", cause.String(), "by", c.hangupBy)
+	c.teardownMedia()
 	for _, l := range legs {
 		l.stopSessionTimer()
 		if l != by {
@@ -117,7 +131,7 @@ func (c *Call) finish() {
 	}
 	c.ended = true
 	rec := store.CDR{
-		ID: c.ID, CallID: c.a.srv.InviteRequest.CallID().Value(),
+		ID: c.ID, CallID: c.req.CallID().Value(),
 		From: c.From, To: c.To, Start: c.start, Answer: c.answer, End: c.end,
 		Duration: c.end.Sub(c.start), Disposition: c.cause.Disposition(),
 		HangupCause: c.cause.String(), HangupBy: c.hangupBy, Trunk: c.trunk,
@@ -158,7 +172,7 @@ func (c *Call) publish(kind string, l *Leg, cause string) {
 
 // bye ends an answered leg's dialog with BYE, in the background, bounded.
 func (l *Leg) bye() {
-	e := l.call.e
+	e := l.call().e
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
@@ -174,7 +188,7 @@ func (l *Leg) bye() {
 			l.srv.Close()
 		}
 		if err != nil {
-			l.call.log.Debug("bye failed", "leg", l.ID, "error", err)
+			l.call().log.Debug("bye failed", "leg", l.ID, "error", err)
 		}
 	}()
 }
@@ -187,8 +201,10 @@ func (c *Call) watchMedia() {
 	}
 }
 
-// setHeld exempts a held call from the RTP timeout and restores it on unhold.
+// setHeld exempts a held call from the RTP timeout and restores it on
+// unhold, and plays the other party the music of its class meanwhile.
 func (c *Call) setHeld(l *Leg, held bool) {
+	c.setHeldBy(l, held)
 	l.mu.Lock()
 	l.held = held
 	l.mu.Unlock()

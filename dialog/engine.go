@@ -15,6 +15,8 @@ import (
 
 	"pbx/config"
 	"pbx/media"
+	"pbx/prompts"
+	"pbx/recordings"
 	"pbx/sip"
 	"pbx/store"
 )
@@ -35,6 +37,10 @@ type Options struct {
 	Users    sip.Lookup // extension passwords, from pbx.yaml and the store
 	CDRs     CDRSink
 	Logger   *slog.Logger
+	// Prompts finds the audio the PBX plays; nil means the built-in sounds.
+	Prompts *prompts.Library
+	// Recordings is where calls are recorded; nil turns recording off.
+	Recordings *recordings.Archive
 }
 
 // Engine runs calls: it takes INVITEs, routes them by the dial plan, dials
@@ -54,6 +60,10 @@ type Engine struct {
 	codecs  []string
 	metrics Metrics
 	events  Bus
+	prompts *prompts.Library
+	musics  map[string]*media.Music // hold-music streams by class
+	archive *recordings.Archive
+	rooms   rooms
 
 	mu       sync.Mutex
 	calls    map[string]*Call // by call id
@@ -108,6 +118,13 @@ func New(o Options) (*Engine, error) {
 		digest: o.Digest, guard: o.Guard, users: o.Users, cdrs: o.CDRs,
 		log: o.Logger, plan: plan, trunks: tr, codecs: o.Config.Media.Codecs,
 		calls: map[string]*Call{}, byDialog: map[string]*Leg{}, idle: make(chan struct{}),
+		prompts: o.Prompts, archive: o.Recordings,
+	}
+	if e.prompts == nil {
+		e.prompts = prompts.New("")
+	}
+	if err := e.loadMusic(o.Config); err != nil {
+		return nil, fmt.Errorf("dialog: %w", err)
 	}
 	srv := o.Stack.Server
 	srv.OnInvite(e.onInvite)
@@ -116,7 +133,8 @@ func New(o Options) (*Engine, error) {
 	srv.OnCancel(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		tx.Respond(sipmsg.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 	})
-	srv.OnInfo(e.onInDialog)
+	srv.OnInfo(e.onInfo)
+	srv.OnRefer(e.onRefer)
 	srv.OnUpdate(e.onUpdate)
 	srv.OnOptions(e.onOptions)
 	srv.OnNotify(e.onInDialog)
@@ -198,6 +216,84 @@ func (e *Engine) indexLeg(l *Leg, dialogID string) {
 	defer e.mu.Unlock()
 	l.dialogID = dialogID
 	e.byDialog[dialogID] = l
+}
+
+func (e *Engine) unindexLeg(l *Leg) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if l.dialogID != "" && e.byDialog[l.dialogID] == l {
+		delete(e.byDialog, l.dialogID)
+	}
+}
+
+// legByID finds a leg by its id, in every call.
+func (e *Engine) legByID(id string) *Leg {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, l := range e.byDialog {
+		if l.ID == id {
+			return l
+		}
+	}
+	return nil
+}
+
+// legBySIPCallID finds a leg by the Call-ID of its dialog, as Replaces
+// names it.
+func (e *Engine) legBySIPCallID(callID string) *Leg {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, l := range e.byDialog {
+		var req *sipmsg.Request
+		switch {
+		case l.srv != nil:
+			req = l.srv.InviteRequest
+		case l.cli != nil:
+			req = l.cli.InviteRequest
+		}
+		if req != nil && req.CallID() != nil && req.CallID().Value() == callID {
+			return l
+		}
+	}
+	return nil
+}
+
+// answeredCall finds a call by id, once it is answered.
+func (e *Engine) answeredCall(id string) (*Call, error) {
+	e.mu.Lock()
+	c := e.calls[id]
+	e.mu.Unlock()
+	if c == nil || !c.isAnswered() {
+		return nil, fmt.Errorf("call %s: %w", id, ErrNoCall)
+	}
+	return c, nil
+}
+
+// Hold plays a leg the music of a class (its own when class is "") instead
+// of the other party, until Unhold.
+func (e *Engine) Hold(legID, class string) error {
+	l := e.legByID(legID)
+	if l == nil {
+		return fmt.Errorf("hold %s: %w", legID, ErrNoLeg)
+	}
+	if class == "" {
+		class = l.musicClass
+	}
+	if _, ok := e.musics[class]; !ok {
+		return fmt.Errorf("hold %s: no hold-music class %q", legID, class)
+	}
+	l.call().hold(l, class)
+	return nil
+}
+
+// Unhold reconnects a leg held by Hold.
+func (e *Engine) Unhold(legID string) error {
+	l := e.legByID(legID)
+	if l == nil {
+		return fmt.Errorf("unhold %s: %w", legID, ErrNoLeg)
+	}
+	l.call().unhold(l)
+	return nil
 }
 
 // legFor finds the leg an in-dialog request belongs to.

@@ -14,6 +14,16 @@ const (
 	EventLegHeld      = "leg.held"
 	EventLegResumed   = "leg.resumed"
 	EventDraining     = "engine.draining" // new calls are refused from now on
+	EventDTMF         = "leg.dtmf"        // a key press heard on a leg (Digit, Source)
+
+	EventRecordingStarted = "recording.started" // Detail: the recording id
+	EventRecordingPaused  = "recording.paused"
+	EventRecordingResumed = "recording.resumed"
+	EventRecordingStopped = "recording.stopped"
+
+	EventTransferStarted = "transfer.started" // Detail: the target
+	EventTransferDone    = "transfer.completed"
+	EventTransferFailed  = "transfer.failed" // Cause: why
 )
 
 // Event reports one change of state. Seq increases by one per event, so a
@@ -27,6 +37,9 @@ type Event struct {
 	From   string    `json:"from,omitempty"`
 	To     string    `json:"to,omitempty"`
 	Cause  string    `json:"cause,omitempty"`
+	Digit  string    `json:"digit,omitempty"`  // leg.dtmf: the key
+	Source string    `json:"source,omitempty"` // leg.dtmf: rfc4733, inband or info
+	Detail string    `json:"detail,omitempty"` // a recording id, a transfer target
 }
 
 // Bus fans events out to subscribers. Publishing never blocks: a subscriber

@@ -9,7 +9,6 @@ import (
 
 	sipmsg "github.com/emiago/sipgo/sip"
 
-	"pbx/media"
 	"pbx/sip"
 )
 
@@ -106,7 +105,7 @@ func (e *Engine) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		respond(tx, req, 503, "Service Unavailable")
 		return
 	}
-	call := &Call{ID: e.newID(), e: e, To: number, offer: offer, start: time.Now(), done: make(chan struct{})}
+	call := &Call{ID: e.newID(), e: e, To: number, req: req, offer: offer, start: time.Now(), done: make(chan struct{})}
 	call.From = who.user
 	if who.trunk != nil {
 		call.From = req.From().Address.User
@@ -116,6 +115,8 @@ func (e *Engine) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	a := newLeg(e.newID(), call, ep)
 	a.srv = ss
 	a.peer = call.From
+	a.user = who.user
+	a.musicClass = e.musicClassOf(who)
 	call.a = a
 	e.addCall(call)
 	e.indexLeg(a, ss.ID)
@@ -123,6 +124,10 @@ func (e *Engine) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	ss.Respond(100, "Trying", nil)
 	call.log.Info("call started", "leg", a.ID, "rule", route.Rule, "target", route.Kind)
 	call.publish(EventCallStarted, a, "")
+	if isApp(route.Kind) {
+		e.runApp(call, route)
+		return
+	}
 	e.runCall(call, route)
 }
 
@@ -183,14 +188,12 @@ func (e *Engine) runCall(call *Call, route Route) {
 	codec, _ := codecFor(call.offer, b.currentCodec().Name, e.codecs)
 	a.applyRemote(call.offer, codec)
 	answer := a.answerSDP(codec)
-	if err := media.Bridge(a.ep, b.ep); err != nil {
-		call.log.Error("bridge", "error", err)
-	}
 	call.mu.Lock()
 	call.b = b
 	call.answer = time.Now()
 	call.cancelDial = nil
 	call.mu.Unlock()
+	call.remix()
 
 	res := sipmsg.NewSDPResponseFromRequest(a.srv.InviteRequest, answer)
 	e.sessionTimerHeaders(a, a.srv.InviteRequest, res)

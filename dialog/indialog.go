@@ -2,6 +2,7 @@ package dialog
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -17,7 +18,7 @@ func (e *Engine) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		return
 	}
 	if err := l.srv.ReadAck(req, tx); err != nil {
-		l.call.log.Debug("ack", "leg", l.ID, "error", err)
+		l.call().log.Debug("ack", "leg", l.ID, "error", err)
 	}
 }
 
@@ -35,10 +36,25 @@ func (e *Engine) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		err = l.cli.ReadBye(req, tx)
 	}
 	if err != nil { // answer anyway: the far end is gone either way
-		l.call.log.Debug("bye", "leg", l.ID, "error", err)
+		l.call().log.Debug("bye", "leg", l.ID, "error", err)
 		respond(tx, req, 200, "OK")
 	}
-	l.call.hangup(l, CauseNormal)
+	l.mu.Lock()
+	l.byeSent = true
+	select {
+	case <-l.gone:
+	default:
+		close(l.gone)
+	}
+	l.mu.Unlock()
+	if c := l.call(); c.legGone(l) {
+		// A transferred leg, or one side of a consultation: the call goes on.
+		l.stopSessionTimer()
+		l.ep.Close()
+		e.unindexLeg(l)
+		return
+	}
+	l.call().hangup(l, CauseNormal)
 }
 
 // onInDialog answers INFO and NOTIFY inside a dialog.
@@ -77,8 +93,9 @@ func (e *Engine) onUpdate(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 }
 
 // onReinvite applies a new offer from one far end (hold, unhold, codec
-// change, session refresh), answers it, and tells the other far end of a
-// change of hold state so both ends keep hearing each other.
+// change, session refresh) and answers it. A hold is the PBX's to handle:
+// the other party hears the hold music of its class until the phone takes
+// the call back.
 func (e *Engine) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	l := e.legFor(req)
 	if l == nil {
@@ -89,7 +106,7 @@ func (e *Engine) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		respond(tx, req, 500, "Server Internal Error", sipmsg.NewHeader("Retry-After", "1"))
 		return
 	}
-	call := l.call
+	call := l.call()
 	if len(req.Body()) == 0 {
 		// An offerless re-INVITE (a session refresh): offer what is in use.
 		res := sipmsg.NewSDPResponseFromRequest(req, l.sdp([]sip.SDPCodec{l.currentCodec()}, l.remoteDTMF(), "sendrecv", nil))
@@ -128,19 +145,6 @@ func (e *Engine) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		call.publish(kind, l, "")
 	}
 	call.log.Info("re-invite", "leg", l.ID, "direction", offer.Direction, "codec", codec.Name)
-	if held != wasHeld {
-		if other := call.other(l); other != nil {
-			dir := "sendrecv"
-			if held {
-				dir = "sendonly"
-			}
-			e.wg.Add(1)
-			go func() {
-				defer e.wg.Done()
-				other.reinvite(dir)
-			}()
-		}
-	}
 }
 
 // addContact puts the PBX's Contact on a 2xx to an in-dialog INVITE.
@@ -169,11 +173,9 @@ func (l *Leg) remoteDTMF() uint8 {
 	return l.dtmf
 }
 
-// reinvite sends this leg's far end a new offer with the given direction,
-// keeping the codec, and ACKs the answer.
-func (l *Leg) reinvite(direction string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+// request sends a request inside the leg's dialog (a NOTIFY about a
+// transfer) and waits for its final response.
+func (l *Leg) request(ctx context.Context, method sipmsg.RequestMethod, hdrs []sipmsg.Header, contentType string, body []byte) (*sipmsg.Response, error) {
 	var target sipmsg.Uri
 	switch {
 	case l.cli != nil && l.cli.InviteResponse != nil && l.cli.InviteResponse.Contact() != nil:
@@ -181,42 +183,20 @@ func (l *Leg) reinvite(direction string) {
 	case l.srv != nil && l.srv.InviteRequest.Contact() != nil:
 		target = l.srv.InviteRequest.Contact().Address
 	default:
-		return
+		return nil, fmt.Errorf("%s to leg %s: no contact to send to", method, l.ID)
 	}
-	req := sipmsg.NewRequest(sipmsg.INVITE, target)
-	req.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(l.sdp([]sip.SDPCodec{l.currentCodec()}, l.remoteDTMF(), direction, nil))
-	var res *sipmsg.Response
-	var err error
+	req := sipmsg.NewRequest(method, target)
+	for _, h := range hdrs {
+		req.AppendHeader(h)
+	}
+	if contentType != "" {
+		req.AppendHeader(sipmsg.NewHeader("Content-Type", contentType))
+		req.SetBody(body)
+	}
 	if l.cli != nil {
-		res, err = l.cli.Do(ctx, req)
-	} else {
-		res, err = l.srv.Do(ctx, req)
+		return l.cli.Do(ctx, req)
 	}
-	if err != nil {
-		l.call.log.Info("re-invite to far end failed", "leg", l.ID, "error", err)
-		return
-	}
-	if res.IsSuccess() {
-		ack := sipmsg.NewRequest(sipmsg.ACK, target)
-		if c := res.Contact(); c != nil {
-			ack.Recipient = c.Address
-		}
-		if l.cli != nil {
-			err = l.cli.WriteRequest(ack)
-		} else {
-			err = l.srv.WriteRequest(ack)
-		}
-		if err != nil {
-			l.call.log.Debug("re-invite ack", "error", err)
-		}
-		if d, perr := sip.ParseSDP(res.Body()); perr == nil && len(d.Codecs) > 0 {
-			codec, cerr := codecFor(d, l.currentCodec().Name, l.call.e.codecs)
-			if cerr == nil {
-				l.applyRemote(d, codec)
-			}
-		}
-	}
+	return l.srv.Do(ctx, req)
 }
 
 // sessionTimerHeaders answers an RFC 4028 request: when the far end asks for
@@ -252,7 +232,7 @@ func (e *Engine) startSessionTimer(l *Leg, req *sipmsg.Request) {
 	if l.sessTimer != nil {
 		l.sessTimer.Stop()
 	}
-	l.sessTimer = time.AfterFunc(d, func() { l.call.hangup(nil, CauseSessionTimer) })
+	l.sessTimer = time.AfterFunc(d, func() { l.call().hangup(nil, CauseSessionTimer) })
 }
 
 func (l *Leg) stopSessionTimer() {

@@ -3,6 +3,7 @@ package dialog
 import (
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -19,12 +20,14 @@ const dtmfPT = 101
 type Leg struct {
 	ID string // stable id used by the control planes, distinct from the SIP Call-ID
 
-	call     *Call
-	srv      *sipgo.DialogServerSession // set on the caller's leg
-	cli      *sipgo.DialogClientSession // set on a leg the PBX dialed
-	ep       *media.Endpoint
-	dialogID string
-	peer     string // user or trunk this leg talks to, for logs and records
+	cur        atomic.Pointer[Call]       // the call it belongs to; an attended transfer moves it
+	srv        *sipgo.DialogServerSession // set on the caller's leg
+	cli        *sipgo.DialogClientSession // set on a leg the PBX dialed
+	ep         *media.Endpoint
+	dialogID   string
+	peer       string // user or trunk this leg talks to, for logs and records
+	user       string // the authenticated user on the far end, "" for a trunk
+	musicClass string // what the far end hears when held
 
 	mu        sync.Mutex
 	remote    sip.SessionDesc // the far end's last SDP
@@ -35,11 +38,23 @@ type Leg struct {
 	held      bool // the far end put the call on hold
 	answered  time.Time
 	sessTimer *time.Timer
+	detached  bool          // transferred away: its BYE no longer ends the call
+	byeSent   bool          // the PBX has sent, or the far end has sent, BYE
+	gone      chan struct{} // closed when the far end of a detached leg hangs up
+	keys      keyBuffer
+	collector chan<- media.Digit // an application reading this leg's keys
+	interrupt func()             // stops a prompt that keys interrupt
 }
 
 func newLeg(id string, call *Call, ep *media.Endpoint) *Leg {
-	return &Leg{ID: id, call: call, ep: ep, sessID: uint64(time.Now().UnixNano() / 1000)}
+	l := &Leg{ID: id, ep: ep, sessID: uint64(time.Now().UnixNano() / 1000), gone: make(chan struct{})}
+	l.cur.Store(call)
+	ep.OnDigit(l.heardDigit)
+	return l
 }
+
+// call is the call the leg belongs to now.
+func (l *Leg) call() *Call { return l.cur.Load() }
 
 // sdp builds the PBX's SDP for this leg: an offer, or with the offer's
 // streams an answer that mirrors its m-lines. Each call bumps the version,
@@ -58,7 +73,7 @@ func (l *Leg) sdp(codecs []sip.SDPCodec, dtmf uint8, direction string, streams [
 // localAddr is the address written in SDP: the PBX's SIP host and the
 // endpoint's port.
 func (l *Leg) localAddr() netip.AddrPort {
-	host := l.call.e.stack.Host()
+	host := l.call().e.stack.Host()
 	a, err := netip.ParseAddr(host)
 	if err != nil {
 		a = netip.MustParseAddr("127.0.0.1")
@@ -75,6 +90,8 @@ func (l *Leg) applyRemote(d sip.SessionDesc, codec sip.SDPCodec) {
 		l.ep.SetRemote(d.Addr)
 	}
 	l.ep.SetCodec(mediaCodec(codec), d.DTMF)
+	// A far end without telephone-events keys its digits as tones.
+	l.ep.SetInbandDTMF(d.DTMF == 0)
 }
 
 func (l *Leg) currentCodec() sip.SDPCodec {

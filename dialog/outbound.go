@@ -24,6 +24,8 @@ type dialTarget struct {
 	toUser    string
 	username  string // credentials for the far end's challenge (trunks)
 	password  string
+	music     string // hold-music class of the far end
+	user      string // the extension dialled, "" for a trunk
 }
 
 // dial reaches the route's target and returns the leg that answered, or the
@@ -61,7 +63,7 @@ func (e *Engine) dialExtension(ctx context.Context, call *Call, ext string) (*Le
 			call.log.Warn("unusable contact", "contact", b.Contact, "error", err)
 			continue
 		}
-		targets = append(targets, dialTarget{uri: uri, dest: dest, transport: transport, peer: ext, fromUser: call.From, toUser: ext})
+		targets = append(targets, dialTarget{uri: uri, dest: dest, transport: transport, peer: ext, fromUser: call.From, toUser: ext, music: e.userMusic(ext), user: ext})
 	}
 	if len(targets) == 0 {
 		return nil, CauseUnavailable
@@ -94,6 +96,7 @@ func (e *Engine) dialTrunks(ctx context.Context, call *Call, names []string, num
 			peer:      "trunk:" + name,
 			fromUser:  from, toUser: number,
 			username: t.cfg.Username, password: t.cfg.Password,
+			music: t.cfg.Music,
 		}
 		leg, c := e.fork(ctx, call, []dialTarget{target})
 		if leg != nil {
@@ -198,13 +201,15 @@ func (e *Engine) invite(ctx context.Context, call *Call, t dialTarget, early *ea
 	}
 	leg := newLeg(e.newID(), call, ep)
 	leg.peer = t.peer
+	leg.user = t.user
+	leg.musicClass = t.music
 	log := call.log.With("leg", leg.ID, "peer", t.peer)
 
 	req := sipmsg.NewRequest(sipmsg.INVITE, t.uri)
 	req.SetDestination(t.dest)
 	req.SetTransport(t.transport)
 	host := e.stack.Host()
-	from := &sipmsg.FromHeader{DisplayName: call.a.srv.InviteRequest.From().DisplayName,
+	from := &sipmsg.FromHeader{DisplayName: call.req.From().DisplayName,
 		Address: sipmsg.Uri{Scheme: "sip", User: t.fromUser, Host: host}, Params: sipmsg.NewParams()}
 	from.Params.Add("tag", sipmsg.GenerateTagN(16))
 	req.AppendHeader(from)
@@ -213,7 +218,7 @@ func (e *Engine) invite(ctx context.Context, call *Call, t dialTarget, early *ea
 	req.AppendHeader(sipmsg.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY"))
 	req.AppendHeader(sipmsg.NewHeader("Supported", "timer"))
 	hops := sipmsg.MaxForwardsHeader(70)
-	if mf := call.a.srv.InviteRequest.MaxForwards(); mf != nil {
+	if mf := call.req.MaxForwards(); mf != nil {
 		hops = sipmsg.MaxForwardsHeader(mf.Val() - 1) // loops through trunks die out
 	}
 	req.AppendHeader(&hops)
@@ -297,6 +302,9 @@ type earlyMedia struct {
 func (m *earlyMedia) provisional(call *Call, leg *Leg, res *sipmsg.Response) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if call.isAnswered() {
+		return // a transfer dialing: the call's parties are talking already
+	}
 	a := call.a
 	if len(res.Body()) > 0 && m.leg == nil {
 		d, err := sip.ParseSDP(res.Body())

@@ -145,42 +145,6 @@ func TestCallForksToEveryContact(t *testing.T) {
 	hangUp(t, a, b)
 }
 
-// The callee puts the call on hold and takes it back: the caller is told
-// of the hold by re-INVITE and afterwards both hear each other again.
-func TestCallHoldAndResume(t *testing.T) {
-	p := testkit.StartPBX(t, "")
-	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
-	a, b := connect(t, alice, bob, "1002")
-	talking(t, a, b)
-
-	dir, err := b.Reinvite("sendonly")
-	if err != nil || dir != "recvonly" {
-		t.Fatalf("hold: answer %q, %v", dir, err)
-	}
-	select {
-	case d := <-a.Reinvites():
-		if d != "sendonly" {
-			t.Fatalf("caller told %q, want sendonly", d)
-		}
-	case <-time.After(3 * time.Second):
-		t.Fatal("caller was not told of the hold")
-	}
-	dir, err = b.Reinvite("sendrecv")
-	if err != nil || dir != "sendrecv" {
-		t.Fatalf("resume: answer %q, %v", dir, err)
-	}
-	select {
-	case d := <-a.Reinvites():
-		if d != "sendrecv" {
-			t.Fatalf("caller told %q, want sendrecv", d)
-		}
-	case <-time.After(3 * time.Second):
-		t.Fatal("caller was not told of the resume")
-	}
-	talking(t, a, b)
-	hangUp(t, a, b)
-}
-
 // A number no rule matches gets 404; an extension with no phone registered gets 480.
 func TestCallUnroutable(t *testing.T) {
 	p := testkit.StartPBX(t, "")

@@ -86,6 +86,8 @@ var (
 // dtmfTables holds what the analysis precomputes once.
 type dtmfTables struct {
 	coeff    [8]float64 // Goertzel 2cos(w) of the rows then the columns
+	rowCoeff [4]float64 // the rows' alone
+	colCoeff [4]float64 // the columns' alone
 	lo, hi   [8]float64 // of the flanking probes below and above
 	harmonic [4]float64 // of the columns' second harmonics
 	hann     [dtmfBlock]float64
@@ -113,6 +115,8 @@ func newDTMFTables() *dtmfTables {
 	for i, f := range dtmfCols {
 		t.harmonic[i] = coeff(2 * f)
 	}
+	copy(t.rowCoeff[:], t.coeff[:4])
+	copy(t.colCoeff[:], t.coeff[4:])
 	for i := range t.hann {
 		w := 0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/dtmfBlock)
 		t.hann[i] = w
@@ -126,13 +130,25 @@ func newDTMFTables() *dtmfTables {
 	return t
 }
 
-// goertzelMag2 is |X(w)|² of x at the frequency whose 2cos(w) is coeff.
-func goertzelMag2(x []float64, coeff float64) float64 {
-	var s1, s2 float64
+// goertzel4 is |X(w)|² of x at the four frequencies whose 2cos(w) are
+// in c. Four filters in one pass keep their state in registers and run
+// in parallel.
+func goertzel4[T int16 | float64](x []T, c *[4]float64) [4]float64 {
+	c0, c1, c2, c3 := c[0], c[1], c[2], c[3]
+	var a0, a1, a2, a3, b0, b1, b2, b3 float64
 	for _, v := range x {
-		s1, s2 = v+coeff*s1-s2, s1
+		f := float64(v)
+		a0, b0 = f+c0*a0-b0, a0
+		a1, b1 = f+c1*a1-b1, a1
+		a2, b2 = f+c2*a2-b2, a2
+		a3, b3 = f+c3*a3-b3, a3
 	}
-	return s1*s1 + s2*s2 - coeff*s1*s2
+	return [4]float64{
+		a0*a0 + b0*b0 - c0*a0*b0,
+		a1*a1 + b1*b1 - c1*a1*b1,
+		a2*a2 + b2*b2 - c2*a2*b2,
+		a3*a3 + b3*b3 - c3*a3*b3,
+	}
 }
 
 // dtmfEvent is an event waiting to be reported.
@@ -159,8 +175,8 @@ const dtmfPending = 8
 // windows spanning 40 ms begins a press, windows without it spanning
 // 40 ms end it: see the dtmf constants for why each value.
 //
-// Use NewInbandDetector or the zero value after Reset. It is not safe for
-// concurrent use; in steady state it does not allocate.
+// The zero value is ready to use, as is NewInbandDetector's. It is not
+// safe for concurrent use; it does not allocate.
 type InbandDetector struct {
 	buf [dtmfBlock]int16
 	n   int // samples in buf
@@ -199,8 +215,11 @@ func (d *InbandDetector) Reset() {
 // Frame takes the next samples (normally 160 = 20 ms; any length works,
 // they are buffered into analysis windows) and reports a press beginning
 // and/or ending, as EventReceiver does. Events are reported in order;
-// should one call hold more than fits in one EventResult (only possible
-// with frames of over 60 ms), the rest wait for the next call.
+// should one call hold more than fits in one EventResult (possible only
+// with frames much longer than 40 ms), the rest wait for the next call.
+// Frames so long that they hold four presses or more may lose presses:
+// up to 8 events wait, and a press that finds no room is dropped whole,
+// never half reported.
 func (d *InbandDetector) Frame(pcm []int16) EventResult {
 	for len(pcm) > 0 {
 		k := copy(d.buf[d.n:], pcm)
@@ -282,56 +301,44 @@ func (d *InbandDetector) analyse() rune {
 	}
 
 	// Rectangular window: which row and column, and are they alone?
-	var s1, s2 [8]float64
-	for _, v := range x {
-		f := float64(v)
-		for i := range 8 {
-			s1[i], s2[i] = f+t.coeff[i]*s1[i]-s2[i], s1[i]
-		}
-	}
-	var p [8]float64
-	for i := range 8 {
-		p[i] = s1[i]*s1[i] + s2[i]*s2[i] - t.coeff[i]*s1[i]*s2[i]
-	}
-	row, col := strongest(p[:4]), 4+strongest(p[4:])
+	rows := goertzel4(x[:], &t.rowCoeff)
+	cols := goertzel4(x[:], &t.colCoeff)
+	row, col := strongest(rows[:]), strongest(cols[:])
 	for i := range 4 {
-		if i != row && p[i]*dtmfPeerRatio > p[row] {
+		if i != row && rows[i]*dtmfPeerRatio > rows[row] {
 			return 0
 		}
-		if 4+i != col && p[4+i]*dtmfPeerRatio > p[col] {
+		if i != col && cols[i]*dtmfPeerRatio > cols[col] {
 			return 0
 		}
 	}
 
 	// Hann window: level, twist, share, frequency and harmonic checks.
-	w := d.win[:]
+	w := &d.win
 	var totalW float64
 	for i, v := range x {
 		w[i] = float64(v) * t.hann[i]
 		totalW += w[i] * w[i]
 	}
 	meanW := totalW / t.hannSq
+	a := goertzel4(w[:], &[4]float64{t.coeff[row], t.coeff[4+col], t.harmonic[col], t.lo[row]})
+	b := goertzel4(w[:], &[4]float64{t.hi[row], t.lo[4+col], t.hi[4+col]})
+	pr, pc := a[0], a[1]
 	norm := 2 / (t.hannSum * t.hannSum) // |X|² to a tone's mean power
-	pr := goertzelMag2(w, t.coeff[row])
-	pc := goertzelMag2(w, t.coeff[col])
 	lr, lc := pr*norm, pc*norm
-	if lr < t.minPower || lc < t.minPower {
+	switch {
+	case lr < t.minPower || lc < t.minPower:
+		return 0
+	case lr > lc*t.normal || lc > lr*t.reverse:
+		return 0
+	case lr+lc < dtmfMinShare*meanW:
+		return 0
+	case a[3] > pr || b[0] > pr || b[1] > pc || b[2] > pc:
+		return 0 // nearer a flank than the nominal frequency
+	case a[2] > dtmfHarmonicRatio*pc:
 		return 0
 	}
-	if lr > lc*t.normal || lc > lr*t.reverse {
-		return 0
-	}
-	if lr+lc < dtmfMinShare*meanW {
-		return 0
-	}
-	if goertzelMag2(w, t.lo[row]) > pr || goertzelMag2(w, t.hi[row]) > pr ||
-		goertzelMag2(w, t.lo[col]) > pc || goertzelMag2(w, t.hi[col]) > pc {
-		return 0
-	}
-	if goertzelMag2(w, t.harmonic[col-4]) > dtmfHarmonicRatio*pc {
-		return 0
-	}
-	return dtmfKeys[row][col-4]
+	return dtmfKeys[row][col]
 }
 
 // strongest is the index of the largest of p.

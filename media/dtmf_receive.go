@@ -72,8 +72,8 @@ type EventReceiver struct {
 // 8000), now the arrival time. It reports at most one begin and/or one
 // end, and may also report the end of the previous press (PrevEnd) when
 // this packet begins a new one before that press's end packet came.
-// ssrc and marker are accepted for the caller's convenience and logged
-// nowhere: see EventReceiver for why they do not identify a press.
+// ssrc and marker are taken so that callers pass the whole header, but
+// are not used: see EventReceiver for why they do not identify a press.
 func (r *EventReceiver) Packet(ssrc uint32, ts uint32, marker bool, ev TelephoneEvent, clock uint32, now time.Time) EventResult {
 	_, _ = ssrc, marker
 	var res EventResult

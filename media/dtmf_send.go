@@ -64,7 +64,8 @@ func (s *EventSender) Done() bool { return !s.valid || s.ends >= eventEndRepeats
 // Next writes the next payload into buf (≥ 4 bytes) and reports it; done is true after the third end packet has been returned.
 // samplesPerTick is 160 at 8 kHz: the timestamp units in 20 ms, which
 // also fixes the clock rate for the duration. It is read on the first call
-// only. Once done, or if buf is too short, Next writes nothing (n is 0).
+// only. Once done, or if buf is too short or samplesPerTick 0, Next
+// writes nothing (n is 0).
 func (s *EventSender) Next(buf []byte, samplesPerTick uint32) (n int, marker bool, done bool) {
 	if s.Done() || len(buf) < TelephoneEventLen || samplesPerTick == 0 {
 		return 0, false, s.Done()

@@ -23,6 +23,10 @@ func (s *Server) routes() http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /metrics", s.serveMetrics)
+	// Recordings: listing and download, behind the token of pbx.yaml.
+	rec := s.rec.Handler(s.cfg.Recordings.Token)
+	mux.Handle("/recordings", rec)
+	mux.Handle("/recordings/", rec)
 	mux.Handle("GET /api/cdr", loopbackOnly(http.HandlerFunc(s.serveCDR)))
 	mux.Handle("GET /api/bans", loopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, s.guard.Bans())

@@ -9,12 +9,15 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"pbx/config"
 	"pbx/dialog"
 	"pbx/media"
+	"pbx/prompts"
+	"pbx/recordings"
 	"pbx/sip"
 	"pbx/store"
 )
@@ -28,6 +31,8 @@ type Server struct {
 	stack  *sip.Stack
 	media  *media.Engine
 	engine *dialog.Engine
+	rec    *recordings.Archive
+	recCtx context.CancelFunc
 	loc    *sip.Location
 	guard  *sip.Guard
 	trunks []*sip.TrunkRegistration
@@ -58,6 +63,10 @@ func New(cfg *config.Config, o Options) (*Server, error) {
 	}
 	s.store = st
 	if err := s.build(o); err != nil {
+		if s.rec != nil {
+			s.rec.Close()
+			s.recCtx()
+		}
 		st.Close()
 		return nil, err
 	}
@@ -121,12 +130,31 @@ func (s *Server) build(o Options) error {
 	})
 	stack.Server.OnRegister(reg.HandleRegister)
 
+	dir := cfg.Recordings.Dir
+	if dir == "" {
+		dir = filepath.Join(o.DataDir, "recordings")
+	}
+	recCtx, cancel := context.WithCancel(context.Background())
+	s.recCtx = cancel
+	s.rec, err = recordings.Open(recCtx, recordings.Options{
+		Dir: dir, PathTemplate: cfg.Recordings.Path, Format: recordings.Mode(cfg.Recordings.Mode),
+		MaxDuration: cfg.Recordings.MaxDuration, Beep: cfg.Recordings.Beep,
+		MaxAge: cfg.Recordings.MaxAge, MaxTotalBytes: cfg.Recordings.MaxTotalMB << 20,
+	}, s.store, s.logs.For("recordings"))
+	if err != nil {
+		cancel()
+		return fmt.Errorf("recordings: %w", err)
+	}
 	s.engine, err = dialog.New(dialog.Options{
 		Config: cfg, Stack: stack, Media: s.media, Location: s.loc, Digest: digest,
 		Guard: s.guard, Users: users, CDRs: s.store, Logger: s.logs.For("dialog"),
+		Prompts: prompts.New(cfg.Sounds.Prompts), Recordings: s.rec,
 	})
 	return err
 }
+
+// Recordings is the recordings archive.
+func (s *Server) Recordings() *recordings.Archive { return s.rec }
 
 // lookupUser finds an extension's password in pbx.yaml, then in the store.
 func (s *Server) lookupUser(user string) (string, bool) {
@@ -260,5 +288,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.wg.Wait()
 	s.stack.Close()
 	s.media.Close()
+	if err := s.rec.Close(); err != nil {
+		s.log.Warn("close recordings", "error", err)
+	}
+	s.recCtx()
 	return s.store.Close()
 }

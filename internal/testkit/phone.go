@@ -33,6 +33,9 @@ type Phone struct {
 	// TLS. Over TCP and TLS the PBX reaches the phone back on the phone's
 	// own connection.
 	Transport string
+	// NoTelephoneEvent makes the phone negotiate no telephone-event: it
+	// keys and hears DTMF as tones.
+	NoTelephoneEvent bool
 
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
@@ -91,6 +94,7 @@ func NewPhoneOn(t testing.TB, ip, pbx, user, password string) *Phone {
 	srv.OnInvite(p.onInvite)
 	srv.OnAck(p.onAck)
 	srv.OnBye(p.onBye)
+	srv.OnNotify(p.onNotify)
 	srv.OnOptions(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		tx.Respond(sipmsg.NewResponseFromRequest(req, 200, "OK", nil))
 	})
@@ -492,4 +496,20 @@ func (p *Phone) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		c.cli.ReadBye(req, tx)
 	}
 	c.ended()
+}
+
+// onNotify takes a NOTIFY about a REFER the phone sent and hands its
+// sipfrag status line to the call.
+func (p *Phone) onNotify(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	tx.Respond(sipmsg.NewResponseFromRequest(req, 200, "OK", nil))
+	c := p.lookup(req)
+	if c == nil {
+		return
+	}
+	c.init()
+	line, _, _ := strings.Cut(string(req.Body()), "\r\n")
+	select {
+	case c.notifies <- line:
+	default:
+	}
 }

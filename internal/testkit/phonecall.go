@@ -33,15 +33,26 @@ type PhoneCall struct {
 	toneStop  chan struct{}
 	done      chan struct{}
 	endOnce   sync.Once
+	initOnce  sync.Once
 	reinvites chan string
+	digits    []rune        // keys received, in any form
+	capture   *capture      // everything heard since StartCapture
+	notifies  chan string   // sipfrag bodies of NOTIFYs about a REFER
+}
+
+// capture is audio heard over a span, with the arrival time of each packet.
+type capture struct {
+	pcm     []int16
+	arrived []time.Time
 }
 
 const heardSamples = 8000
 
 func (c *PhoneCall) init() {
-	if c.reinvites == nil {
+	c.initOnce.Do(func() {
 		c.reinvites = make(chan string, 8)
-	}
+		c.notifies = make(chan string, 8)
+	})
 }
 
 // sdp is the phone's SDP offering or answering codecs.
@@ -57,7 +68,11 @@ func (c *PhoneCall) sdp(codecs []string, direction string) []byte {
 			cs = append(cs, sip.SDPCodec{Name: mc.Name, PayloadType: mc.PayloadType, ClockRate: mc.ClockRate})
 		}
 	}
-	return sip.BuildSDP(sip.SDPOptions{SessionID: 42, Version: v, Addr: c.ep.LocalAddr(), Codecs: cs, DTMF: 101, Direction: direction})
+	var dtmf uint8 = 101
+	if c.phone.NoTelephoneEvent {
+		dtmf = 0
+	}
+	return sip.BuildSDP(sip.SDPOptions{SessionID: 42, Version: v, Addr: c.ep.LocalAddr(), Codecs: cs, DTMF: dtmf, Direction: direction})
 }
 
 // applyAnswer points the endpoint at the far end's SDP; codec names the
@@ -84,9 +99,19 @@ func (c *PhoneCall) applyAnswer(body []byte, codec ...string) error {
 	c.codec = pick
 	c.heard = c.heard[:0] // what was heard before no longer counts
 	c.mu.Unlock()
+	dtmf := d.DTMF
+	if c.phone.NoTelephoneEvent {
+		dtmf = 0
+	}
 	c.ep.SetRemote(d.Addr)
-	c.ep.SetCodec(mc, d.DTMF)
+	c.ep.SetCodec(mc, dtmf)
 	c.ep.SetHandler(c.receive)
+	c.ep.SetInbandDTMF(dtmf == 0)
+	c.ep.OnDigit(func(dg media.Digit, _ media.DigitSource) {
+		c.mu.Lock()
+		c.digits = append(c.digits, dg.Key)
+		c.mu.Unlock()
+	})
 	return nil
 }
 
@@ -111,6 +136,10 @@ func (c *PhoneCall) receive(hdr *rtp.Header, payload []byte) {
 	}
 	c.packets++
 	c.heard = append(c.heard, pcm...)
+	if c.capture != nil {
+		c.capture.pcm = append(c.capture.pcm, pcm...)
+		c.capture.arrived = append(c.capture.arrived, time.Now())
+	}
 	if n := len(c.heard); n > heardSamples {
 		c.heard = append(c.heard[:0], c.heard[n-heardSamples:]...)
 	}
@@ -140,6 +169,9 @@ func (c *PhoneCall) SendTone(freq float64) {
 			case <-t.C:
 			}
 			gen.Read(frame)
+			if c.ep.SendingDigit() {
+				continue // a key press has the stream to itself
+			}
 			c.mu.Lock()
 			codec := c.codec
 			c.mu.Unlock()
@@ -316,6 +348,11 @@ func (c *PhoneCall) Answer() *sipmsg.Response {
 // Request sends an in-dialog request (OPTIONS, INFO, ...) and returns the
 // final response.
 func (c *PhoneCall) Request(ctx context.Context, method sipmsg.RequestMethod, contentType string, body []byte) (*sipmsg.Response, error) {
+	return c.RequestWith(ctx, method, nil, contentType, body)
+}
+
+// RequestWith is Request with extra headers.
+func (c *PhoneCall) RequestWith(ctx context.Context, method sipmsg.RequestMethod, hdrs map[string]string, contentType string, body []byte) (*sipmsg.Response, error) {
 	var target sipmsg.Uri
 	if c.cli != nil {
 		target = c.cli.InviteResponse.Contact().Address
@@ -323,6 +360,9 @@ func (c *PhoneCall) Request(ctx context.Context, method sipmsg.RequestMethod, co
 		target = c.srvSess.InviteRequest.Contact().Address
 	}
 	req := sipmsg.NewRequest(method, target)
+	for k, v := range hdrs {
+		req.AppendHeader(sipmsg.NewHeader(k, v))
+	}
 	if body != nil {
 		req.AppendHeader(sipmsg.NewHeader("Content-Type", contentType))
 		req.SetBody(body)
@@ -331,4 +371,121 @@ func (c *PhoneCall) Request(ctx context.Context, method sipmsg.RequestMethod, co
 		return c.cli.Do(ctx, req)
 	}
 	return c.srvSess.Do(ctx, req)
+}
+
+// SendDigits keys digits in the form the call negotiated: telephone-events,
+// or tones in the audio when the phone has NoTelephoneEvent.
+func (c *PhoneCall) SendDigits(keys string) error {
+	for _, k := range keys {
+		if err := c.ep.SendDigit(media.Digit{Key: k, Duration: 100 * time.Millisecond}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SendInfoDigits keys digits as SIP INFO, with contentType
+// application/dtmf-relay or application/dtmf.
+func (c *PhoneCall) SendInfoDigits(contentType, keys string) error {
+	for _, k := range keys {
+		body := "Signal=" + string(k) + "\r\nDuration=100\r\n"
+		if contentType == "application/dtmf" {
+			body = string(k)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		res, err := c.Request(ctx, sipmsg.INFO, contentType, []byte(body))
+		cancel()
+		if err != nil {
+			return err
+		}
+		if !res.IsSuccess() {
+			return fmt.Errorf("INFO %q: %d %s", k, res.StatusCode, res.Reason)
+		}
+	}
+	return nil
+}
+
+// Digits are the keys the call has received so far, in any form.
+func (c *PhoneCall) Digits() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return string(c.digits)
+}
+
+// WaitDigits waits until the call has received exactly want.
+func (c *PhoneCall) WaitDigits(want string, timeout time.Duration) error {
+	deadline := time.After(timeout)
+	for {
+		got := c.Digits()
+		if got == want {
+			return nil
+		}
+		if len(got) > len(want) {
+			return fmt.Errorf("received keys %q, want %q", got, want)
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-deadline:
+			return fmt.Errorf("after %s: received keys %q, want %q", timeout, got, want)
+		case <-c.done:
+			return fmt.Errorf("call ended with keys %q, want %q", got, want)
+		}
+	}
+}
+
+// StartCapture starts keeping everything the call hears.
+func (c *PhoneCall) StartCapture() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.capture = &capture{}
+}
+
+// Captured is what the call heard since StartCapture, and when each
+// packet arrived.
+func (c *PhoneCall) Captured() ([]int16, []time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.capture == nil {
+		return nil, nil
+	}
+	return append([]int16(nil), c.capture.pcm...), append([]time.Time(nil), c.capture.arrived...)
+}
+
+// Heard is the last second the call heard.
+func (c *PhoneCall) Heard() []int16 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]int16(nil), c.heard...)
+}
+
+// Refer asks the PBX to transfer the other party to referTo (a SIP URI,
+// with ?Replaces=... for an attended transfer) and returns the final
+// response to the REFER.
+func (c *PhoneCall) Refer(referTo string) (*sipmsg.Response, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return c.RequestWith(ctx, sipmsg.REFER, map[string]string{"Refer-To": referTo}, "", nil)
+}
+
+// Notifies delivers the sipfrag status line of each NOTIFY about a REFER.
+func (c *PhoneCall) Notifies() <-chan string { c.init(); return c.notifies }
+
+// SIPCallID is the Call-ID of the call's dialog with the PBX.
+func (c *PhoneCall) SIPCallID() string {
+	if c.cli != nil {
+		return c.cli.InviteRequest.CallID().Value()
+	}
+	return c.srvSess.InviteRequest.CallID().Value()
+}
+
+// Tags are the call's local and remote dialog tags.
+func (c *PhoneCall) Tags() (local, remote string) {
+	if c.cli != nil {
+		f, _ := c.cli.InviteRequest.From().Params.Get("tag")
+		t, _ := c.cli.InviteResponse.To().Params.Get("tag")
+		return f, t
+	}
+	f, _ := c.srvSess.InviteRequest.From().Params.Get("tag")
+	t, _ := c.srvSess.InviteResponse.To().Params.Get("tag")
+	return t, f
 }

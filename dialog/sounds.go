@@ -1,0 +1,93 @@
+package dialog
+
+import (
+	"fmt"
+	"slices"
+
+	"pbx/config"
+	"pbx/media"
+	"pbx/prompts"
+)
+
+// loadMusic starts one stream per hold-music class: the built-in ones,
+// then the operator's, which may replace them.
+func (e *Engine) loadMusic(cfg *config.Config) error {
+	e.musics = map[string]*media.Music{}
+	classes := map[string]string{"default": "", "calm": ""}
+	for name, path := range cfg.Sounds.Music {
+		classes[name] = path
+	}
+	for name, path := range classes {
+		var pcm []int16
+		var err error
+		if path == "" {
+			pcm, err = prompts.BuiltinMusic(name)
+		} else {
+			pcm, err = prompts.LoadMusic(path)
+		}
+		if err != nil {
+			e.closeMusic()
+			return fmt.Errorf("hold music %q: %w", name, err)
+		}
+		e.musics[name] = e.media.NewMusic(name, pcm)
+	}
+	return nil
+}
+
+func (e *Engine) closeMusic() {
+	for _, m := range e.musics {
+		m.Close()
+	}
+}
+
+// music is the stream of a class; an unknown class gets the default.
+func (e *Engine) music(class string) *media.Music {
+	if m, ok := e.musics[class]; ok {
+		return m
+	}
+	return e.musics[config.DefaultMusicClass]
+}
+
+// MusicClasses lists the hold-music classes.
+func (e *Engine) MusicClasses() []string {
+	var out []string
+	for name := range e.musics {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Music is the stream of a hold-music class, for the control planes and
+// queues that park callers on it.
+func (e *Engine) Music(class string) (*media.Music, bool) {
+	m, ok := e.musics[class]
+	return m, ok
+}
+
+// userMusic is the class an extension hears when held.
+func (e *Engine) userMusic(ext string) string {
+	for _, u := range e.cfg.Users {
+		if u.Extension == ext && u.Music != "" {
+			return u.Music
+		}
+	}
+	return config.DefaultMusicClass
+}
+
+// musicClassOf is the class a new call's caller hears when held.
+func (e *Engine) musicClassOf(who caller) string {
+	if who.trunk != nil && who.trunk.cfg.Music != "" {
+		return who.trunk.cfg.Music
+	}
+	return e.userMusic(who.user)
+}
+
+// player makes a player of prompts by name.
+func (e *Engine) player(loop bool, names ...string) (*media.Player, error) {
+	clips, err := e.prompts.LoadAll(names...)
+	if err != nil {
+		return nil, err
+	}
+	return media.NewPlayer(loop, clips...), nil
+}
