@@ -39,9 +39,9 @@ type Member struct {
 	ep  *Endpoint
 	src Source
 
-	in      pcmFIFO                  // an endpoint's decoded audio, written by its reader
-	scratch [maxDatagram]int16       // the reader's decode buffer
-	frame   [FrameSamples]int16      // this tick's input
+	in      pcmFIFO                   // an endpoint's decoded audio, written by its reader
+	scratch [maxDatagram]int16        // the reader's decode buffer
+	frame   [FrameSamples]int16       // this tick's input
 	handler func(*rtp.Header, []byte) // installed on ep while a member
 
 	// guarded by the mixer's mu

@@ -35,9 +35,9 @@ type PhoneCall struct {
 	endOnce   sync.Once
 	initOnce  sync.Once
 	reinvites chan string
-	digits    []rune        // keys received, in any form
-	capture   *capture      // everything heard since StartCapture
-	notifies  chan string   // sipfrag bodies of NOTIFYs about a REFER
+	digits    []rune      // keys received, in any form
+	capture   *capture    // everything heard since StartCapture
+	notifies  chan string // sipfrag bodies of NOTIFYs about a REFER
 }
 
 // capture is audio heard over a span, with the arrival time of each packet.
