@@ -88,13 +88,21 @@ func connect(t testing.TB, caller, callee *testkit.Phone, number string, calleeC
 	return a, b.c
 }
 
-// talking asserts that each end hears the other's tone and not its own.
+// talking asserts that each end hears the other's tone and not its own:
+// a sends toneA, b toneB.
 func talking(t testing.TB, a, b *testkit.PhoneCall) {
 	t.Helper()
-	if err := a.WaitHears(3*time.Second, toneB, toneA); err != nil {
+	talkingTones(t, a, toneA, b, toneB)
+}
+
+// talkingTones asserts that a (sending fa) and b (sending fb) hear each
+// other and not themselves.
+func talkingTones(t testing.TB, a *testkit.PhoneCall, fa float64, b *testkit.PhoneCall, fb float64) {
+	t.Helper()
+	if err := a.WaitHears(3*time.Second, fb, fa); err != nil {
 		t.Fatalf("caller: %v", err)
 	}
-	if err := b.WaitHears(3*time.Second, toneA, toneB); err != nil {
+	if err := b.WaitHears(3*time.Second, fa, fb); err != nil {
 		t.Fatalf("callee: %v", err)
 	}
 }

@@ -1,0 +1,102 @@
+package e2e
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"pbx/config"
+	"pbx/dialog"
+	"pbx/internal/testkit"
+)
+
+// readStereo reads a recording written by the PBX: a 44-byte header, then
+// interleaved 16-bit samples.
+func readStereo(t *testing.T, path string) (left, right []int16) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 44 || string(b[:4]) != "RIFF" || binary.LittleEndian.Uint16(b[22:]) != 2 {
+		t.Fatalf("%s is not a stereo WAV", path)
+	}
+	for i := 44; i+4 <= len(b); i += 4 {
+		left = append(left, int16(binary.LittleEndian.Uint16(b[i:])))
+		right = append(right, int16(binary.LittleEndian.Uint16(b[i+2:])))
+	}
+	return left, right
+}
+
+// silentRun is the longest run of 20 ms frames silent in both channels.
+func silentRun(left, right []int16) time.Duration {
+	best, run := 0, 0
+	for off := 0; off+160 <= len(left); off += 160 {
+		if rms(left[off:off+160]) < 50 && rms(right[off:off+160]) < 50 {
+			run++
+			best = max(best, run)
+		} else {
+			run = 0
+		}
+	}
+	return time.Duration(best) * 20 * time.Millisecond
+}
+
+// The caller starts recording with the feature code; the PBX pauses and
+// resumes it through the engine API; the caller stops it with the code.
+// The file holds the caller's tone on the left, the callee's on the right,
+// and silence as long as the pause.
+func TestRecordingOnDemand(t *testing.T) {
+	p := testkit.StartPBX(t, "", func(c *config.Config) { c.Recordings.Beep = false })
+	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
+	a, b := connect(t, alice, bob, "1002")
+	talking(t, a, b)
+	if err := a.SendDigits("*1"); err != nil {
+		t.Fatal(err)
+	}
+	ev := p.WaitEvent(dialog.EventRecordingStarted, 5*time.Second)
+	id, callID := ev.Detail, ev.CallID
+	talking(t, a, b) // the move into the mixer is not heard
+	<-time.After(time.Second) // some audio to record
+	if err := p.Engine().PauseRecording(callID); err != nil {
+		t.Fatal(err)
+	}
+	paused := time.Now()
+	<-time.After(time.Second) // the pause under test
+	if err := p.Engine().ResumeRecording(callID); err != nil {
+		t.Fatal(err)
+	}
+	pause := time.Since(paused)
+	<-time.After(time.Second)
+	if err := a.SendDigits("*1"); err != nil {
+		t.Fatal(err)
+	}
+	if ev := p.WaitEvent(dialog.EventRecordingStopped, 5*time.Second); ev.Detail != id {
+		t.Fatalf("stopped %q, want %q", ev.Detail, id)
+	}
+	talking(t, a, b) // back to the relay, unheard
+	entry, err := p.Recordings().Get(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entry.CallID != callID || entry.Active || entry.Duration < 2500*time.Millisecond {
+		t.Fatalf("index entry %+v", entry)
+	}
+	path := entry.Path
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(p.DataDir, "recordings", path)
+	}
+	left, right := readStereo(t, path)
+	if l := testkit.ToneSequence(left, toneA, toneB); len(l) != 1 || l[0] != toneA {
+		t.Fatalf("left channel holds %v, want the caller's %v Hz only", l, toneA)
+	}
+	if r := testkit.ToneSequence(right, toneA, toneB); len(r) != 1 || r[0] != toneB {
+		t.Fatalf("right channel holds %v, want the callee's %v Hz only", r, toneB)
+	}
+	if got := silentRun(left, right); got < pause-80*time.Millisecond || got > pause+80*time.Millisecond {
+		t.Fatalf("silence of %v in the file, the pause lasted %v", got, pause)
+	}
+	hangUp(t, a, b)
+}
