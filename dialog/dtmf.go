@@ -217,10 +217,10 @@ func (e *Engine) onInfo(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		respond(tx, req, 400, "Bad Request")
 		return
 	}
-	respond(tx, req, 200, "OK")
 	if isDTMF {
-		l.heardDigit(d, media.SourceInfo)
+		l.heardDigit(d, media.SourceInfo) // before the 200: the next INFO must queue after this one
 	}
+	respond(tx, req, 200, "OK")
 }
 
 // parseInfoDTMF reads a key press from an INFO body. isDTMF says whether

@@ -58,7 +58,7 @@ func TestRecordingOnDemand(t *testing.T) {
 	}
 	ev := p.WaitEvent(dialog.EventRecordingStarted, 5*time.Second)
 	id, callID := ev.Detail, ev.CallID
-	talking(t, a, b) // the move into the mixer is not heard
+	talking(t, a, b)          // the move into the mixer is not heard
 	<-time.After(time.Second) // some audio to record
 	if err := p.Engine().PauseRecording(callID); err != nil {
 		t.Fatal(err)
