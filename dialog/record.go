@@ -24,12 +24,17 @@ type RecordOptions struct {
 	Mode        recordings.Mode // stereo (caller left, callee right) or mono
 	Beep        *bool           // play a beep to both parties at the start
 	MaxDuration time.Duration
+	// Leg records from one leg's side: that leg's voice on the left, what
+	// it hears on the right (an agent's side of a call, say). "" records
+	// the call, caller on the left.
+	Leg string
 }
 
 // callRecording is a recording tapping a call's mixer.
 type callRecording struct {
 	rec *recordings.Recording
 	log *slog.Logger
+	leg *Leg // the leg on the left; nil for the caller's, whoever it is now
 }
 
 func (r *callRecording) stop() {
@@ -52,6 +57,9 @@ func (c *Call) retap() {
 	c.mu.Lock()
 	caller := c.a
 	c.mu.Unlock()
+	if m.recording.leg != nil {
+		caller = m.recording.leg
+	}
 	var left, right []*media.Member
 	for l, mem := range m.members {
 		if l == caller {
@@ -87,7 +95,21 @@ func (c *Call) startRecording(o RecordOptions) (string, error) {
 	}
 	c.mu.Lock()
 	meta := recordings.Meta{CallID: c.ID, Caller: c.From, Callee: c.To}
+	legs := []*Leg{c.a, c.b}
 	c.mu.Unlock()
+	var leg *Leg
+	if o.Leg != "" {
+		for _, l := range legs {
+			if l != nil && l.ID == o.Leg {
+				leg = l
+			}
+		}
+		if leg == nil {
+			c.mediaMu.Unlock()
+			return "", fmt.Errorf("record leg %s of call %s: %w", o.Leg, c.ID, ErrNoLeg)
+		}
+		meta.LegID = leg.ID
+	}
 	var cr *callRecording
 	rec, err := e.archive.Start(meta, recordings.StartOptions{
 		Mode: o.Mode, Beep: o.Beep, MaxDuration: o.MaxDuration,
@@ -97,7 +119,7 @@ func (c *Call) startRecording(o RecordOptions) (string, error) {
 		c.mediaMu.Unlock()
 		return "", fmt.Errorf("record call %s: %w", c.ID, err)
 	}
-	cr = &callRecording{rec: rec, log: c.log}
+	cr = &callRecording{rec: rec, log: c.log, leg: leg}
 	c.m.recording = cr
 	c.remixLocked()
 	c.mediaMu.Unlock()

@@ -100,3 +100,57 @@ func TestRecordingOnDemand(t *testing.T) {
 	}
 	hangUp(t, a, b)
 }
+
+// A recording of one leg puts that leg on the left; the engine API holds
+// and resumes a leg (it hears music meanwhile) and transfers blind.
+func TestRecordLegHoldAndTransferByAPI(t *testing.T) {
+	p := testkit.StartPBX(t, "", func(c *config.Config) { c.Recordings.Beep = false })
+	alice, bob, carol := phone(t, p, "1001"), phone(t, p, "1002"), phone(t, p, "1003")
+	a, b := connect(t, alice, bob, "1002")
+	talking(t, a, b)
+	started := p.WaitEvent(dialog.EventCallStarted, 3*time.Second)
+	bobLeg := p.WaitEvent(dialog.EventCallAnswered, 3*time.Second).LegID
+	id, err := p.Engine().Record(started.CallID, dialog.RecordOptions{Leg: bobLeg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	talking(t, a, b)
+	<-time.After(time.Second) // a second of audio to record
+	entry, err := p.Engine().StopRecording(started.CallID)
+	if err != nil || entry.ID != id || entry.LegID != bobLeg {
+		t.Fatalf("stop: %+v %v", entry, err)
+	}
+	path := entry.Path
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(p.DataDir, "recordings", path)
+	}
+	left, right := readStereo(t, path)
+	if l, r := testkit.ToneSequence(left, toneA, toneB), testkit.ToneSequence(right, toneA, toneB); len(l) != 1 || l[0] != toneB || len(r) != 1 || r[0] != toneA {
+		t.Fatalf("left %v right %v: want the recorded leg's %v left, what it hears right", l, r, toneB)
+	}
+
+	if err := p.Engine().Hold(started.LegID, "calm"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WaitHearsAll(3*time.Second, nil, []float64{toneB}); err != nil {
+		t.Fatalf("held caller: %v", err)
+	}
+	if pcm := a.Heard(); rms(pcm[len(pcm)-1600:]) < 100 {
+		t.Fatal("the held caller hears silence, not music")
+	}
+	if err := p.Engine().Unhold(started.LegID); err != nil {
+		t.Fatal(err)
+	}
+	talking(t, a, b)
+
+	carolCall := answerNext(t, carol, toneC)
+	if err := p.Engine().Transfer(started.LegID, "1003"); err != nil {
+		t.Fatal(err)
+	}
+	c := <-carolCall
+	if err := b.WaitEnded(5 * time.Second); err != nil {
+		t.Fatalf("bob not released: %v", err)
+	}
+	exactlyTalking(t, a, c)
+	hangUp(t, a, c)
+}
