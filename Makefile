@@ -11,7 +11,7 @@ test:
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 bench:
-	$(GO) test -run XXX -bench . -benchmem ./media/ ./sip/ ./dialog/
+	$(GO) test -run XXX -bench . -benchmem ./media/ ./sip/ ./dialog/ ./wav/ ./recordings/
 	bench/run.sh
 
 # Each fuzz target for a short while; the corpus seeds live in testdata/fuzz.
@@ -22,3 +22,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzDigestCredentials -fuzztime 30s ./sip/
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./config/
 	$(GO) test -run XXX -fuzz FuzzDialplan -fuzztime 30s ./dialog/
+	$(GO) test -run XXX -fuzz FuzzInfoDTMF -fuzztime 30s ./dialog/
+	$(GO) test -run XXX -fuzz FuzzReferTo -fuzztime 30s ./dialog/
+	$(GO) test -run XXX -fuzz FuzzTelephoneEvents -fuzztime 30s ./media/
+	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 30s ./wav/

@@ -61,6 +61,7 @@ type Media struct {
 	RTPTimeout time.Duration `yaml:"rtp_timeout"`  // hang up a call whose media stops this long; 0 disables
 	Codecs     []string      `yaml:"codecs"`       // preference order: PCMU, PCMA
 	RTCPEvery  time.Duration `yaml:"rtcp_every"`   // RTCP report interval
+	InbandDTMF bool          `yaml:"inband_dtmf"`  // detect DTMF tones from far ends without telephone-event
 }
 
 // Calls configures call handling.

@@ -84,6 +84,9 @@ func (c *Config) applyDefaults() {
 	if absent("sip.qualify_every") {
 		c.SIP.QualifyEvery = DefaultQualifyEvery
 	}
+	if absent("media.inband_dtmf") {
+		c.Media.InbandDTMF = true
+	}
 	if absent("media.rtp_timeout") {
 		c.Media.RTPTimeout = DefaultRTPTimeout
 	}

@@ -200,7 +200,7 @@ func TestDefaultsFillWhatIsLeftOut(t *testing.T) {
 		SIP: SIP{UDP: ":5060", TCP: ":5060", Realm: "pbx", NonceTTL: 5 * time.Minute, MinExpires: 60, MaxExpires: 3600,
 			DefaultExpires: 600, QualifyEvery: 30 * time.Second, UserAgent: "pbx"},
 		HTTP:       HTTP{Listen: ":8088"},
-		Media:      Media{RTPPortMin: 20000, RTPPortMax: 29999, RTPTimeout: 60 * time.Second, Codecs: []string{"PCMU", "PCMA"}, RTCPEvery: 5 * time.Second},
+		Media:      Media{RTPPortMin: 20000, RTPPortMax: 29999, RTPTimeout: 60 * time.Second, Codecs: []string{"PCMU", "PCMA"}, RTCPEvery: 5 * time.Second, InbandDTMF: true},
 		Calls:      Calls{RingTimeout: 30 * time.Second, DrainTimeout: 30 * time.Second, SessionExpires: 0, MinSE: 90 * time.Second},
 		Security:   Security{MaxFailures: 5, Window: time.Minute, BanFor: 15 * time.Minute},
 		Features:   Features{Record: "*1", BlindTransfer: "##", AttendedTransfer: "*2", DigitTimeout: 3 * time.Second},

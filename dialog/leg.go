@@ -91,7 +91,7 @@ func (l *Leg) applyRemote(d sip.SessionDesc, codec sip.SDPCodec) {
 	}
 	l.ep.SetCodec(mediaCodec(codec), d.DTMF)
 	// A far end without telephone-events keys its digits as tones.
-	l.ep.SetInbandDTMF(d.DTMF == 0)
+	l.ep.SetInbandDTMF(d.DTMF == 0 && l.call().e.cfg.Media.InbandDTMF)
 }
 
 func (l *Leg) currentCodec() sip.SDPCodec {

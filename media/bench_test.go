@@ -52,6 +52,25 @@ func benchReceive(b *testing.B, ca, cb Codec) {
 // report 0 allocs/op.
 func BenchmarkRelay(b *testing.B) { benchReceive(b, PCMU, PCMU) }
 
+// BenchmarkRelayInbandDTMF is the relay with in-band DTMF detection on,
+// as for a far end that negotiated no telephone-event.
+func BenchmarkRelayInbandDTMF(b *testing.B) {
+	x, src := benchBridge(b, PCMU, PCMU)
+	x.SetInbandDTMF(true)
+	pkt := make([]byte, rtpHeaderLen+160)
+	pcm := make([]int16, 160)
+	gen := NewToneGenerator(440, 8000)
+	b.ReportAllocs()
+	var seq uint16
+	for b.Loop() {
+		seq++
+		gen.Read(pcm)
+		EncodeUlaw(pkt[rtpHeaderLen:], pcm)
+		putHeader(pkt, false, 0, seq, uint32(seq)*160, 0x5eed)
+		x.receive(pkt, src)
+	}
+}
+
 // BenchmarkTranscode is the same path with PCMU in and PCMA out.
 func BenchmarkTranscode(b *testing.B) { benchReceive(b, PCMU, PCMA) }
 
