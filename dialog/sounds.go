@@ -2,7 +2,6 @@ package dialog
 
 import (
 	"fmt"
-	"slices"
 
 	"pbx/config"
 	"pbx/media"
@@ -46,23 +45,6 @@ func (e *Engine) music(class string) *media.Music {
 		return m
 	}
 	return e.musics[config.DefaultMusicClass]
-}
-
-// MusicClasses lists the hold-music classes.
-func (e *Engine) MusicClasses() []string {
-	var out []string
-	for name := range e.musics {
-		out = append(out, name)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// Music is the stream of a hold-music class, for the control planes and
-// queues that park callers on it.
-func (e *Engine) Music(class string) (*media.Music, bool) {
-	m, ok := e.musics[class]
-	return m, ok
 }
 
 // userMusic is the class an extension hears when held.
