@@ -242,14 +242,9 @@ func (c *Call) startConsultation(transferor *Leg, number string) (*consultation,
 // completeConsultation bridges the held party with the target and lets
 // the transferor go.
 func (c *Call) completeConsultation(cs *consultation, byeTransferor bool) bool {
-	c.mu.Lock()
-	if c.consult != cs {
-		c.mu.Unlock()
+	if !c.endConsultation(cs) {
 		return false
 	}
-	c.consult = nil
-	c.mu.Unlock()
-	close(cs.done)
 	if !c.replace(cs.transferor, cs.target) {
 		return false
 	}
@@ -264,14 +259,9 @@ func (c *Call) completeConsultation(cs *consultation, byeTransferor bool) bool {
 // cancelConsultation hangs up the target and reconnects the transferor
 // with the held party.
 func (c *Call) cancelConsultation(cs *consultation, why string) bool {
-	c.mu.Lock()
-	if c.consult != cs {
-		c.mu.Unlock()
+	if !c.endConsultation(cs) {
 		return false
 	}
-	c.consult = nil
-	c.mu.Unlock()
-	close(cs.done)
 	cs.target.mu.Lock()
 	cs.target.detached = true
 	cs.target.mu.Unlock()
@@ -280,6 +270,19 @@ func (c *Call) cancelConsultation(cs *consultation, why string) bool {
 	cs.target.ep.Close()
 	c.log.Info("attended transfer cancelled", "why", why)
 	c.publishTransfer(EventTransferFailed, cs.transferor, cs.target.peer, why)
+	return true
+}
+
+// endConsultation makes cs no longer the call's consultation; false when
+// it was not (already completed or cancelled).
+func (c *Call) endConsultation(cs *consultation) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.consult != cs {
+		return false
+	}
+	c.consult = nil
+	close(cs.done)
 	return true
 }
 

@@ -216,25 +216,7 @@ func (c *PhoneCall) Hears(freqs ...float64) map[float64]bool {
 // WaitHears waits until the call hears want (and none of notWant) in its
 // last 300 ms, checking every 20 ms; it fails after timeout.
 func (c *PhoneCall) WaitHears(timeout time.Duration, want float64, notWant ...float64) error {
-	deadline := time.Now().Add(timeout)
-	all := append([]float64{want}, notWant...)
-	var got map[float64]bool
-	for time.Now().Before(deadline) {
-		got = c.Hears(all...)
-		ok := got[want]
-		for _, f := range notWant {
-			ok = ok && !got[f]
-		}
-		if ok {
-			return nil
-		}
-		select {
-		case <-time.After(20 * time.Millisecond):
-		case <-c.done:
-			return fmt.Errorf("call ended while waiting for %v Hz", want)
-		}
-	}
-	return fmt.Errorf("after %s: heard %v, want %v Hz and not %v", timeout, got, want, notWant)
+	return c.WaitHearsAll(timeout, []float64{want}, notWant)
 }
 
 // Packets is the number of audio packets received.
