@@ -34,6 +34,12 @@ func (c *Call) talkers() []*Leg {
 	return []*Leg{c.a, c.b}
 }
 
+func (c *Call) isEnded() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ended
+}
+
 // musicFor says which class a leg hears while held, "" when it is not.
 // mediaMu must be held.
 func (c *Call) musicFor(l *Leg) string {
@@ -56,6 +62,9 @@ func (c *Call) remix() {
 }
 
 func (c *Call) remixLocked() {
+	if c.isEnded() {
+		return // teardownMedia has released, or will release, everything
+	}
 	m := &c.m
 	legs := c.talkers()
 	if cs := c.consultation(); cs != nil {

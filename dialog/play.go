@@ -100,6 +100,9 @@ func (c *Call) playInto(l *Leg, loop bool, names ...string) (*Playback, error) {
 	}
 	c.mediaMu.Lock()
 	defer c.mediaMu.Unlock()
+	if c.isEnded() {
+		return nil, fmt.Errorf("play into call %s: %w", c.ID, ErrNoCall)
+	}
 	if c.m.mixer == nil {
 		c.m.mixer = c.e.media.NewMixer()
 		c.m.members = map[*Leg]*media.Member{}

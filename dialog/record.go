@@ -88,6 +88,10 @@ func (c *Call) startRecording(o RecordOptions) (string, error) {
 		return "", ErrNoRecordings
 	}
 	c.mediaMu.Lock()
+	if c.isEnded() {
+		c.mediaMu.Unlock()
+		return "", fmt.Errorf("record call %s: %w", c.ID, ErrNoCall)
+	}
 	if c.m.recording != nil {
 		id := c.m.recording.rec.ID()
 		c.mediaMu.Unlock()

@@ -119,6 +119,9 @@ func (a *Archive) Start(meta Meta, o StartOptions) (*Recording, error) {
 	}
 	start := a.opts.Now().UTC() // UTC also drops the monotonic reading, as the index does
 	id := newID(start)
+	if a.opts.Node != "" {
+		id = a.opts.Node + "-" + id
+	}
 	e := Entry{ID: id, CallID: meta.CallID, LegID: meta.LegID, Caller: meta.Caller, Callee: meta.Callee,
 		Start: start, Mode: mode, Active: true}
 

@@ -64,6 +64,9 @@ type Options struct {
 	// SyncEvery is how often each file's header is fixed to cover what
 	// has been written, the most audio a crash can cost. Default 1 s.
 	SyncEvery time.Duration
+	// Node prefixes every recording id ("pbx1-20261201T..."), so ids stay
+	// unique when several PBXs share a store. "" leaves ids bare.
+	Node string
 	// RetainEvery is how often retention runs. Default 5 minutes.
 	RetainEvery time.Duration
 	// BufferFrames is how many 20 ms frames each recording buffers between

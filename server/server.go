@@ -140,6 +140,7 @@ func (s *Server) build(o Options) error {
 		Dir: dir, PathTemplate: cfg.Recordings.Path, Format: recordings.Mode(cfg.Recordings.Mode),
 		MaxDuration: cfg.Recordings.MaxDuration, Beep: cfg.Recordings.Beep,
 		MaxAge: cfg.Recordings.MaxAge, MaxTotalBytes: cfg.Recordings.MaxTotalMB << 20,
+		Node: cfg.Node,
 	}, s.store, s.logs.For("recordings"))
 	if err != nil {
 		cancel()
