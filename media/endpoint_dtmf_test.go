@@ -116,3 +116,43 @@ func TestDigitIntoARelayedStream(t *testing.T) {
 		}
 	}
 }
+
+// A re-INVITE that changes the telephone-event payload type, with the far
+// end restarting its stream under a new SSRC, does not make the repeated
+// end packets of a press already reported count as a second press.
+func TestDigitStateSurvivesRenegotiation(t *testing.T) {
+	e := newTestEngine(t, Config{})
+	ep := newTestEndpoint(t, e, PCMU, 101)
+	phone := newFarEnd(t)
+	ep.SetRemote(phone.addr())
+	got := make(chan Digit, 4)
+	ep.OnDigit(func(d Digit, _ DigitSource) { got <- d })
+	event := func(end bool, dur uint16) []byte {
+		b := make([]byte, TelephoneEventLen)
+		TelephoneEvent{Event: 5, End: end, Volume: 10, Duration: dur}.MarshalTo(b)
+		return b
+	}
+	phone.send(ep, rtpPacket(101, 1, 1, 8000, event(false, 160)))
+	phone.send(ep, rtpPacket(101, 1, 2, 8000, event(true, 800)))
+	select {
+	case d := <-got:
+		if d.Key != '5' {
+			t.Fatalf("key %c", d.Key)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("press not reported")
+	}
+	ep.SetCodec(PCMU, 96) // the re-INVITE
+	phone.send(ep, rtpPacket(96, 2, 500, 8000, event(true, 800)))
+	phone.send(ep, rtpPacket(96, 2, 501, 8000, event(true, 800)))
+	// A new press after them is the next thing reported.
+	phone.send(ep, rtpPacket(96, 2, 502, 9600, event(true, 480)))
+	select {
+	case d := <-got:
+		if d.Key != '5' || d.Duration != 60*time.Millisecond {
+			t.Fatalf("got %c for %v: the repeated end packets counted as a press", d.Key, d.Duration)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the new press was not reported")
+	}
+}
