@@ -18,10 +18,30 @@ const FrameSamples = 160
 // replayed as a burst nobody could play out in time.
 const maxCatchUp = 10
 
-// ticker is what the clock drives: a player, a hold-music stream, a mixer.
-// tick runs on the clock's goroutine once per frame and must not block.
+// ticker is what the clock drives: a player, a mixer. tick runs on the
+// clock's goroutine once per frame and must not block.
 type ticker interface {
 	tick(now time.Time)
+}
+
+// clockPhases splits each frame into 5 ms phases. A stream with many
+// listeners (hold music) sends to a quarter of them in each phase: the
+// packets of a tick are spread over the frame instead of leaving in one
+// burst, and a listener's packet no longer waits behind thousands of
+// others whose sending time varies from tick to tick.
+const clockPhases = 4
+
+const phaseDuration = FrameDuration / clockPhases
+
+// phasedTicker is driven every phase: phase 0 starts a frame.
+type phasedTicker interface {
+	tickPhase(now time.Time, phase int)
+}
+
+// tickLists is what one round of the clock runs.
+type tickLists struct {
+	frame  []ticker
+	phased []phasedTicker
 }
 
 // Clock is the one 20 ms tick that paces every generated stream, so the
@@ -29,10 +49,11 @@ type ticker interface {
 // the frames it owes from the time elapsed since the clock started, so
 // pacing stays true under load instead of drifting by each delay.
 type Clock struct {
-	mu    sync.Mutex
-	items []ticker // guarded by mu; list is the copy the goroutine reads
-	list  atomic.Pointer[[]ticker]
-	round sync.Mutex // held while a frame's ticks run
+	mu     sync.Mutex
+	items  []ticker // guarded by mu; lists is the copy the goroutine reads
+	phased []phasedTicker
+	lists  atomic.Pointer[tickLists]
+	round  sync.Mutex // held while a phase's ticks run
 
 	frames  atomic.Uint64 // frames run since start
 	skipped atomic.Uint64 // frames dropped by stalls longer than maxCatchUp
@@ -45,7 +66,7 @@ type Clock struct {
 // newClock starts the clock's goroutine; Close stops it.
 func newClock() *Clock {
 	c := &Clock{stop: make(chan struct{}), done: make(chan struct{})}
-	c.list.Store(&[]ticker{})
+	c.lists.Store(&tickLists{})
 	go c.run()
 	return c
 }
@@ -58,13 +79,28 @@ func (c *Clock) add(t ticker) {
 	c.publish()
 }
 
-// remove stops running t; after it returns, t's tick is not running and
-// will not run again. It must not be called from a tick.
-func (c *Clock) remove(t ticker) {
+// addPhased makes t run every phase from the next one on.
+func (c *Clock) addPhased(t phasedTicker) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.phased = append(c.phased, t)
+	c.publish()
+}
+
+// remove stops running t (a ticker or a phasedTicker); after it returns,
+// t is not running and will not run again. It must not be called from a
+// tick.
+func (c *Clock) remove(t any) {
 	c.mu.Lock()
 	for i, x := range c.items {
 		if x == t {
 			c.items = append(c.items[:i:i], c.items[i+1:]...)
+			break
+		}
+	}
+	for i, x := range c.phased {
+		if x == t {
+			c.phased = append(c.phased[:i:i], c.phased[i+1:]...)
 			break
 		}
 	}
@@ -77,9 +113,10 @@ func (c *Clock) remove(t ticker) {
 // publish hands the goroutine a fresh copy of the list, so a tick never
 // sees a slice that add or remove is changing. mu must be held.
 func (c *Clock) publish() {
-	l := make([]ticker, len(c.items))
-	copy(l, c.items)
-	c.list.Store(&l)
+	c.lists.Store(&tickLists{
+		frame:  append([]ticker(nil), c.items...),
+		phased: append([]phasedTicker(nil), c.phased...),
+	})
 }
 
 // ClockStats tells how well the clock keeps time.
@@ -102,8 +139,8 @@ func (c *Clock) close() {
 func (c *Clock) run() {
 	defer close(c.done)
 	start := time.Now()
-	var n int64 // frames run
-	timer := time.NewTimer(FrameDuration)
+	var n int64 // phases run
+	timer := time.NewTimer(phaseDuration)
 	defer timer.Stop()
 	for {
 		select {
@@ -112,20 +149,29 @@ func (c *Clock) run() {
 		case <-timer.C:
 		}
 		now := time.Now()
-		due := int64(now.Sub(start) / FrameDuration)
-		if due-n > maxCatchUp {
-			c.skipped.Add(uint64(due - n - 1))
-			n = due - 1
+		due := int64(now.Sub(start) / phaseDuration)
+		if late := due - n; late > maxCatchUp*clockPhases {
+			// Skip whole frames, so phase 0 still starts a frame.
+			skip := (late - 1) / clockPhases * clockPhases
+			c.skipped.Add(uint64(skip / clockPhases))
+			n += skip
 		}
 		c.round.Lock()
 		for ; n < due; n++ {
-			for _, t := range *c.list.Load() {
-				t.tick(now)
+			phase := int(n % clockPhases)
+			l := c.lists.Load()
+			if phase == 0 {
+				for _, t := range l.frame {
+					t.tick(now)
+				}
+				c.frames.Add(1)
 			}
-			c.frames.Add(1)
+			for _, t := range l.phased {
+				t.tickPhase(now, phase)
+			}
 		}
 		c.round.Unlock()
 		c.busy.Add(int64(time.Since(now)))
-		timer.Reset(start.Add(time.Duration(n+1) * FrameDuration).Sub(time.Now()))
+		timer.Reset(start.Add(time.Duration(n+1) * phaseDuration).Sub(time.Now()))
 	}
 }

@@ -62,7 +62,9 @@ func BenchmarkMusic(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		m.tick(time.Time{})
+		for phase := range clockPhases {
+			m.tickPhase(time.Time{}, phase)
+		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/listener-frame")
 }
@@ -153,6 +155,8 @@ func BenchmarkMusicListeners(b *testing.B) {
 		}
 		slices.Sort(gaps)
 		p99 := gaps[len(gaps)*99/100]
+		b.ReportMetric(float64(gaps[len(gaps)/2])/float64(time.Millisecond), "jitter-p50-ms")
+		b.ReportMetric(float64(gaps[len(gaps)*9/10])/float64(time.Millisecond), "jitter-p90-ms")
 		cores := float64(after.Busy-before.Busy) / float64(elapsed)
 		want := float64(listeners) * elapsed.Seconds() * 50
 		b.ReportMetric(cores, "cores")

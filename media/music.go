@@ -15,8 +15,9 @@ type Music struct {
 	name string
 	src  *Player
 
-	mu        sync.Mutex
-	listeners []*musicListener
+	mu     sync.Mutex
+	groups [clockPhases][]*musicListener // listeners, by the phase that sends to them
+	fresh  bool                          // the clock goroutine read a frame this tick
 
 	pcm  [FrameSamples]int16 // clock goroutine only
 	ulaw [FrameSamples]byte
@@ -33,7 +34,7 @@ type musicListener struct {
 // same for everyone whenever they join.
 func (e *Engine) NewMusic(name string, pcm []int16) *Music {
 	m := &Music{e: e, name: name, src: NewPlayer(true, pcm)}
-	e.clock.add(m)
+	e.clock.addPhased(m)
 	return m
 }
 
@@ -45,25 +46,33 @@ func (m *Music) Name() string { return m.name }
 func (m *Music) Listen(ep *Endpoint) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, l := range m.listeners {
-		if l.ep == ep {
-			return
+	least := 0
+	for g, group := range m.groups {
+		for _, l := range group {
+			if l.ep == ep {
+				return
+			}
+		}
+		if len(group) < len(m.groups[least]) {
+			least = g
 		}
 	}
-	m.listeners = append(m.listeners, &musicListener{ep: ep, first: true})
+	m.groups[least] = append(m.groups[least], &musicListener{ep: ep, first: true})
 }
 
 // Unlisten stops sending to ep. When it returns, no more music is sent to it.
 func (m *Music) Unlisten(ep *Endpoint) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for i, l := range m.listeners {
-		if l.ep == ep {
-			last := len(m.listeners) - 1
-			m.listeners[i] = m.listeners[last]
-			m.listeners[last] = nil
-			m.listeners = m.listeners[:last]
-			return
+	for g, group := range m.groups {
+		for i, l := range group {
+			if l.ep == ep {
+				last := len(group) - 1
+				group[i] = group[last]
+				group[last] = nil
+				m.groups[g] = group[:last]
+				return
+			}
 		}
 	}
 }
@@ -72,26 +81,39 @@ func (m *Music) Unlisten(ep *Endpoint) {
 func (m *Music) Listeners() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.listeners)
+	n := 0
+	for _, group := range m.groups {
+		n += len(group)
+	}
+	return n
 }
 
 // Close stops the stream and its listeners.
 func (m *Music) Close() {
 	m.e.clock.remove(m)
 	m.mu.Lock()
-	m.listeners = nil
+	m.groups = [clockPhases][]*musicListener{}
 	m.mu.Unlock()
 }
 
-func (m *Music) tick(time.Time) {
-	if !m.src.ReadFrame(m.pcm[:]) {
+// tickPhase reads and encodes the frame in phase 0, and in each phase
+// sends it to that phase's listeners.
+func (m *Music) tickPhase(_ time.Time, phase int) {
+	if phase == 0 {
+		m.fresh = m.src.ReadFrame(m.pcm[:])
+		if m.fresh {
+			EncodeUlaw(m.ulaw[:], m.pcm[:])
+			EncodeAlaw(m.alaw[:], m.pcm[:])
+		}
+	}
+	if !m.fresh {
 		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var haveUlaw, haveAlaw bool
-	keep := m.listeners[:0]
-	for _, l := range m.listeners {
+	group := m.groups[phase]
+	keep := group[:0]
+	for _, l := range group {
 		if l.ep.isClosed() {
 			continue // a hung-up listener leaves by itself
 		}
@@ -100,16 +122,8 @@ func (m *Music) tick(time.Time) {
 		var payload []byte
 		switch cs.kind {
 		case kindPCMU:
-			if !haveUlaw {
-				EncodeUlaw(m.ulaw[:], m.pcm[:])
-				haveUlaw = true
-			}
 			payload = m.ulaw[:]
 		case kindPCMA:
-			if !haveAlaw {
-				EncodeAlaw(m.alaw[:], m.pcm[:])
-				haveAlaw = true
-			}
 			payload = m.alaw[:]
 		default:
 			continue
@@ -117,6 +131,6 @@ func (m *Music) tick(time.Time) {
 		l.ep.writeGenerated(cs.codec.PayloadType, payload, FrameSamples, l.first)
 		l.first = false
 	}
-	clear(m.listeners[len(keep):])
-	m.listeners = keep
+	clear(group[len(keep):])
+	m.groups[phase] = keep
 }
