@@ -195,3 +195,17 @@ func kernelTime(oob []byte) (time.Time, bool) {
 	}
 	return time.Time{}, false
 }
+
+// BenchmarkSendto is the floor under every generated stream: one 172-byte
+// datagram written to a loopback socket nobody reads, with nothing of the
+// PBX around it.
+func BenchmarkSendto(b *testing.B) {
+	e := newTestEngine(b, Config{})
+	ep := sinkEndpoints(b, e, 1)[0]
+	dst := ep.Remote()
+	pkt := make([]byte, rtpHeaderLen+FrameSamples)
+	b.ReportAllocs()
+	for b.Loop() {
+		ep.conn.WriteToUDPAddrPort(pkt, dst)
+	}
+}
