@@ -426,8 +426,13 @@ func (e *Engine) onRefer(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 func (e *Engine) referReplaces(l *Leg, ref referTo, notify func(int, string)) {
 	c1 := l.call()
 	x2 := e.legBySIPCallID(ref.replaces.callID)
-	if x2 == nil || x2 == l {
+	if x2 == nil || x2 == l || !x2.matchesTags(ref.replaces) {
 		notify(481, "Call/Transaction Does Not Exist")
+		return
+	}
+	if x2.user == "" || x2.user != l.user {
+		// A phone may join its own calls only, never take over another's.
+		notify(403, "Forbidden")
 		return
 	}
 	c2 := x2.call()
@@ -452,6 +457,23 @@ func (e *Engine) referReplaces(l *Leg, ref referTo, notify func(int, string)) {
 	c1.publishTransfer(EventTransferDone, l, target.peer, "")
 	notify(200, "OK")
 	c1.release(l, true)
+}
+
+// matchesTags checks the tags a Replaces names against the leg's dialog,
+// in either order (phones disagree on whose view they are written from).
+func (l *Leg) matchesTags(r *replaces) bool {
+	var local, remote string
+	switch {
+	case l.srv != nil && l.srv.InviteResponse != nil:
+		local, _ = l.srv.InviteResponse.To().Params.Get("tag")
+		remote, _ = l.srv.InviteRequest.From().Params.Get("tag")
+	case l.cli != nil && l.cli.InviteResponse != nil:
+		local, _ = l.cli.InviteRequest.From().Params.Get("tag")
+		remote, _ = l.cli.InviteResponse.To().Params.Get("tag")
+	default:
+		return false
+	}
+	return r.toTag == local && r.fromTag == remote || r.toTag == remote && r.fromTag == local
 }
 
 // detach takes a leg out of a call without ending it, so that the call

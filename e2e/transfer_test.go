@@ -212,6 +212,13 @@ func TestAttendedTransferByRefer(t *testing.T) {
 	}
 	talking2()
 	local, remote := b2.Tags()
+	// Wrong tags name no dialog: the PBX refuses and nothing changes.
+	wrong := url.QueryEscape(b2.SIPCallID() + ";to-tag=x;from-tag=" + local)
+	if res, err := b1.Refer("<sip:1003@" + p.Addr() + "?Replaces=" + wrong + ">"); err != nil || res.StatusCode != 202 {
+		t.Fatalf("REFER: %v %v", res, err)
+	}
+	waitNotify(t, b1, "SIP/2.0 481 Call/Transaction Does Not Exist")
+	talking2()
 	replaces := url.QueryEscape(b2.SIPCallID() + ";to-tag=" + remote + ";from-tag=" + local)
 	res, err := b1.Refer("<sip:1003@" + p.Addr() + "?Replaces=" + replaces + ">")
 	if err != nil || res.StatusCode != 202 {
