@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/binary"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -49,7 +51,10 @@ func silentRun(left, right []int16) time.Duration {
 // The file holds the caller's tone on the left, the callee's on the right,
 // and silence as long as the pause.
 func TestRecordingOnDemand(t *testing.T) {
-	p := testkit.StartPBX(t, "", func(c *config.Config) { c.Recordings.Beep = false })
+	p := testkit.StartPBX(t, "", func(c *config.Config) {
+		c.Recordings.Beep = false
+		c.Recordings.Token = "s3cret-token"
+	})
 	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
 	a, b := connect(t, alice, bob, "1002")
 	talking(t, a, b)
@@ -97,6 +102,26 @@ func TestRecordingOnDemand(t *testing.T) {
 	}
 	if got := silentRun(left, right); got < pause-80*time.Millisecond || got > pause+80*time.Millisecond {
 		t.Fatalf("silence of %v in the file, the pause lasted %v", got, pause)
+	}
+	// The file over HTTP: with the token only.
+	url := "http://" + p.HTTPAddr() + "/recordings/" + id
+	for token, want := range map[string]int{"": 401, "wrong": 401, "s3cret-token": 200} {
+		req, _ := http.NewRequest("GET", url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Fatalf("token %q: status %d, want %d", token, res.StatusCode, want)
+		}
+		if want == 200 && (res.Header.Get("Content-Type") != "audio/wav" || int64(len(body)) != entry.Size) {
+			t.Fatalf("download: %s, %d bytes, want audio/wav of %d", res.Header.Get("Content-Type"), len(body), entry.Size)
+		}
 	}
 	hangUp(t, a, b)
 }
