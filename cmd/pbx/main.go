@@ -125,6 +125,16 @@ func printBanner(cfg *config.Config, srv *server.Server) {
 			fmt.Fprintf(os.Stdout, "    %-6s %s\n", u.Extension, pw)
 		}
 	}
+	if len(cfg.Dialplan) > 0 {
+		fmt.Fprintln(os.Stdout, "  dial plan:")
+		for _, r := range cfg.Dialplan {
+			m := r.Exact + r.Prefix + r.Regex
+			if r.Prefix != "" {
+				m += "…"
+			}
+			fmt.Fprintf(os.Stdout, "    %-12s %-20s %s\n", m, r.Target, r.Name)
+		}
+	}
 }
 
 func checkConfig(args []string) error {
