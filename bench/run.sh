@@ -2,7 +2,7 @@
 # bench/run.sh: SIPp load against the PBX, and the same signalling load
 # through Kamailio in the same run so the figures come with a ratio.
 #
-#   bench/run.sh [all | calls | register | rtp | kamailio | direct]...
+#   bench/run.sh [all | calls | register | rtp | moh | kamailio | direct]...
 #
 #   calls     signalling calls/s through the PBX: SIPp uac_noauth.xml on
 #             127.0.0.2 -> PBX 127.0.0.1:5060 -> number 2000 -> trunk sippuas
@@ -10,9 +10,12 @@
 #   register  REGISTER with digest per second (register.xml, users 1001-1010)
 #   rtp       concurrent relayed calls with PCMU RTP (uac_rtp.xml streaming,
 #             uas_answer.xml -rtp_echo); 1,000 calls, stepping down if needed
+#   moh       hold-music listeners: SIPp calls number 7000 (target
+#             music:default) until 2,000 are up, then the PBX's CPU and
+#             the RTP it sends are measured while all listen
 #   kamailio  the "calls" load through Kamailio (/work/shared/bench/kamailio-proxy.cfg)
 #   direct    the "calls" load SIPp to SIPp, no server: the rig's own ceiling
-#   all       calls, register, rtp and kamailio (default)
+#   all       calls, register, rtp, moh and kamailio (default)
 #
 # Everything stays on loopback. Every SIPp run is bounded by -m and -timeout,
 # the whole script by BENCH_MAX_SECS, and every process it starts is stopped
@@ -20,7 +23,8 @@
 # an idle process. Results: a Markdown table on stdout and in bench/results.md.
 #
 # Knobs (environment): CALL_RATES, STEP_SECS, HOLD_MS, REG_RATES, REG_SECS,
-# RTP_TARGETS, RTP_HOLD_MS, RTP_MAX_LOSS_PCT, BENCH_WORK, BENCH_RESULTS,
+# RTP_TARGETS, RTP_HOLD_MS, RTP_MAX_LOSS_PCT, MOH_LISTENERS, MOH_HOLD_MS,
+# BENCH_WORK, BENCH_RESULTS,
 # BENCH_MAX_SECS, BENCH_QUIET_WAIT (seconds to wait before a step for other
 # processes to leave the CPUs; default 120), BENCH_SYSCTL=1 (raise UDP socket
 # buffer defaults while running, restored on exit; needs root).
@@ -55,6 +59,8 @@ REG_SECS=${REG_SECS:-10}
 RTP_TARGETS=${RTP_TARGETS:-"1000 750 500 250"}
 RTP_HOLD_MS=${RTP_HOLD_MS:-20000}
 RTP_MAX_LOSS_PCT=${RTP_MAX_LOSS_PCT:-0.01}
+MOH_LISTENERS=${MOH_LISTENERS:-2000}
+MOH_HOLD_MS=${MOH_HOLD_MS:-30000}
 BENCH_MAX_SECS=${BENCH_MAX_SECS:-2400}
 BENCH_QUIET_WAIT=${BENCH_QUIET_WAIT:-120}
 
@@ -558,6 +564,72 @@ section_rtp() {
 	done
 }
 
+# moh_step N: N callers of the music number at once. They arrive over
+# a third of the hold; the window is the middle of the time all are up.
+moh_step() {
+	local n=$1 hold_s=$((MOH_HOLD_MS / 1000))
+	local ramp_s=$((hold_s / 3)) tag=moh.$n stf=$WORK/moh.$n.csv rc=0 rate
+	rate=$(calc "int($n / $ramp_s) + 1")
+	wait_quiet
+	start_pbx
+	rm -f "$stf"
+	# The callers' media port: a socket that never reads, so the music is
+	# dropped by the kernel when its buffer is full, as a phone would take
+	# it, rather than answered with ICMP "port unreachable".
+	require_free "$UAC_IP" "$UAC_MEDIA" "music sink"
+	python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+time.sleep(float(sys.argv[3]))' "$UAC_IP" "$UAC_MEDIA" $((2 * hold_s + 60)) &
+	local sink=$!
+	started "$sink"
+	local mem0 t0
+	mem0=$(rss_kb "$PBX_PID") t0=$(now)
+	log "moh: $n listeners ($rate calls/s, ${hold_s}s each)"
+	sipp_bg "$WORK/$tag.uac.log" "$PBX_SIP" -sf "$SIPP_DIR/uac_noauth.xml" -s 7000 \
+		-i "$UAC_IP" -p "$UAC_PORT" -mi "$UAC_IP" -mp "$UAC_MEDIA" \
+		-r "$rate" -d "$MOH_HOLD_MS" -m "$n" -l $((n + 10)) -timeout "$((2 * hold_s + 60))s" \
+		-trace_stat -stf "$stf" -fd 1 -trace_err -error_file "$WORK/$tag.uac.err" "${SIPP_LOAD_OPTS[@]}"
+	local uac=$SIPP_PID
+	local c_a c_b t_a t_b y_a y_b in_a in_b out_a out_b lost_a lost_b mem1 active pd_a pd_b
+	sleep "$(calc "$t0 + $ramp_s + 3 - $(now)")" 2>/dev/null || true
+	c_a=$(cpu_ticks "$PBX_PID") y_a=$(sys_ticks) t_a=$(now)
+	read -r in_a out_a lost_a < <(rtp_counters)
+	pd_a=$(udp_drops 20000 59999)
+	sleep "$(calc "$t0 + $hold_s - 2 - $(now)")" 2>/dev/null || true
+	c_b=$(cpu_ticks "$PBX_PID") y_b=$(sys_ticks) t_b=$(now)
+	read -r in_b out_b lost_b < <(rtp_counters)
+	pd_b=$(udp_drops 20000 59999)
+	mem1=$(rss_kb "$PBX_PID")
+	active=$(metric pbx_calls_active)
+	wait "$uac" || rc=$?
+	forget "$uac"
+	stop_pid "$sink"
+	stop_pbx
+
+	local ok failed retrans cores pps want other kb clean=no
+	ok=$(stat_col "$stf" 'SuccessfulCall(C)') failed=$(stat_col "$stf" 'FailedCall(C)')
+	retrans=$(stat_col "$stf" 'Retransmissions(C)')
+	ok=${ok:-0} failed=${failed:-0} retrans=${retrans:-0}
+	cores=$(calc "($c_b - $c_a) / $HZ / ($t_b - $t_a)")
+	other=$(other_cores "$((y_b - y_a))" "$((c_b - c_a))" "$(calc "$t_b - $t_a")")
+	pps=$(calc "int(($out_b - $out_a) / ($t_b - $t_a))")
+	want=$((${active:-$n} * 50))
+	kb=$(calc "${active:-$n} > 0 ? ($mem1 - $mem0) / ${active:-$n} : 0")
+	# Clean: every call set up, every listener sent 50 packets a second
+	# (within 1 %), no PBX socket dropped anything.
+	if [[ $rc == 0 && $failed == 0 && $ok == "$n" && $((pd_b - pd_a)) == 0 ]] && awk -v p="$pps" -v w="$want" 'BEGIN { exit !(p >= 0.99 * w) }'; then
+		clean=yes
+	fi
+	record moh "$n" "$n" "$ok" "$failed" "$retrans" "$rc" "-" "-" "$cores" "-" "${active:-$n}" \
+		"$((mem1 - mem0))" "$kb" "-" "$pps / $want" "$clean" "$other"
+	log "moh $n listeners: $ok ok, $failed failed, exit $rc; PBX $(fmt "$cores" %.2f) cores, $pps RTP packets/s sent (want $want), $(fmt "$kb" %.1f) KB/listener; other processes $(fmt "$other" %.2f) cores"
+}
+section_moh() {
+	build_pbx || { record moh - - - - - - - - - - - - - - - "not run: the PBX does not build" -; return 0; }
+	moh_step "$MOH_LISTENERS"
+}
+
 # ----------------------------------------------------------------- report
 
 report() {
@@ -649,6 +721,19 @@ report() {
 					f(v[i, 11], "%.2f"), f(v[i, 18], "%.2f"), f(v[i, 13] / 1024, "%.1f MB"), f(v[i, 14], "%.1f"), v[i, 17]
 			}
 			if (hdr) { printf "\nHighest clean concurrent relayed calls: **%s**. A step is clean when no PBX socket dropped a datagram and the PBX sent on what it received. The loss column is the PBX counter pbx_rtp_packets_lost_total (sequence gaps in what the far ends sent), which also counts what SIPp itself dropped: its -rtp_echo serves every call from one socket.\n\n", ("rtp" in best) ? best["rtp"] : "none" }
+			hdrm = 0
+			for (i = 1; i <= n; i++) if (sec[i] == "moh") {
+				if (!hdrm) {
+					print "## Hold-music listeners (callers of a music: number, all on one class)\n"
+					print "| listeners | calls | ok | failed | exit | PBX cores | RTP packets/s sent / expected | other cores | memory delta | KB/listener | clean |"
+					print "|---|---|---|---|---|---|---|---|---|---|---|"
+					hdrm = 1
+				}
+				if (v[i, 2] == "-") { printf "| %s |\n", v[i, 17]; continue }
+				printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", v[i, 2], v[i, 3], v[i, 4], v[i, 5], v[i, 7], f(v[i, 10], "%.2f"), v[i, 16],
+					f(v[i, 18], "%.2f"), f(v[i, 13] / 1024, "%.1f MB"), f(v[i, 14], "%.1f"), v[i, 17]
+			}
+			if (hdrm) { print "\nKamailio plays no media, so this load has no peer figure to compare with.\n" }
 		}' "$steps"
 		if [[ -s $WORK/rtp_drops.tsv ]]; then
 			echo "| concurrent calls | PBX socket drops | SIPp socket drops | PBX in minus out % |"
@@ -668,11 +753,11 @@ SECTIONS=("$@")
 ((${#SECTIONS[@]})) || SECTIONS=(all)
 for s in "${SECTIONS[@]}"; do
 	case $s in
-	all | calls | register | rtp | kamailio | direct) ;;
-	*) die "unknown section $s (all, calls, register, rtp, kamailio, direct)" ;;
+	all | calls | register | rtp | moh | kamailio | direct) ;;
+	*) die "unknown section $s (all, calls, register, rtp, moh, kamailio, direct)" ;;
 	esac
 done
-[[ " ${SECTIONS[*]} " == *" all "* ]] && SECTIONS=(calls register rtp kamailio)
+[[ " ${SECTIONS[*]} " == *" all "* ]] && SECTIONS=(calls register rtp moh kamailio)
 
 need_sipp
 mkdir -p "$WORK"

@@ -13,12 +13,12 @@ import (
 )
 
 // Applications are dial plan targets the PBX answers itself: the echo
-// test, a prompt to play, a conference room. Each runs on a goroutine of
+// test, a prompt to play, a conference room, hold music. Each runs on a goroutine of
 // the call's own, owned by the engine's wait group, until the call ends.
 
 // isApp says whether a target kind is an application.
 func isApp(kind string) bool {
-	return kind == "echo" || kind == "play" || kind == "conference"
+	return kind == "echo" || kind == "play" || kind == "conference" || kind == "music"
 }
 
 // runApp answers the call and starts its application.
@@ -36,6 +36,12 @@ func (e *Engine) runApp(call *Call, route Route) {
 			e.echo(call)
 		case "play":
 			e.playAndHangUp(call, route.Args)
+		case "music":
+			class := call.a.musicClass
+			if len(route.Args) > 0 {
+				class = route.Args[0]
+			}
+			e.listenToMusic(call, class)
 		case "conference":
 			room := route.Number
 			if len(route.Args) > 0 {
@@ -139,4 +145,13 @@ func collectNumber(keys <-chan media.Digit, done <-chan struct{}, max int, timeo
 		}
 	}
 	return number, true
+}
+
+// listenToMusic plays the caller a hold-music class until it hangs up: a
+// number to check what callers on hold hear, and a load test's target.
+func (e *Engine) listenToMusic(call *Call, class string) {
+	m := e.music(class)
+	m.Listen(call.a.ep)
+	defer m.Unlisten(call.a.ep)
+	<-call.done
 }

@@ -167,3 +167,22 @@ func TestEchoTest(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A music target plays the caller a class until it hangs up.
+func TestMusicTarget(t *testing.T) {
+	dir := testkit.WritePrompts(t, time.Second, map[string]float64{"jazz": 1700})
+	p := testkit.StartPBX(t, "", func(c *config.Config) {
+		c.Sounds.Music = map[string]string{"jazz": dir + "/jazz.wav"}
+		c.Dialplan = append(c.Dialplan, config.DialplanRule{Match: config.Match{Exact: "7000"}, Target: "music:jazz"})
+	})
+	a, err := phone(t, p, "1001").Call(ctxTimeout(t, 5*time.Second), "7000", testkit.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WaitHears(3*time.Second, 1700); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -44,6 +44,9 @@ type Endpoint struct {
 	rtcpRemote atomic.Pointer[netip.AddrPort] // where RTCP came from, once it has
 	lastPacket atomic.Int64                   // since the engine's epoch, +1; 0 before any packet
 	inHandler  atomic.Bool
+	// closed is read on every generated packet, so it is atomic; it is
+	// set under mu, so that what mu guards sees it change in order.
+	closed atomic.Bool
 
 	packetsOut, bytesOut atomic.Uint64
 
@@ -53,7 +56,6 @@ type Endpoint struct {
 	onTimeout func()
 	armedAt   time.Time
 	fired     bool
-	closed    bool
 
 	nextRTCP time.Time // housekeeping goroutine only
 
@@ -192,7 +194,7 @@ func (ep *Endpoint) SetTimeout(d time.Duration, onTimeout func()) {
 func (ep *Endpoint) expired(now time.Time) (fire func(), ok bool) {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
-	if ep.closed || ep.timeout <= 0 || ep.fired {
+	if ep.closed.Load() || ep.timeout <= 0 || ep.fired {
 		return nil, false
 	}
 	last := ep.armedAt
@@ -270,11 +272,7 @@ func (ep *Endpoint) Stats() Stats {
 	return s
 }
 
-func (ep *Endpoint) isClosed() bool {
-	ep.mu.Lock()
-	defer ep.mu.Unlock()
-	return ep.closed
-}
+func (ep *Endpoint) isClosed() bool { return ep.closed.Load() }
 
 // Close unbridges the endpoint, says RTCP BYE, closes both sockets, ends
 // the reader goroutine and returns the ports to the pool. Closing twice
@@ -282,11 +280,11 @@ func (ep *Endpoint) isClosed() bool {
 // the reader, which ends as soon as the handler returns.
 func (ep *Endpoint) Close() error {
 	ep.mu.Lock()
-	if ep.closed {
+	if ep.closed.Load() {
 		ep.mu.Unlock()
 		return nil
 	}
-	ep.closed = true
+	ep.closed.Store(true)
 	ep.mu.Unlock()
 	ep.unbridgeAll()
 	ep.handler.Store(nil)
@@ -411,7 +409,7 @@ func (ep *Endpoint) openRTCP() *net.UDPConn {
 	}
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
-	if ep.closed {
+	if ep.closed.Load() {
 		return nil
 	}
 	c, err := ep.e.pool.listen(ep.port + 1)
