@@ -2,9 +2,9 @@ package config
 
 import _ "embed"
 
-// The canonical default configuration lives beside this file because
-// go:embed cannot reach a parent directory; the pbx.yaml at the module root
-// is a symbolic link to it.
+// The canonical default configuration lives beside this file because an
+// embed directive cannot reach a parent directory; the pbx.yaml at the
+// module root is a symbolic link to it.
 //
 //go:embed pbx.yaml
 var defaultYAML []byte

@@ -54,16 +54,6 @@ func (c *Call) legs() []*Leg {
 	return out
 }
 
-// other is the leg facing l across the call.
-func (c *Call) other(l *Leg) *Leg {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if l == c.a {
-		return c.b
-	}
-	return c.a
-}
-
 func (c *Call) isAnswered() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -91,6 +91,10 @@ func (c *Clock) addPhased(t phasedTicker) {
 // t is not running and will not run again. It must not be called from a
 // tick.
 func (c *Clock) remove(t any) {
+	// Holding round, the change cannot land in the middle of a phase: once
+	// it is released, the next phase runs without t.
+	c.round.Lock()
+	defer c.round.Unlock()
 	c.mu.Lock()
 	for i, x := range c.items {
 		if x == t {
@@ -106,8 +110,6 @@ func (c *Clock) remove(t any) {
 	}
 	c.publish()
 	c.mu.Unlock()
-	c.round.Lock() // wait out a round that may still hold the old list
-	c.round.Unlock()
 }
 
 // publish hands the goroutine a fresh copy of the list, so a tick never
@@ -172,6 +174,6 @@ func (c *Clock) run() {
 		}
 		c.round.Unlock()
 		c.busy.Add(int64(time.Since(now)))
-		timer.Reset(start.Add(time.Duration(n+1) * phaseDuration).Sub(time.Now()))
+		timer.Reset(time.Until(start.Add(time.Duration(n+1) * phaseDuration)))
 	}
 }

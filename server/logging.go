@@ -9,11 +9,10 @@ import (
 // Loggers makes one logger per package, each with its own level, all
 // writing to w as text or JSON.
 type Loggers struct {
-	w       io.Writer
-	json    bool
-	def     slog.Level
-	byPkg   map[string]slog.Level
-	handler func(slog.Level) slog.Handler
+	w     io.Writer
+	json  bool
+	def   slog.Level
+	byPkg map[string]slog.Level
 }
 
 // NewLoggers builds the loggers from a default level and per-package levels.

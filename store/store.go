@@ -9,6 +9,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // KV is what packages that keep their own records need from the store:
@@ -73,7 +74,7 @@ func OpenReadOnly(dir string) (*Store, error) {
 func open(path string, o *bolt.Options) (*Store, error) {
 	db, err := bolt.Open(path, 0o600, o)
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("%w: %s", ErrLocked, path)
 		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)

@@ -260,7 +260,7 @@ func TestDecodeTruncated(t *testing.T) {
 func TestDecodeEmptyData(t *testing.T) {
 	sp := spec{tag: tagPCM, bits: 16, rate: 8000, channels: 1}
 	b := makeWAV(sp, 0, sine(1000, 0.5))
-	b = appendChunk(b[:len(b)], "LIST", []byte("INFO"))
+	b = appendChunk(b, "LIST", []byte("INFO"))
 	binary.LittleEndian.PutUint32(b[4:], uint32(len(b)-8))
 	if got := mustDecode(t, b); len(got) != 0 {
 		t.Errorf("%d samples from an empty data chunk", len(got))
