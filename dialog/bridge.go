@@ -90,7 +90,7 @@ func (c *Call) remixLocked() {
 			delete(m.music, l)
 		}
 	}
-	needMixer := len(talking) > 2 || len(m.sources) > 0 || m.recording != nil && c.consultation() == nil
+	needMixer := len(talking) > 2 || len(m.sources) > 0 || m.recording != nil
 	// Undo what no longer holds.
 	if b := m.bridged; b[0] != nil && (needMixer || len(talking) != 2 || !samePair(b, talking)) {
 		media.Unbridge(b[0].ep, b[1].ep)

@@ -44,7 +44,8 @@ func (r *callRecording) stop() {
 }
 
 // retap points the recording at the mixer's current members: the caller's
-// leg on the left, everyone else on the right. mediaMu must be held.
+// leg on the left, everyone else on the right; silence during a
+// consultation. mediaMu must be held.
 func (c *Call) retap() {
 	m := &c.m
 	if m.tap != nil {
@@ -61,6 +62,12 @@ func (c *Call) retap() {
 		caller = m.recording.leg
 	}
 	var left, right []*media.Member
+	if c.consultation() != nil {
+		// The transferor's private talk with the target stays out of the
+		// call's recording, which runs on as silence.
+		m.tap = m.mixer.AddTap(nil, nil, m.recording.rec.WriteFrame)
+		return
+	}
 	for l, mem := range m.members {
 		if l == caller {
 			left = append(left, mem)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/url"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -171,7 +172,12 @@ func TestAttendedTransferCancelled(t *testing.T) {
 	alice, bob, carol := phone(t, p, "1001"), phone(t, p, "1002"), phone(t, p, "1003")
 	a, b := connect(t, alice, bob, "1002")
 	talking(t, a, b)
-	aliceLeg := p.WaitEvent(dialog.EventCallStarted, 3*time.Second).LegID
+	started := p.WaitEvent(dialog.EventCallStarted, 3*time.Second)
+	aliceLeg := started.LegID
+	// The call is recorded throughout; the consultation must not be in it.
+	if _, err := p.Engine().Record(started.CallID, dialog.RecordOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	carolCall := answerNext(t, carol, toneC)
 	x, err := p.Engine().AttendedTransfer(aliceLeg, "1003")
 	if err != nil {
@@ -181,6 +187,7 @@ func TestAttendedTransferCancelled(t *testing.T) {
 	if err := b.WaitHears(5*time.Second, toneC, toneA); err != nil {
 		t.Fatalf("consultation: %v", err)
 	}
+	<-time.After(500 * time.Millisecond) // some consultation the recording must not hold
 	if err := x.Cancel(); err != nil {
 		t.Fatal(err)
 	}
@@ -190,6 +197,17 @@ func TestAttendedTransferCancelled(t *testing.T) {
 	talking(t, a, b)
 	if err := x.Complete(); err == nil {
 		t.Fatal("completed a cancelled transfer")
+	}
+	entry, err := p.Engine().StopRecording(started.CallID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, right := readStereo(t, filepath.Join(p.DataDir, "recordings", entry.Path))
+	if got := testkit.ToneSequence(append(left, right...), toneC); len(got) != 0 {
+		t.Fatal("the consultation is in the call's recording")
+	}
+	if got := silentRun(left, right); got < 400*time.Millisecond {
+		t.Fatalf("silence of %v in the recording, want the consultation's span", got)
 	}
 	hangUp(t, a, b)
 }
