@@ -66,9 +66,6 @@ func crashChild(dir string) error {
 // at least what was synced and both parties' tones; the next Open settles
 // its index entry and header.
 func TestCrashKill9(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a child process for about two seconds")
-	}
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)

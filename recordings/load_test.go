@@ -62,9 +62,6 @@ func processCPU() time.Duration {
 // Five hundred calls recorded at once, for a second of real 20 ms ticks:
 // the single writer keeps up and not one frame is dropped.
 func TestFiveHundredRecordingsDropNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a second of real time")
-	}
 	a, _, _ := testArchive(t, Options{})
 	busy, _, wall := runCalls(t, a, 500, 50)
 	if d := a.DroppedFrames(); d != 0 {
