@@ -5,9 +5,9 @@ import (
 )
 
 // callMedia is how a call's legs hear each other. Two legs with nothing
-// else attached relay (media.Bridge); anything more (a prompt played into
-// the call, a recording, a consultation) moves them into a mixer; a leg
-// on hold hears the music of its class instead. remix works out the whole
+// else attached relay (media.Bridge); a prompt played into the call or a
+// recording moves them into a mixer; a leg on hold, or held while its
+// transferor consults the target, hears the music of its class instead. remix works out the whole
 // arrangement from these facts each time one changes, so no sequence of
 // holds, prompts and transfers can leave the media half switched.
 type callMedia struct {
@@ -23,8 +23,8 @@ type callMedia struct {
 	recording *callRecording
 }
 
-// talkers are the legs whose media the call connects now: the answered
-// legs, or during a consultation the transferor and the target.
+// talkers are the answered legs of a call that has not ended (during a
+// consultation, remix connects the transferor to the target instead).
 func (c *Call) talkers() []*Leg {
 	c.mu.Lock()
 	defer c.mu.Unlock()
