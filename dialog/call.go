@@ -94,12 +94,13 @@ func (c *Call) hangup(by *Leg, cause Cause) {
 	if c.b != nil {
 		legs = append(legs, c.b)
 	}
-	c.mu.Unlock()
-
 	if cs := c.consult; cs != nil {
 		legs = append(legs, cs.target)
 		c.consult = nil
+		close(cs.done)
 	}
+	c.mu.Unlock()
+
 	c.log.Info("call ended", "cause", cause.String(), "by", c.hangupBy)
 	c.teardownMedia()
 	for _, l := range legs {
