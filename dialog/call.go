@@ -30,18 +30,19 @@ type Call struct {
 	digits     chan legDigit
 	digitsOnce sync.Once
 
-	mu         sync.Mutex
-	b          *Leg // the leg that answered, or that gives early media
-	trunk      string
-	start      time.Time
-	answer     time.Time
-	end        time.Time
-	ended      bool
-	cause      Cause
-	hangupBy   string
-	cancelDial context.CancelFunc
-	consult    *consultation // an attended transfer in progress
-	done       chan struct{}
+	mu           sync.Mutex
+	b            *Leg // the leg that answered, or that gives early media
+	trunk        string
+	start        time.Time
+	answer       time.Time
+	end          time.Time
+	ended        bool
+	cause        Cause
+	hangupBy     string
+	cancelDial   context.CancelFunc
+	consult      *consultation // an attended transfer in progress
+	transferring bool          // a transfer is dialing its target
+	done         chan struct{}
 }
 
 func (c *Call) legs() []*Leg {

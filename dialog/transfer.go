@@ -32,6 +32,24 @@ func (c *Call) consultation() *consultation {
 	return c.consult
 }
 
+// beginTransfer claims the call for one transfer at a time: not while
+// another is dialing, nor during a consultation.
+func (c *Call) beginTransfer() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.transferring || c.consult != nil {
+		return false
+	}
+	c.transferring = true
+	return true
+}
+
+func (c *Call) endTransfer() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.transferring = false
+}
+
 // otherTalker is the party facing l in an answered two-party call.
 func (c *Call) otherTalker(l *Leg) *Leg {
 	legs := c.talkers()
@@ -88,10 +106,11 @@ func (c *Call) blindTransfer(transferor *Leg, number string, progress func(code 
 		}
 	}
 	transferee := c.otherTalker(transferor)
-	if transferee == nil || c.consultation() != nil {
+	if transferee == nil || !c.beginTransfer() {
 		report(503, "Service Unavailable")
-		return fmt.Errorf("transfer call %s: %w: not a two-party call", c.ID, ErrTransfer)
+		return fmt.Errorf("transfer call %s: %w: not a two-party call, or a transfer is under way", c.ID, ErrTransfer)
 	}
+	defer c.endTransfer()
 	route, err := c.e.routeTransfer(transferor, number)
 	if err != nil {
 		report(403, "Forbidden")
@@ -204,9 +223,10 @@ func (c *Call) unhold(l *Leg) {
 // transfer, or keys the code again (or the target hangs up) to return.
 func (c *Call) startConsultation(transferor *Leg, number string) (*consultation, error) {
 	held := c.otherTalker(transferor)
-	if held == nil || c.consultation() != nil {
-		return nil, fmt.Errorf("attended transfer in call %s: %w: not a two-party call", c.ID, ErrTransfer)
+	if held == nil || !c.beginTransfer() {
+		return nil, fmt.Errorf("attended transfer in call %s: %w: not a two-party call, or a transfer is under way", c.ID, ErrTransfer)
 	}
+	defer c.endTransfer()
 	route, err := c.e.routeTransfer(transferor, number)
 	if err != nil {
 		return nil, err
