@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -9,6 +11,8 @@ import (
 	"pbx/config"
 	"pbx/dialog"
 	"pbx/internal/testkit"
+	"pbx/media"
+	"pbx/wav"
 )
 
 // rms is the level of a window of samples.
@@ -185,4 +189,69 @@ func TestMusicTarget(t *testing.T) {
 	if err := a.Hangup(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A prompt played into a talking call reaches the leg it is for, over the
+// other party; the other party does not hear it; when it ends the call is
+// relayed again, and neither side noticed the switches.
+func TestPromptIntoTalkingCall(t *testing.T) {
+	p := markerPBX(t)
+	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
+	a, b := connect(t, alice, bob, "1002")
+	talking(t, a, b)
+	aliceLeg := p.WaitEvent(dialog.EventCallStarted, 3*time.Second).LegID
+	pb, err := p.Engine().Play(aliceLeg, []string{"welcome", "welcome", "welcome", "welcome"}, dialog.PlayOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WaitHearsAll(3*time.Second, []float64{500, toneB}, []float64{toneA}); err != nil {
+		t.Fatalf("caller: %v", err)
+	}
+	if err := b.WaitHearsAll(time.Second, []float64{toneA}, []float64{500, toneB}); err != nil {
+		t.Fatalf("callee: %v", err)
+	}
+	select {
+	case <-pb.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the prompt did not end")
+	}
+	talking(t, a, b)
+	hangUp(t, a, b)
+}
+
+// A recording in mono with a maximum duration stops by itself, and the
+// call goes on.
+func TestRecordingMonoMaxDuration(t *testing.T) {
+	p := testkit.StartPBX(t, "", func(c *config.Config) { c.Recordings.Beep = false })
+	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
+	a, b := connect(t, alice, bob, "1002")
+	talking(t, a, b)
+	callID := p.WaitEvent(dialog.EventCallStarted, 3*time.Second).CallID
+	id, err := p.Engine().Record(callID, dialog.RecordOptions{Mode: "mono", MaxDuration: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := p.WaitEvent(dialog.EventRecordingStopped, 5*time.Second); ev.Detail != id {
+		t.Fatalf("stopped %q, want %q", ev.Detail, id)
+	}
+	entry, err := p.Recordings().Get(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entry.Mode != "mono" || entry.Duration < 900*time.Millisecond || entry.Duration > 1100*time.Millisecond {
+		t.Fatalf("entry %+v: want mono, about 1 s", entry)
+	}
+	data, err := os.ReadFile(filepath.Join(p.DataDir, "recordings", entry.Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm, err := wav.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := media.DetectTones(pcm[1600:], []float64{toneA, toneB}); !got[toneA] || !got[toneB] {
+		t.Fatalf("mono file holds %v, want both parties", got)
+	}
+	talking(t, a, b)
+	hangUp(t, a, b)
 }
