@@ -43,12 +43,17 @@ type dtmfState struct {
 
 	mu     sync.Mutex // the reader's and housekeeping's, around recv and inband
 	recv   EventReceiver
-	inband InbandDetector
-	pcm    [maxDatagram]int16
+	inband *inbandState // made by the first SetInbandDTMF(true): most legs never need it
 
 	smu    sync.Mutex
 	queue  []Digit
 	sender *digitSender
+}
+
+// inbandState is tone detection with its decode buffer.
+type inbandState struct {
+	det InbandDetector
+	pcm [maxDatagram]int16
 }
 
 // OnDigit sets what is told of every key press the far end makes, once,
@@ -68,7 +73,12 @@ func (ep *Endpoint) OnDigit(fn func(Digit, DigitSource)) {
 // Goertzel filters per packet, so it is off by default.
 func (ep *Endpoint) SetInbandDTMF(on bool) {
 	ep.dtmf.mu.Lock()
-	ep.dtmf.inband.Reset()
+	switch {
+	case ep.dtmf.inband != nil:
+		ep.dtmf.inband.det.Reset()
+	case on:
+		ep.dtmf.inband = &inbandState{}
+	}
 	ep.dtmf.mu.Unlock()
 	ep.dtmf.inbandOn.Store(on)
 }
@@ -103,10 +113,11 @@ func (ep *Endpoint) receiveEvent(h *rtpView, payload []byte, cs *codecState, now
 // detection is on.
 func (ep *Endpoint) receiveInband(payload []byte, cs *codecState) {
 	ep.dtmf.mu.Lock()
-	n, ok := decodeFor(cs, ep.dtmf.pcm[:], payload)
 	var res EventResult
-	if ok {
-		res = ep.dtmf.inband.Frame(ep.dtmf.pcm[:n])
+	if in := ep.dtmf.inband; in != nil {
+		if n, ok := decodeFor(cs, in.pcm[:], payload); ok {
+			res = in.det.Frame(in.pcm[:n])
+		}
 	}
 	ep.dtmf.mu.Unlock()
 	ep.report(res, SourceInband)
