@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"pbx/recordings"
 	"pbx/sip"
 	"pbx/store"
 )
@@ -29,20 +30,18 @@ func cdr(args []string) error {
 	}
 	var from time.Time
 	if *since != "" {
-		if d, err := time.ParseDuration(*since); err == nil {
-			from = time.Now().Add(-d)
-		} else if t, err := time.Parse(time.RFC3339, *since); err == nil {
-			from = t
-		} else {
+		t, err := recordings.ParseSince(*since, time.Now())
+		if err != nil {
 			return fmt.Errorf("-since %q: want a duration (24h) or an RFC 3339 time", *since)
 		}
+		from = t
 	}
 	var cdrs []store.CDR
 	q := url.Values{}
 	if !from.IsZero() {
 		q.Set("since", from.Format(time.RFC3339))
 	}
-	if err := getJSON(*api+"/api/cdr?"+q.Encode(), &cdrs); err != nil {
+	if err := getJSON(*api+"/api/cdr?"+q.Encode(), "", &cdrs); err != nil {
 		st, serr := store.OpenReadOnly(*dataDir)
 		if serr != nil {
 			return fmt.Errorf("no running PBX (%v) and no store: %w", err, serr)
@@ -63,7 +62,7 @@ func bans(args []string) error {
 		return err
 	}
 	var list []sip.Ban
-	if err := getJSON(*api+"/api/bans", &list); err != nil {
+	if err := getJSON(*api+"/api/bans", "", &list); err != nil {
 		st, serr := store.OpenReadOnly(*dataDir)
 		if serr != nil {
 			return fmt.Errorf("no running PBX (%v) and no store: %w", err, serr)
@@ -84,15 +83,24 @@ func bans(args []string) error {
 	return w.Flush()
 }
 
-func getJSON(u string, v any) error {
+// getJSON asks the running PBX's HTTP API, with a bearer token when one
+// is given (the recordings API wants it; the loopback admin API does not).
+func getJSON(u, token string, v any) error {
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	c := http.Client{Timeout: 2 * time.Second}
-	res, err := c.Get(u)
+	res, err := c.Do(req)
 	if err != nil {
 		return err
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", u, res.Status)
+		return fmt.Errorf("%s: %s", req.URL.Redacted(), res.Status)
 	}
 	return json.NewDecoder(res.Body).Decode(v)
 }

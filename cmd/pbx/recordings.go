@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -51,7 +50,7 @@ func listRecordings(args []string) error {
 		q.Set("call_id", f.CallID)
 	}
 	var list []recordings.Entry
-	if err := getJSONAuth(*api+"/recordings?"+q.Encode(), *token, &list); err != nil {
+	if err := getJSON(*api+"/recordings?"+q.Encode(), *token, &list); err != nil {
 		st, serr := store.OpenReadOnly(*dataDir)
 		if serr != nil {
 			return fmt.Errorf("no running PBX (%v) and no store: %w", err, serr)
@@ -62,27 +61,6 @@ func listRecordings(args []string) error {
 		}
 	}
 	return writeRecordings(os.Stdout, list, *format)
-}
-
-// getJSONAuth is getJSON with a bearer token, as the recordings API wants.
-func getJSONAuth(u, token string, v any) error {
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	c := http.Client{Timeout: 2 * time.Second}
-	res, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", req.URL.Redacted(), res.Status)
-	}
-	return json.NewDecoder(res.Body).Decode(v)
 }
 
 // writeRecordings prints the index: "table" for people (start in UTC,
