@@ -149,3 +149,10 @@ func ringUntilCancelled(ph *testkit.Phone) <-chan struct{} {
 	}()
 	return cancelled
 }
+
+// threePhones registers the three demo extensions: alice 1001, bob 1002
+// and carol 1003.
+func threePhones(t testing.TB, p *testkit.PBX) (alice, bob, carol *testkit.Phone) {
+	t.Helper()
+	return phone(t, p, "1001"), phone(t, p, "1002"), phone(t, p, "1003")
+}

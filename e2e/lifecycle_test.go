@@ -17,7 +17,7 @@ import (
 // and when the drain time is up the call left is hung up with BYE.
 func TestShutdownDrains(t *testing.T) {
 	p := testkit.StartPBX(t, "", func(c *config.Config) { c.Calls.DrainTimeout = time.Second })
-	alice, bob, carol := phone(t, p, "1001"), phone(t, p, "1002"), phone(t, p, "1003")
+	alice, bob, carol := threePhones(t, p)
 	a, b := connect(t, alice, bob, "1002")
 	talking(t, a, b)
 

@@ -130,7 +130,7 @@ func TestRecordingOnDemand(t *testing.T) {
 // and resumes a leg (it hears music meanwhile) and transfers blind.
 func TestRecordLegHoldAndTransferByAPI(t *testing.T) {
 	p := testkit.StartPBX(t, "", func(c *config.Config) { c.Recordings.Beep = false })
-	alice, bob, carol := phone(t, p, "1001"), phone(t, p, "1002"), phone(t, p, "1003")
+	alice, bob, carol := threePhones(t, p)
 	a, b := connect(t, alice, bob, "1002")
 	talking(t, a, b)
 	started := p.WaitEvent(dialog.EventCallStarted, 3*time.Second)

@@ -64,7 +64,7 @@ func waitNotify(t *testing.T, c *testkit.PhoneCall, want string) {
 // Alice and Carol talk, Bob is told it worked and leaves the call.
 func TestBlindTransferByRefer(t *testing.T) {
 	p := testkit.StartPBX(t, "")
-	alice, bob, carol := phone(t, p, "1001"), phone(t, p, "1002"), phone(t, p, "1003")
+	alice, bob, carol := threePhones(t, p)
 	a, b := connect(t, alice, bob, "1002")
 	talking(t, a, b)
 	holdFrom(t, b) // phones hold before they transfer
@@ -86,7 +86,7 @@ func TestBlindTransferByRefer(t *testing.T) {
 // The same by DTMF: Bob keys ## 1003 #.
 func TestBlindTransferByDTMF(t *testing.T) {
 	p := testkit.StartPBX(t, "")
-	alice, bob, carol := phone(t, p, "1001"), phone(t, p, "1002"), phone(t, p, "1003")
+	alice, bob, carol := threePhones(t, p)
 	a, b := connect(t, alice, bob, "1002")
 	talking(t, a, b)
 	carolCall := answerNext(t, carol, toneC)
@@ -105,7 +105,7 @@ func TestBlindTransferByDTMF(t *testing.T) {
 // transferor, who is told by a prompt (DTMF) or a NOTIFY (REFER).
 func TestTransferFailedReturnsToTransferor(t *testing.T) {
 	p := markerPBX(t)
-	alice, bob, carol := phone(t, p, "1001"), phone(t, p, "1002"), phone(t, p, "1003")
+	alice, bob, carol := threePhones(t, p)
 	refuse := func() {
 		go func() {
 			if in, err := carol.Incoming(5 * time.Second); err == nil {
@@ -141,7 +141,7 @@ func TestTransferFailedReturnsToTransferor(t *testing.T) {
 // Bob hangs up, Alice and Carol talk.
 func TestAttendedTransferByDTMF(t *testing.T) {
 	p := testkit.StartPBX(t, "")
-	alice, bob, carol := phone(t, p, "1001"), phone(t, p, "1002"), phone(t, p, "1003")
+	alice, bob, carol := threePhones(t, p)
 	a, b := connect(t, alice, bob, "1002")
 	talking(t, a, b)
 	carolCall := answerNext(t, carol, toneC)
@@ -169,7 +169,7 @@ func TestAttendedTransferByDTMF(t *testing.T) {
 // up and the two parties talk again.
 func TestAttendedTransferCancelled(t *testing.T) {
 	p := testkit.StartPBX(t, "")
-	alice, bob, carol := phone(t, p, "1001"), phone(t, p, "1002"), phone(t, p, "1003")
+	alice, bob, carol := threePhones(t, p)
 	a, b := connect(t, alice, bob, "1002")
 	talking(t, a, b)
 	started := p.WaitEvent(dialog.EventCallStarted, 3*time.Second)
@@ -216,7 +216,7 @@ func TestAttendedTransferCancelled(t *testing.T) {
 // Replaces, as a phone's attended transfer does.
 func TestAttendedTransferByRefer(t *testing.T) {
 	p := testkit.StartPBX(t, "")
-	alice, bob, carol := phone(t, p, "1001"), phone(t, p, "1002"), phone(t, p, "1003")
+	alice, bob, carol := threePhones(t, p)
 	a, b1 := connect(t, alice, bob, "1002")
 	talking(t, a, b1)
 	holdFrom(t, b1)
