@@ -183,18 +183,3 @@ func (c *Call) teardownMedia() {
 		go r.stop()
 	}
 }
-
-// setHeldBy records that l's phone put the call on hold, or took it back.
-func (c *Call) setHeldBy(l *Leg, held bool) {
-	c.mediaMu.Lock()
-	if held {
-		if c.m.heldBy == nil {
-			c.m.heldBy = map[*Leg]bool{}
-		}
-		c.m.heldBy[l] = true
-	} else {
-		delete(c.m.heldBy, l)
-	}
-	c.remixLocked()
-	c.mediaMu.Unlock()
-}

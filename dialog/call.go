@@ -193,24 +193,34 @@ func (c *Call) watchMedia() {
 	}
 }
 
-// setHeld exempts a held call from the RTP timeout and restores it on
-// unhold, and plays the other party the music of its class meanwhile.
+// setHeld records that l's phone put the call on hold, or took it back.
+// Meanwhile the other party hears the music of its class, and the call is
+// exempt from the RTP timeout.
 func (c *Call) setHeld(l *Leg, held bool) {
-	c.setHeldBy(l, held)
-	l.mu.Lock()
-	l.held = held
-	l.mu.Unlock()
-	anyHeld := false
-	for _, x := range c.legs() {
-		x.mu.Lock()
-		anyHeld = anyHeld || x.held
-		x.mu.Unlock()
-	}
-	if anyHeld {
-		for _, x := range c.legs() {
-			x.ep.SetTimeout(0, nil)
+	c.mediaMu.Lock()
+	if held {
+		if c.m.heldBy == nil {
+			c.m.heldBy = map[*Leg]bool{}
 		}
+		c.m.heldBy[l] = true
+	} else {
+		delete(c.m.heldBy, l)
+	}
+	anyHeld := len(c.m.heldBy) > 0
+	c.remixLocked()
+	c.mediaMu.Unlock()
+	if !anyHeld {
+		c.watchMedia()
 		return
 	}
-	c.watchMedia()
+	for _, x := range c.legs() {
+		x.ep.SetTimeout(0, nil)
+	}
+}
+
+// isHeldBy reports whether l's phone has the call on hold.
+func (c *Call) isHeldBy(l *Leg) bool {
+	c.mediaMu.Lock()
+	defer c.mediaMu.Unlock()
+	return c.m.heldBy[l]
 }

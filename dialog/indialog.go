@@ -126,7 +126,7 @@ func (e *Engine) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		respond(tx, req, 488, "Not Acceptable Here")
 		return
 	}
-	wasHeld := l.isHeld()
+	wasHeld := call.isHeldBy(l)
 	l.applyRemote(offer, codec)
 	held := offer.Direction == "sendonly" || offer.Direction == "inactive"
 	res := sipmsg.NewSDPResponseFromRequest(req, l.answerSDP(codec))
@@ -159,12 +159,6 @@ func (l *Leg) readRequest(req *sipmsg.Request, tx sipmsg.ServerTransaction) erro
 		return l.srv.ReadRequest(req, tx)
 	}
 	return l.cli.ReadRequest(req, tx)
-}
-
-func (l *Leg) isHeld() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.held
 }
 
 func (l *Leg) remoteDTMF() uint8 {

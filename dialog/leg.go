@@ -35,7 +35,6 @@ type Leg struct {
 	dtmf      uint8           // telephone-event PT the far end uses, 0 if none
 	sessID    uint64
 	version   uint64
-	held      bool // the far end put the call on hold
 	answered  time.Time
 	sessTimer *time.Timer
 	detached  bool          // transferred away: its BYE no longer ends the call
