@@ -67,7 +67,8 @@ func (c *Call) remixLocked() {
 	}
 	m := &c.m
 	legs := c.talkers()
-	if cs := c.consultation(); cs != nil {
+	cs := c.consultation()
+	if cs != nil {
 		legs = nil // the consultation arranges its own media below
 	}
 	// Who hears music, and who talks.
@@ -80,7 +81,7 @@ func (c *Call) remixLocked() {
 		}
 		talking = append(talking, l)
 	}
-	if cs := c.consultation(); cs != nil {
+	if cs != nil {
 		want[cs.held] = c.e.music(cs.held.musicClass)
 		talking = []*Leg{cs.transferor, cs.target}
 	}
@@ -127,10 +128,7 @@ func (c *Call) remixLocked() {
 		}
 		return
 	}
-	if m.mixer == nil {
-		m.mixer = c.e.media.NewMixer()
-		m.members = map[*Leg]*media.Member{}
-	}
+	c.ensureMixer()
 	in := map[*Leg]bool{}
 	for _, l := range talking {
 		in[l] = true
@@ -151,6 +149,14 @@ func (c *Call) remixLocked() {
 		}
 	}
 	c.retap()
+}
+
+// ensureMixer makes the call's mixer if it has none. mediaMu must be held.
+func (c *Call) ensureMixer() {
+	if c.m.mixer == nil {
+		c.m.mixer = c.e.media.NewMixer()
+		c.m.members = map[*Leg]*media.Member{}
+	}
 }
 
 func samePair(b [2]*Leg, legs []*Leg) bool {

@@ -103,10 +103,7 @@ func (c *Call) playInto(l *Leg, loop bool, names ...string) (*Playback, error) {
 	if c.isEnded() {
 		return nil, fmt.Errorf("play into call %s: %w", c.ID, ErrNoCall)
 	}
-	if c.m.mixer == nil {
-		c.m.mixer = c.e.media.NewMixer()
-		c.m.members = map[*Leg]*media.Member{}
-	}
+	c.ensureMixer()
 	mem = c.m.mixer.AddSource(p, finish)
 	if c.m.sources == nil {
 		c.m.sources = map[*media.Member]*source{}
