@@ -154,7 +154,7 @@ func (c *Call) finish() {
 	close(c.done)
 }
 
-func (c *Call) publish(kind string, l *Leg, cause string) {
+func (c *Call) publish(kind EventKind, l *Leg, cause string) {
 	ev := Event{Kind: kind, CallID: c.ID, From: c.From, To: c.To, Cause: cause}
 	if l != nil {
 		ev.LegID = l.ID

@@ -5,43 +5,6 @@ import (
 	"time"
 )
 
-// Event kinds the engine publishes.
-const (
-	EventCallStarted  = "call.started"
-	EventCallRinging  = "call.ringing"
-	EventCallAnswered = "call.answered"
-	EventCallEnded    = "call.ended"
-	EventLegHeld      = "leg.held"
-	EventLegResumed   = "leg.resumed"
-	EventDraining     = "engine.draining" // new calls are refused from now on
-	EventDTMF         = "leg.dtmf"        // a key press heard on a leg (Digit, Source)
-
-	EventRecordingStarted = "recording.started" // Detail: the recording id
-	EventRecordingPaused  = "recording.paused"
-	EventRecordingResumed = "recording.resumed"
-	EventRecordingStopped = "recording.stopped"
-
-	EventTransferStarted = "transfer.started" // Detail: the target
-	EventTransferDone    = "transfer.completed"
-	EventTransferFailed  = "transfer.failed" // Cause: why
-)
-
-// Event reports one change of state. Seq increases by one per event, so a
-// client that lost its subscription knows where to resume.
-type Event struct {
-	Seq    uint64    `json:"seq"`
-	Time   time.Time `json:"time"`
-	Kind   string    `json:"kind"`
-	CallID string    `json:"call_id"`
-	LegID  string    `json:"leg_id,omitempty"`
-	From   string    `json:"from,omitempty"`
-	To     string    `json:"to,omitempty"`
-	Cause  string    `json:"cause,omitempty"`
-	Digit  string    `json:"digit,omitempty"`  // leg.dtmf: the key
-	Source string    `json:"source,omitempty"` // leg.dtmf: rfc4733, inband or info
-	Detail string    `json:"detail,omitempty"` // a recording id, a transfer target
-}
-
 // Bus fans events out to subscribers. Publishing never blocks: a subscriber
 // whose buffer is full is disconnected (its channel closed, Lagged true)
 // rather than fed a stream with holes.

@@ -191,7 +191,7 @@ func (e *Engine) MaskRecording(callID string, caller, callee bool) error {
 	return e.withRecording(callID, "", func(r *recordings.Recording) { r.Mask(caller, callee) })
 }
 
-func (e *Engine) withRecording(callID, kind string, fn func(*recordings.Recording)) error {
+func (e *Engine) withRecording(callID string, kind EventKind, fn func(*recordings.Recording)) error {
 	c, err := e.answeredCall(callID)
 	if err != nil {
 		return err

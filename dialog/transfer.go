@@ -195,7 +195,7 @@ func (c *Call) release(l *Leg, waitForBye bool) {
 	c.e.unindexLeg(l)
 }
 
-func (c *Call) publishTransfer(kind string, l *Leg, target, cause string) {
+func (c *Call) publishTransfer(kind EventKind, l *Leg, target, cause string) {
 	c.e.events.publish(Event{Kind: kind, CallID: c.ID, LegID: l.ID, From: c.From, To: c.To, Detail: target, Cause: cause})
 }
 

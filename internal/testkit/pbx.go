@@ -83,7 +83,7 @@ func (p *PBX) Stop() {
 
 // WaitEvent waits for the next engine event of the given kind, skipping
 // others, and fails the test after timeout.
-func (p *PBX) WaitEvent(kind string, timeout time.Duration) dialog.Event {
+func (p *PBX) WaitEvent(kind dialog.EventKind, timeout time.Duration) dialog.Event {
 	p.t.Helper()
 	deadline := time.After(timeout)
 	for {

@@ -1,0 +1,71 @@
+package dialog
+
+import "time"
+
+// EventKind names what changed. Control planes map kinds to their own
+// event names; the strings here are the engine's own and stable.
+type EventKind string
+
+// Event kinds. Leg events carry LegID (and BridgeID and OtherLegID while the
+// leg is bridged); call events group the legs one call record covers.
+const (
+	EventLegCreated   EventKind = "leg.created"   // Direction, Context, From, To
+	EventLegRinging   EventKind = "leg.ringing"   // the far end rings (180), or the PBX sent 180 on an inbound leg
+	EventLegEarly     EventKind = "leg.early"     // early media flows (183 with SDP)
+	EventLegAnswered  EventKind = "leg.answered"  // Setup: time from creation to answer
+	EventLegHeld      EventKind = "leg.held"      // Detail: the music class it hears
+	EventLegResumed   EventKind = "leg.resumed"   //
+	EventLegBridged   EventKind = "leg.bridged"   // BridgeID, OtherLegID (one of the others)
+	EventLegUnbridged EventKind = "leg.unbridged" // BridgeID: the bridge it left
+	EventLegEnded     EventKind = "leg.ended"     // Cause, SIPCode, By
+	EventDTMF         EventKind = "leg.dtmf"      // Digit, Source: rfc4733, inband or info
+	EventDigits       EventKind = "leg.digits"    // Digits collected by CollectDTMF; Cause: terminator, max, timeout
+
+	EventPlayStarted  EventKind = "play.started"  // Detail: the playback id
+	EventPlayFinished EventKind = "play.finished" // Detail: the playback id; Cause: finished, stopped, interrupted
+
+	EventRecordingStarted EventKind = "recording.started" // Detail: the recording id
+	EventRecordingPaused  EventKind = "recording.paused"
+	EventRecordingResumed EventKind = "recording.resumed"
+	EventRecordingStopped EventKind = "recording.stopped"
+
+	EventTransferStarted EventKind = "transfer.started"   // Detail: the target
+	EventTransferDone    EventKind = "transfer.completed" //
+	EventTransferFailed  EventKind = "transfer.failed"    // Cause: why
+
+	EventSuperviseStarted EventKind = "supervise.started" // LegID: the supervisor, OtherLegID: the supervised leg, Detail: listen, whisper, barge or takeover
+	EventSuperviseStopped EventKind = "supervise.stopped"
+
+	EventCallStarted  EventKind = "call.started"
+	EventCallRinging  EventKind = "call.ringing"
+	EventCallAnswered EventKind = "call.answered"
+	EventCallEnded    EventKind = "call.ended"
+
+	EventDraining EventKind = "engine.draining" // new calls are refused from now on
+	EventLagged   EventKind = "bus.lagged"      // the last event a lagging subscription gets before it is closed
+)
+
+// Event reports one change of state. Seq increases by one per event across
+// the engine, so a client that lost its subscription resumes after the
+// last Seq it saw.
+type Event struct {
+	Seq        uint64        `json:"seq"`
+	Time       time.Time     `json:"time"`
+	Kind       EventKind     `json:"kind"`
+	CallID     string        `json:"call_id,omitempty"`
+	LegID      string        `json:"leg_id,omitempty"`
+	BridgeID   string        `json:"bridge_id,omitempty"`
+	OtherLegID string        `json:"other_leg_id,omitempty"`
+	Direction  string        `json:"direction,omitempty"` // inbound or outbound
+	Context    string        `json:"context,omitempty"`   // the dial-plan rule or program that offered an inbound leg
+	From       string        `json:"from,omitempty"`
+	To         string        `json:"to,omitempty"`
+	Cause      string        `json:"cause,omitempty"`
+	SIPCode    int           `json:"sip_code,omitempty"`
+	By         string        `json:"by,omitempty"`     // leg.ended: local, remote or system
+	Digit      string        `json:"digit,omitempty"`  // leg.dtmf: the key
+	Source     string        `json:"source,omitempty"` // leg.dtmf: rfc4733, inband or info
+	Digits     string        `json:"digits,omitempty"` // leg.digits
+	Detail     string        `json:"detail,omitempty"` // a recording or playback id, a transfer target, a supervisor mode
+	Setup      time.Duration `json:"setup,omitempty"`  // leg.answered, call.answered: time from creation to answer
+}
