@@ -18,7 +18,8 @@ import (
 	"golang.org/x/term"
 
 	"pbx/config"
-	"pbx/server"
+	"pbx/logging"
+	"pbx/node"
 )
 
 func main() {
@@ -77,8 +78,8 @@ func run(args []string) error {
 	default:
 		return fmt.Errorf("-log-format: want text or json")
 	}
-	logs := server.NewLoggers(os.Stderr, asJSON, cfg.Log.Level, cfg.Log.Packages)
-	srv, err := server.New(cfg, server.Options{DataDir: *dataDir, Logs: logs})
+	logs := logging.NewLoggers(os.Stderr, asJSON, cfg.Log.Level, cfg.Log.Packages)
+	srv, err := node.New(cfg, node.Options{DataDir: *dataDir, Logs: logs})
 	if err != nil {
 		return err
 	}
@@ -103,7 +104,7 @@ func run(args []string) error {
 	return srv.Shutdown(dctx)
 }
 
-func printBanner(cfg *config.Config, srv *server.Server) {
+func printBanner(cfg *config.Config, srv *node.Node) {
 	fmt.Fprintf(os.Stdout, "pbx %s is running (config: %s)\n", cfg.Node, cfg.File)
 	for _, t := range []string{"UDP", "TCP", "TLS"} {
 		if a := srv.SIPAddr(t); a.IsValid() {

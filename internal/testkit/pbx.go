@@ -9,12 +9,13 @@ import (
 
 	"pbx/config"
 	"pbx/dialog"
-	"pbx/server"
+	"pbx/logging"
+	"pbx/node"
 )
 
 // PBX is a PBX running in the test process on loopback.
 type PBX struct {
-	*server.Server
+	*node.Node
 	Config  *config.Config
 	DataDir string
 	t       testing.TB
@@ -52,15 +53,15 @@ func StartPBX(t testing.TB, dataDir string, opts ...PBXOption) *PBX {
 	if os.Getenv("PBX_TEST_LOG") != "" {
 		w = os.Stderr
 	}
-	logs := server.NewLoggers(w, false, "debug", nil)
-	srv, err := server.New(cfg, server.Options{DataDir: dataDir, Logs: logs, MediaIP: "127.0.0.1"})
+	logs := logging.NewLoggers(w, false, "debug", nil)
+	srv, err := node.New(cfg, node.Options{DataDir: dataDir, Logs: logs, MediaIP: "127.0.0.1"})
 	if err != nil {
 		t.Fatalf("new pbx: %v", err)
 	}
 	if err := srv.Start(context.Background()); err != nil {
 		t.Fatalf("start pbx: %v", err)
 	}
-	p := &PBX{Server: srv, Config: cfg, DataDir: dataDir, t: t, events: srv.Engine().Subscribe(4096)}
+	p := &PBX{Node: srv, Config: cfg, DataDir: dataDir, t: t, events: srv.Engine().Subscribe(4096)}
 	t.Cleanup(func() { p.Stop() })
 	return p
 }

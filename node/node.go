@@ -1,13 +1,10 @@
-package server
+package node
 
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"net/netip"
 	"path/filepath"
 	"sync"
@@ -15,17 +12,19 @@ import (
 
 	"pbx/config"
 	"pbx/dialog"
+	"pbx/logging"
 	"pbx/media"
 	"pbx/prompts"
 	"pbx/recordings"
 	"pbx/sip"
 	"pbx/store"
+	"pbx/web"
 )
 
-// Server is one running PBX.
-type Server struct {
+// Node is one running PBX.
+type Node struct {
 	cfg    *config.Config
-	logs   *Loggers
+	logs   *logging.Loggers
 	log    *slog.Logger
 	store  *store.Store
 	stack  *sip.Stack
@@ -36,8 +35,7 @@ type Server struct {
 	loc    *sip.Location
 	guard  *sip.Guard
 	trunks []*sip.TrunkRegistration
-	http   *http.Server
-	httpLn net.Listener
+	web    *web.Server
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -46,17 +44,17 @@ type Server struct {
 // Options are what the command line adds to the configuration.
 type Options struct {
 	DataDir string
-	Logs    *Loggers
+	Logs    *logging.Loggers
 	// MediaIP is the address RTP sockets bind to; "" binds all addresses.
 	MediaIP string
 }
 
 // New opens the store and builds every layer; nothing listens until Start.
-func New(cfg *config.Config, o Options) (*Server, error) {
+func New(cfg *config.Config, o Options) (*Node, error) {
 	if o.Logs == nil {
-		o.Logs = NewLoggers(nil, false, cfg.Log.Level, cfg.Log.Packages)
+		o.Logs = logging.NewLoggers(nil, false, cfg.Log.Level, cfg.Log.Packages)
 	}
-	s := &Server{cfg: cfg, logs: o.Logs, log: o.Logs.For("server")}
+	s := &Node{cfg: cfg, logs: o.Logs, log: o.Logs.For("node")}
 	st, err := store.Open(o.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -73,7 +71,7 @@ func New(cfg *config.Config, o Options) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) build(o Options) error {
+func (s *Node) build(o Options) error {
 	cfg := s.cfg
 	var allow []netip.Prefix
 	for _, a := range cfg.Security.Allow {
@@ -155,10 +153,10 @@ func (s *Server) build(o Options) error {
 }
 
 // Recordings is the recordings archive.
-func (s *Server) Recordings() *recordings.Archive { return s.rec }
+func (s *Node) Recordings() *recordings.Archive { return s.rec }
 
 // lookupUser finds an extension's password in pbx.yaml, then in the store.
-func (s *Server) lookupUser(user string) (string, bool) {
+func (s *Node) lookupUser(user string) (string, bool) {
 	for _, u := range s.cfg.Users {
 		if u.Extension == user {
 			return u.Password, true
@@ -172,26 +170,19 @@ func (s *Server) lookupUser(user string) (string, bool) {
 
 // Start binds every listener and starts the background loops. It returns
 // once the PBX answers on all of them.
-func (s *Server) Start(ctx context.Context) error {
+func (s *Node) Start(ctx context.Context) error {
 	ctx, s.cancel = context.WithCancel(ctx)
 	if err := s.stack.Listen(ctx); err != nil {
 		return err
 	}
 	if s.cfg.HTTP.Listen != "" {
-		ln, err := net.Listen("tcp", s.cfg.HTTP.Listen)
-		if err != nil {
-			return fmt.Errorf("listen http %s: %w", s.cfg.HTTP.Listen, err)
+		s.web = web.New(web.Options{
+			Engine: s.engine, Media: s.media, Location: s.loc, Guard: s.guard, Store: s.store,
+			Recordings: s.rec, RecordingsToken: s.cfg.Recordings.Token, Logger: s.logs.For("web"),
+		})
+		if err := s.web.Start(s.cfg.HTTP.Listen); err != nil {
+			return err
 		}
-		s.httpLn = ln
-		s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 5 * time.Second}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				s.log.Error("http", "error", err)
-			}
-		}()
-		s.log.Info("http listening", "addr", ln.Addr().String())
 	}
 	if s.cfg.SIP.QualifyEvery > 0 {
 		if client, err := s.stack.Client("UDP"); err == nil {
@@ -215,7 +206,7 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
-func (s *Server) goRun(f func()) {
+func (s *Node) goRun(f func()) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -223,7 +214,7 @@ func (s *Server) goRun(f func()) {
 	}()
 }
 
-func (s *Server) startTrunkRegistrations(ctx context.Context) {
+func (s *Node) startTrunkRegistrations(ctx context.Context) {
 	for _, t := range s.cfg.Trunks {
 		if !t.Register {
 			continue
@@ -246,41 +237,43 @@ func (s *Server) startTrunkRegistrations(ctx context.Context) {
 }
 
 // SIPAddr is where a SIP transport listens.
-func (s *Server) SIPAddr(transport string) netip.AddrPort {
+func (s *Node) SIPAddr(transport string) netip.AddrPort {
 	a, _ := s.stack.Addr(transport)
 	return a
 }
 
 // HTTPAddr is where the HTTP endpoints listen.
-func (s *Server) HTTPAddr() string {
-	if s.httpLn == nil {
+func (s *Node) HTTPAddr() string {
+	if s.web == nil {
 		return ""
 	}
-	return s.httpLn.Addr().String()
+	return s.web.Addr()
 }
 
 // Engine is the call engine, for tests and the control planes.
-func (s *Server) Engine() *dialog.Engine { return s.engine }
+func (s *Node) Engine() *dialog.Engine { return s.engine }
 
 // Location is the registrar's location service.
-func (s *Server) Location() *sip.Location { return s.loc }
+func (s *Node) Location() *sip.Location { return s.loc }
 
 // Guard is the brute-force guard.
-func (s *Server) Guard() *sip.Guard { return s.guard }
+func (s *Node) Guard() *sip.Guard { return s.guard }
 
 // Store is the persistence layer.
-func (s *Server) Store() *store.Store { return s.store }
+func (s *Node) Store() *store.Store { return s.store }
 
 // TrunkRegistrations are the outbound registrations, one per trunk that registers.
-func (s *Server) TrunkRegistrations() []*sip.TrunkRegistration { return s.trunks }
+func (s *Node) TrunkRegistrations() []*sip.TrunkRegistration { return s.trunks }
 
 // Shutdown drains calls (new calls get 503) until ctx ends, hangs up those
 // left, then stops every listener and flushes the store.
-func (s *Server) Shutdown(ctx context.Context) error {
+func (s *Node) Shutdown(ctx context.Context) error {
 	s.engine.Drain(ctx)
-	if s.http != nil {
+	if s.web != nil {
 		hctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		s.http.Shutdown(hctx)
+		if err := s.web.Shutdown(hctx); err != nil {
+			s.log.Warn("stop http", "error", err)
+		}
 		cancel()
 	}
 	if s.cancel != nil {

@@ -1,19 +1,111 @@
-package server
+package web
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
 	"sort"
+	"sync"
 	"time"
 
+	"pbx/dialog"
+	"pbx/media"
+	"pbx/recordings"
+	"pbx/sip"
 	"pbx/store"
 )
 
-func (s *Server) routes() http.Handler {
+// Options are the parts of the node the HTTP surface reads.
+type Options struct {
+	Engine     *dialog.Engine
+	Media      *media.Engine
+	Location   *sip.Location
+	Guard      *sip.Guard
+	Store      *store.Store
+	Recordings *recordings.Archive
+	// RecordingsToken guards the recordings mount; see recordings.Archive.Handler.
+	RecordingsToken string
+	Logger          *slog.Logger
+}
+
+// Server is the HTTP listener and its routes. It owns the goroutine that
+// serves; Shutdown stops it and waits for it.
+type Server struct {
+	engine *dialog.Engine
+	media  *media.Engine
+	loc    *sip.Location
+	guard  *sip.Guard
+	store  *store.Store
+	rec    *recordings.Archive
+	token  string
+	log    *slog.Logger
+
+	http *http.Server
+	ln   net.Listener
+	wg   sync.WaitGroup
+}
+
+// New builds the HTTP surface; nothing listens until Start.
+func New(o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{
+		engine: o.Engine, media: o.Media, loc: o.Location, guard: o.Guard,
+		store: o.Store, rec: o.Recordings, token: o.RecordingsToken, log: o.Logger,
+	}
+}
+
+// Start listens on addr (":0" picks a free port) and serves in the
+// background until Shutdown.
+func (s *Server) Start(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen http %s: %w", addr, err)
+	}
+	s.ln = ln
+	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http", "error", err)
+		}
+	}()
+	s.log.Info("http listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr is where the listener listens, "" before Start.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Shutdown stops taking requests, lets those in flight finish until ctx
+// ends, and waits for the serving goroutine. It is a no-op before Start.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.http == nil {
+		return nil
+	}
+	err := s.http.Shutdown(ctx)
+	s.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	return nil
+}
+
+// Handler is every route of the HTTP surface.
+func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if s.engine.Draining() {
@@ -24,7 +116,7 @@ func (s *Server) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /metrics", s.serveMetrics)
 	// Recordings: listing and download, behind the token of pbx.yaml.
-	rec := s.rec.Handler(s.cfg.Recordings.Token)
+	rec := s.rec.Handler(s.token)
 	mux.Handle("/recordings", rec)
 	mux.Handle("/recordings/", rec)
 	mux.Handle("GET /api/cdr", loopbackOnly(http.HandlerFunc(s.serveCDR)))
