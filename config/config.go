@@ -70,6 +70,13 @@ type Calls struct {
 	DrainTimeout   time.Duration `yaml:"drain_timeout"`   // on shutdown, calls may finish for this long
 	SessionExpires time.Duration `yaml:"session_expires"` // RFC 4028 interval offered/accepted; 0 disables
 	MinSE          time.Duration `yaml:"min_se"`          // smallest session interval accepted
+	// MaxLegs bounds the legs (call sides) alive at once; past it a new call
+	// gets 503 with Retry-After. 0 derives it from the open-file limit and
+	// the RTP port range.
+	MaxLegs int `yaml:"max_legs"`
+	// MaxSetup bounds the calls being set up (not yet answered or failed)
+	// at once; past it a new call gets 503. 0 derives it from MaxLegs.
+	MaxSetup int `yaml:"max_setup"`
 }
 
 // Security configures the brute-force guard.

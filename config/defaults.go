@@ -28,6 +28,8 @@ const (
 	DefaultDrainTimeout   = 30 * time.Second
 	DefaultSessionExpires = 0 // session timers not requested by the PBX
 	DefaultMinSE          = 90 * time.Second
+	DefaultMaxLegs        = 0 // derived from the open-file limit and the RTP port range
+	DefaultMaxSetup       = 0 // derived from the legs limit
 	DefaultMaxFailures    = 5
 	DefaultWindow         = 60 * time.Second
 	DefaultBanFor         = 15 * time.Minute
@@ -108,6 +110,8 @@ func (c *Config) applyDefaults() {
 	setDur(&c.Calls.DrainTimeout, DefaultDrainTimeout)
 	setDur(&c.Calls.SessionExpires, DefaultSessionExpires)
 	setDur(&c.Calls.MinSE, DefaultMinSE)
+	setInt(&c.Calls.MaxLegs, DefaultMaxLegs)
+	setInt(&c.Calls.MaxSetup, DefaultMaxSetup)
 	setInt(&c.Security.MaxFailures, DefaultMaxFailures)
 	setDur(&c.Security.Window, DefaultWindow)
 	setDur(&c.Security.BanFor, DefaultBanFor)

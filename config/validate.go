@@ -215,6 +215,15 @@ func (v *validator) calls() {
 	if c.SessionExpires > 0 && c.SessionExpires < c.MinSE {
 		v.fail("calls.session_expires", "want 0 (off) or at least min_se (%s), got %s", c.MinSE, c.SessionExpires)
 	}
+	if c.MaxLegs < 0 {
+		v.fail("calls.max_legs", "want 0 (derived) or more, got %d", c.MaxLegs)
+	}
+	switch {
+	case c.MaxSetup < 0:
+		v.fail("calls.max_setup", "want 0 (derived) or more, got %d", c.MaxSetup)
+	case c.MaxLegs > 0 && c.MaxSetup > c.MaxLegs:
+		v.fail("calls.max_setup", "want at most max_legs (%d), got %d", c.MaxLegs, c.MaxSetup)
+	}
 }
 
 func (v *validator) users() {
