@@ -213,6 +213,8 @@ func (ep *Endpoint) expired(now time.Time) (fire func(), ok bool) {
 // WritePayload sends one packet in this endpoint's outgoing stream, under
 // its SSRC, with the next sequence number and the local timestamp;
 // samples is how far that timestamp advances for the next packet written.
+// marker starts a talkspurt: the timestamp then moves on by the time since
+// the stream's last packet, so a writer that paused need not count it.
 // It may be called from any goroutine, also while bridged: the stream
 // stays continuous either way.
 func (ep *Endpoint) WritePayload(pt uint8, payload []byte, samples uint32, marker bool) error {
@@ -234,6 +236,7 @@ func (ep *Endpoint) WritePayload(pt uint8, payload []byte, samples uint32, marke
 	ep.countOut(n)
 	if _, err := ep.conn.WriteToUDPAddrPort(ep.wbuf[:n], *dst); err != nil {
 		ep.uncountOut(n)
+		ep.out.unsend(ep.wbuf[:n])
 		return fmt.Errorf("media: send rtp from %s to %s: %w", ep.local, *dst, err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -36,11 +37,18 @@ func Bridge(a, b *Endpoint) error {
 	if a.isClosed() || b.isClosed() {
 		return fmt.Errorf("media: bridge %s with %s: endpoint closed", a.local, b.local)
 	}
+	if a.peer.Load() == b && b.peer.Load() == a {
+		return nil // already relaying: nothing was withheld
+	}
 	for _, x := range [2]*Endpoint{a, b} {
 		if old := x.peer.Load(); old != nil && old != a && old != b {
 			old.peer.CompareAndSwap(x, nil)
 		}
 	}
+	// What each side sent while the two were apart never went out: its
+	// next packet starts afresh, not after a gap.
+	a.out.interrupt(sourceKey{ep: b.id}, true)
+	b.out.interrupt(sourceKey{ep: a.id}, true)
 	a.peer.Store(b)
 	b.peer.Store(a)
 	a.e.log.Debug("rtp bridged", "a", a.local, "b", b.local, "codec_a", ca.codec.Name, "codec_b", cb.codec.Name)
@@ -73,16 +81,20 @@ func (ep *Endpoint) unbridgeAll() {
 // peer's read buffer; it is rewritten in place.
 func (ep *Endpoint) relay(pkt []byte, h *rtpView, from uint64, fromCodec *codecState, now time.Time) {
 	dst := ep.remote.Load()
+	src := sourceKey{ep: from, ssrc: h.ssrc}
 	if dst == nil || ep.dtmf.busy.Load() {
+		ep.out.interrupt(src, false)
 		return
 	}
-	wire, ok := ep.out.forward(pkt, h, sourceKey{ep: from, ssrc: h.ssrc}, fromCodec, ep.codec.Load(), now)
+	wire, ok := ep.out.forward(pkt, h, src, fromCodec, ep.codec.Load(), now)
 	if !ok {
+		ep.out.interrupt(src, false)
 		return
 	}
 	ep.countOut(len(wire))
 	if _, err := ep.conn.WriteToUDPAddrPort(wire, *dst); err != nil {
 		ep.uncountOut(len(wire))
+		ep.out.unsend(wire)
 	}
 }
 
@@ -97,17 +109,23 @@ var localSource = sourceKey{}
 
 // outStream is the RTP stream an endpoint sends: one SSRC, with sequence
 // numbers and timestamps that stay continuous whatever feeds it. A source
-// keeps a fixed offset from its own numbering to the stream's, so its
-// gaps and reordering show through. When the source changes (a new
-// incoming SSRC, a bridge to another endpoint, local writes in between),
-// the new one starts at the next sequence number and at the last timestamp
-// advanced by the wall time elapsed, rounded to whole 20 ms frames, and
-// its first packet carries the marker bit.
+// keeps a fixed offset from its own numbering to the stream's, so the
+// gaps and reordering it had before reaching the PBX show through. When
+// the source changes (a new incoming SSRC, a bridge to another endpoint,
+// local writes in between), or the same source resumes after the PBX
+// withheld some of its packets (an unbridge, a dropped payload type, no
+// address to send to), or a local writer starts a talkspurt after a
+// pause, the stream restarts its mapping: the sequence number is the one
+// after the last packet sent, as a phone's would be after hold (a skip
+// there is counted as loss), the timestamp is the last one advanced by
+// the wall time elapsed, rounded to whole 20 ms frames, and the packet
+// carries the marker bit.
 type outStream struct {
 	ssrc uint32 // fixed at creation; read without mu
 
 	mu       sync.Mutex
 	started  bool
+	withheld bool      // the source lost packets in the PBX: remap its next one
 	seq      uint16    // highest sequence number sent
 	ts       uint32    // timestamp of that packet
 	at       time.Time // when it was sent
@@ -130,16 +148,31 @@ func (o *outStream) init(ssrc uint32, seq uint16, ts uint32) {
 	o.ts = ts
 }
 
+// interrupt says that packets of src (of any of its endpoint's SSRCs when
+// anySSRC) were not sent, so when it is the current source its next
+// packet must not carry the numbers they would have taken. Another
+// source's packets leave the stream alone: a key press going out is not
+// cut by the relayed audio it holds back.
+func (o *outStream) interrupt(src sourceKey, anySSRC bool) {
+	o.mu.Lock()
+	if o.started && o.src.ep == src.ep && (anySSRC || o.src.ssrc == src.ssrc) {
+		o.withheld = true
+	}
+	o.mu.Unlock()
+}
+
 // next maps a packet of source src, numbered seq and ts in its own
 // stream, onto this stream; switched reports the first packet of a new
-// source. mu must be held.
+// mapping: a new source, or the current one after interrupt. Sequence
+// numbers only ever continue from the last packet sent; only the
+// timestamp measures time. mu must be held.
 func (o *outStream) next(src sourceKey, seq uint16, ts uint32, cs *codecState, now time.Time) (outSeq uint16, outTs uint32, switched bool) {
-	if !o.started || src != o.src {
+	if !o.started || src != o.src || o.withheld {
 		outSeq, outTs = o.seq+1, o.ts
 		if o.started {
 			outTs += advance(now.Sub(o.at), cs.clock, cs.frame)
 		}
-		o.started, o.src = true, src
+		o.started, o.withheld, o.src = true, false, src
 		o.seqDelta, o.tsDelta = outSeq-seq, outTs-ts
 		o.seq, o.ts, o.at = outSeq, outTs, now
 		return outSeq, outTs, true
@@ -163,6 +196,22 @@ func advance(elapsed time.Duration, clock, frame uint32) uint32 {
 		frames = 1
 	}
 	return uint32(frames * uint64(frame))
+}
+
+// unsend takes back pkt, a packet of this stream whose write failed, so
+// the next packet reuses its sequence number rather than leave a gap the
+// far end would count as loss. When a later packet has been numbered
+// meanwhile, that one went out and the gap stays.
+func (o *outStream) unsend(pkt []byte) {
+	seq := binary.BigEndian.Uint16(pkt[2:])
+	o.mu.Lock()
+	if o.started && o.seq == seq {
+		o.seq--
+		o.withheld = true
+		o.packets--
+		o.octets -= uint32(len(pkt) - rtpHeaderLen)
+	}
+	o.mu.Unlock()
 }
 
 // count adds a sent packet to the next sender report. mu must be held.
@@ -218,9 +267,14 @@ func (o *outStream) forward(pkt []byte, h *rtpView, src sourceKey, from, to *cod
 
 // local builds a locally written packet into buf, which must hold the
 // header and payload, and returns its length. samples is how far the
-// local numbering advances after this packet.
+// local numbering advances after this packet. A marker starts a
+// talkspurt: a writer that paused (a prompt after silence, music after a
+// prompt) is placed at the time it resumes, like any new source.
 func (o *outStream) local(buf []byte, pt uint8, payload []byte, samples uint32, marker bool, cs *codecState, now time.Time) int {
 	o.mu.Lock()
+	if marker && o.src == localSource {
+		o.withheld = o.started
+	}
 	seq, ts, switched := o.next(localSource, o.localSeq, o.localTs, cs, now)
 	o.localSeq++
 	o.localTs += samples
