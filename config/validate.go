@@ -36,9 +36,10 @@ var (
 // itself is absent). Parse calls it; call it again after changing a Config
 // in code. All problems are returned, joined and sorted by line.
 //
-// Dial plan targets of kinds config does not know (queue:, agent:, rwi:,
-// agentrpc:, ...) are accepted when well formed: the PBX decides whether it
-// serves them.
+// Dial-plan and DID targets are checked for syntax only ("kind" or
+// "kind:arguments"): which kinds exist and what arguments each takes is
+// known to the packages that register them, above config. dialog checks
+// that part and reports it with ErrorAt, so both read alike.
 func (c *Config) Validate() error {
 	v := validator{c: c}
 	v.general()
@@ -46,7 +47,7 @@ func (c *Config) Validate() error {
 	v.media()
 	v.calls()
 	v.users()
-	trunks := v.trunks()
+	v.trunks()
 	v.sounds()
 	v.features()
 	for i, r := range c.Dialplan {
@@ -55,9 +56,23 @@ func (c *Config) Validate() error {
 		if r.Strip < 0 {
 			v.fail(p+".strip", "must not be negative")
 		}
-		v.target(p+".target", r.Target, trunks)
+		v.target(p+".target", r.Target)
 	}
 	return joinErrors(c.File, v.errs, 0)
+}
+
+// ErrorAt makes a problem that a package above config found in the option
+// at path (such as "dialplan[3].target"), with the line of that option, or
+// of its nearest parent the file has, so that every configuration problem
+// reads FILE:LINE: FIELD: PROBLEM whichever package finds it.
+func (c *Config) ErrorAt(path, format string, args ...any) *Error {
+	return &Error{File: c.File, Line: c.line(path), Field: path, Msg: fmt.Sprintf(format, args...)}
+}
+
+// JoinErrors joins problems made with ErrorAt as Validate joins its own:
+// sorted by line, at most 50 shown. It returns nil when errs is empty.
+func (c *Config) JoinErrors(errs []*Error) error {
+	return joinErrors(c.File, errs, 0)
 }
 
 type validator struct {
@@ -65,10 +80,11 @@ type validator struct {
 	errs []*Error
 }
 
-// line finds the line of a field, or of its nearest parent in the file.
-func (v *validator) line(path string) int {
+// line finds the line of a field, or of its nearest parent in the file;
+// 0 for a Config built in code.
+func (c *Config) line(path string) int {
 	for p := path; p != ""; {
-		if l, ok := v.c.lines[p]; ok {
+		if l, ok := c.lines[p]; ok {
 			return l
 		}
 		i := strings.LastIndexAny(p, ".[")
@@ -81,7 +97,7 @@ func (v *validator) line(path string) int {
 }
 
 func (v *validator) fail(path, format string, args ...any) {
-	v.errs = append(v.errs, &Error{File: v.c.File, Line: v.line(path), Field: path, Msg: fmt.Sprintf(format, args...)})
+	v.errs = append(v.errs, v.c.ErrorAt(path, format, args...))
 }
 
 func (v *validator) positive(path string, d time.Duration) {
@@ -243,8 +259,8 @@ func (v *validator) users() {
 	}
 }
 
-// trunks checks the trunks and returns the set of their names.
-func (v *validator) trunks() map[string]bool {
+// trunks checks the trunks and their DIDs.
+func (v *validator) trunks() {
 	names := map[string]bool{}
 	for i, t := range v.c.Trunks {
 		p := fmt.Sprintf("trunks[%d]", i)
@@ -290,10 +306,9 @@ func (v *validator) trunks() map[string]bool {
 		for j, d := range t.DIDs {
 			p := fmt.Sprintf("trunks[%d].dids[%d]", i, j)
 			v.match(p, d.Match)
-			v.target(p+".target", d.Target, names)
+			v.target(p+".target", d.Target)
 		}
 	}
-	return names
 }
 
 // host checks "host" or "host:port"; an IPv6 address may be bare or in brackets.
@@ -341,11 +356,11 @@ func (v *validator) match(path string, m Match) {
 	}
 }
 
-// target checks the syntax "kind" or "kind:argument". extension, trunk and
-// trunks are checked further (digits, trunks that exist); other kinds are
-// left to the PBX, which knows which it serves.
-func (v *validator) target(path, t string, trunks map[string]bool) {
-	const want = "want extension, extension:N, trunk:NAME, trunks:A,B or another kind:argument"
+// target checks the syntax "kind" or "kind:arguments". Whether the kind
+// exists and what its arguments mean is left to the packages that register
+// target kinds (dialog.CheckDialplan), which config must not import.
+func (v *validator) target(path, t string) {
+	const want = "want kind or kind:arguments, such as extension or trunk:carrier"
 	if t == "" {
 		v.fail(path, "required: %s", want)
 		return
@@ -357,31 +372,6 @@ func (v *validator) target(path, t string, trunks map[string]bool) {
 	}
 	if hasArg && (arg == "" || strings.TrimSpace(arg) != arg) {
 		v.fail(path, "%q: empty or padded argument after %s:", t, kind)
-		return
-	}
-	switch kind {
-	case "extension":
-		if hasArg && !extensionRe.MatchString(arg) {
-			v.fail(path, "%q: want 1 to 15 digits after extension:", t)
-		}
-	case "trunk", "trunks":
-		if !hasArg {
-			v.fail(path, "%q: want %s:NAME", t, kind)
-			return
-		}
-		list := strings.Split(arg, ",")
-		if kind == "trunk" && len(list) > 1 {
-			v.fail(path, "%q: one trunk only; use trunks:A,B for failover", t)
-			return
-		}
-		for _, name := range list {
-			switch name = strings.TrimSpace(name); {
-			case name == "":
-				v.fail(path, "%q: empty trunk name", t)
-			case !trunks[name]:
-				v.fail(path, "%q: no trunk named %q", t, name)
-			}
-		}
 	}
 }
 

@@ -10,10 +10,11 @@ import (
 
 // Route is where the dial plan sends a number.
 type Route struct {
-	Rule   string // name of the rule that matched
-	Kind   string // extension, trunk, or a kind a later package registers (queue, agent, rwi, agentrpc)
-	Args   []string
-	Number string // the number after strip and prepend
+	Rule   string   // name of the rule that matched
+	Kind   string   // a registered target kind, by its canonical name (never an alias)
+	Args   []string // the target's arguments as written, split at commas
+	Number string   // the number after strip and prepend
+	Parsed any      // what the kind's Parse made of Args (ExtensionTarget, TrunkTarget, ...)
 }
 
 // Dialplan is an ordered list of rules; the first that matches wins.
@@ -26,8 +27,7 @@ type rule struct {
 	m       matcher
 	strip   int
 	prepend string
-	kind    string
-	args    []string
+	target  Route // Kind, Args and Parsed
 }
 
 type matcher struct {
@@ -59,43 +59,26 @@ func (m matcher) match(number string) bool {
 	return false
 }
 
-// ParseTarget splits "kind:a,b" into its kind and arguments.
-func ParseTarget(t string) (kind string, args []string, err error) {
-	kind, rest, _ := strings.Cut(strings.TrimSpace(t), ":")
-	if kind == "" {
-		return "", nil, fmt.Errorf("target %q: empty kind", t)
-	}
-	for _, a := range strings.Split(rest, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			args = append(args, a)
-		}
-	}
-	if kind == "trunks" {
-		kind = "trunk"
-	}
-	if kind == "trunk" && len(args) == 0 {
-		return "", nil, fmt.Errorf("target %q: trunk needs a name", t)
-	}
-	return kind, args, nil
-}
-
-// NewDialplan compiles the rules of pbx.yaml.
-func NewDialplan(rules []config.DialplanRule) (*Dialplan, error) {
+// NewDialplan compiles the rules of pbx.yaml. Each target goes through
+// the registry (ParseTarget), so a kind nobody registered is an error;
+// env is what the kinds check their arguments against. Errors name the
+// rule by its index; CheckDialplan names the file and line instead.
+func NewDialplan(rules []config.DialplanRule, env TargetEnv) (*Dialplan, error) {
 	d := &Dialplan{}
 	for i, r := range rules {
 		m, err := newMatcher(r.Match)
 		if err != nil {
 			return nil, fmt.Errorf("dialplan[%d]: %w", i, err)
 		}
-		kind, args, err := ParseTarget(r.Target)
+		target, err := ParseTarget(r.Target, env)
 		if err != nil {
-			return nil, fmt.Errorf("dialplan[%d]: %w", i, err)
+			return nil, fmt.Errorf("dialplan[%d].target: %w", i, err)
 		}
 		name := r.Name
 		if name == "" {
 			name = fmt.Sprintf("rule%d", i+1)
 		}
-		d.rules = append(d.rules, rule{name: name, m: m, strip: r.Strip, prepend: r.Prepend, kind: kind, args: args})
+		d.rules = append(d.rules, rule{name: name, m: m, strip: r.Strip, prepend: r.Prepend, target: target})
 	}
 	return d, nil
 }
@@ -115,8 +98,9 @@ func (d *Dialplan) Route(number string) (Route, bool) {
 				n = n[r.strip:]
 			}
 		}
-		n = r.prepend + n
-		return Route{Rule: r.name, Kind: r.kind, Args: r.args, Number: n}, true
+		route := r.target
+		route.Rule, route.Number = r.name, r.prepend+n
+		return route, true
 	}
 	return Route{}, false
 }
