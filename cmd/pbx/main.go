@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"pbx/config"
+	"pbx/dialog"
 	"pbx/logging"
 	"pbx/node"
 )
@@ -138,12 +139,19 @@ func printBanner(cfg *config.Config, srv *node.Node) {
 	}
 }
 
+// checkConfig validates a file: config's own checks, then every dial-plan
+// and DID target against the target kinds registered in this binary, so a
+// kind nobody serves is refused here and not at the first call. Problems
+// read FILE:LINE: FIELD: PROBLEM.
 func checkConfig(args []string) error {
 	if len(args) != 1 {
 		return fmt.Errorf("usage: pbx check-config FILE")
 	}
 	cfg, err := config.Load(args[0])
 	if err != nil {
+		return err
+	}
+	if err := dialog.CheckDialplan(cfg); err != nil {
 		return err
 	}
 	fmt.Printf("%s: ok (%d users, %d trunks, %d dial plan rules)\n", args[0], len(cfg.Users), len(cfg.Trunks), len(cfg.Dialplan))
