@@ -14,6 +14,7 @@ import (
 	"pbx/dialog"
 	"pbx/logging"
 	"pbx/media"
+	"pbx/metrics"
 	"pbx/prompts"
 	"pbx/recordings"
 	"pbx/sip"
@@ -36,6 +37,7 @@ type Node struct {
 	guard  *sip.Guard
 	trunks []*sip.TrunkRegistration
 	web    *web.Server
+	mx     *metrics.Metrics
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -144,11 +146,21 @@ func (s *Node) build(o Options) error {
 		cancel()
 		return fmt.Errorf("recordings: %w", err)
 	}
-	s.engine, err = dialog.New(dialog.Options{
-		Config: cfg, Stack: stack, Media: s.media, Location: s.loc, Digest: digest,
-		Guard: s.guard, Users: users, CDRs: s.store, Logger: s.logs.For("dialog"),
-		Prompts: prompts.New(cfg.Sounds.Prompts), Recordings: s.rec,
-	})
+	if err := dialog.CheckDialplan(cfg); err != nil {
+		cancel()
+		return err
+	}
+	do := dialog.OptionsFrom(cfg)
+	do.Stack, do.Media, do.Location, do.Digest, do.Guard = stack, s.media, s.loc, digest, s.guard
+	do.Lookup, do.CDRs, do.Logger = users, s.store, s.logs.For("dialog")
+	do.Prompts, do.Recordings = prompts.New(cfg.Sounds.Prompts), s.rec
+	s.engine, err = dialog.New(do)
+	if err != nil {
+		return err
+	}
+	s.mx, err = metrics.New(metrics.Sources{
+		Calls: metrics.EngineCalls(s.engine), RTP: s.media, Registrations: s.loc, Auth: s.guard,
+	}, metrics.WithLogger(s.logs.For("metrics")))
 	return err
 }
 
@@ -172,13 +184,15 @@ func (s *Node) lookupUser(user string) (string, bool) {
 // once the PBX answers on all of them.
 func (s *Node) Start(ctx context.Context) error {
 	ctx, s.cancel = context.WithCancel(ctx)
+	s.goRun(func() { s.feedMetrics(ctx) })
 	if err := s.stack.Listen(ctx); err != nil {
 		return err
 	}
 	if s.cfg.HTTP.Listen != "" {
 		s.web = web.New(web.Options{
-			Engine: s.engine, Media: s.media, Location: s.loc, Guard: s.guard, Store: s.store,
-			Recordings: s.rec, RecordingsToken: s.cfg.Recordings.Token, Logger: s.logs.For("web"),
+			Engine: s.engine, Location: s.loc, Guard: s.guard, Store: s.store,
+			Recordings: s.rec, RecordingsToken: s.cfg.Recordings.Token,
+			Metrics: s.mx.Handler(), Logger: s.logs.For("web"),
 		})
 		if err := s.web.Start(s.cfg.HTTP.Listen); err != nil {
 			return err
@@ -249,6 +263,10 @@ func (s *Node) HTTPAddr() string {
 	}
 	return s.web.Addr()
 }
+
+// Metrics is the node's Prometheus registry, where higher packages add
+// their own collectors.
+func (s *Node) Metrics() *metrics.Metrics { return s.mx }
 
 // Engine is the call engine, for tests and the control planes.
 func (s *Node) Engine() *dialog.Engine { return s.engine }

@@ -10,12 +10,10 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
-	"sort"
 	"sync"
 	"time"
 
 	"pbx/dialog"
-	"pbx/media"
 	"pbx/recordings"
 	"pbx/sip"
 	"pbx/store"
@@ -24,27 +22,28 @@ import (
 // Options are the parts of the node the HTTP surface reads.
 type Options struct {
 	Engine     *dialog.Engine
-	Media      *media.Engine
 	Location   *sip.Location
 	Guard      *sip.Guard
 	Store      *store.Store
 	Recordings *recordings.Archive
 	// RecordingsToken guards the recordings mount; see recordings.Archive.Handler.
 	RecordingsToken string
-	Logger          *slog.Logger
+	// Metrics serves /metrics (metrics.Metrics.Handler); nil leaves it out.
+	Metrics http.Handler
+	Logger  *slog.Logger
 }
 
 // Server is the HTTP listener and its routes. It owns the goroutine that
 // serves; Shutdown stops it and waits for it.
 type Server struct {
-	engine *dialog.Engine
-	media  *media.Engine
-	loc    *sip.Location
-	guard  *sip.Guard
-	store  *store.Store
-	rec    *recordings.Archive
-	token  string
-	log    *slog.Logger
+	engine  *dialog.Engine
+	metrics http.Handler
+	loc     *sip.Location
+	guard   *sip.Guard
+	store   *store.Store
+	rec     *recordings.Archive
+	token   string
+	log     *slog.Logger
 
 	http *http.Server
 	ln   net.Listener
@@ -57,7 +56,7 @@ func New(o Options) *Server {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Server{
-		engine: o.Engine, media: o.Media, loc: o.Location, guard: o.Guard,
+		engine: o.Engine, metrics: o.Metrics, loc: o.Location, guard: o.Guard,
 		store: o.Store, rec: o.Recordings, token: o.RecordingsToken, log: o.Logger,
 	}
 }
@@ -114,7 +113,9 @@ func (s *Server) Handler() http.Handler {
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	mux.HandleFunc("GET /metrics", s.serveMetrics)
+	if s.metrics != nil {
+		mux.Handle("GET /metrics", s.metrics)
+	}
 	// Recordings: listing and download, behind the token of pbx.yaml.
 	rec := s.rec.Handler(s.token)
 	mux.Handle("/recordings", rec)
@@ -170,42 +171,4 @@ func (s *Server) serveCDR(w http.ResponseWriter, r *http.Request) {
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(v)
-}
-
-// serveMetrics writes Prometheus text exposition format.
-func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	m := s.engine.Metrics()
-	regs := s.loc.All()
-	aors := map[string]bool{}
-	for _, b := range regs {
-		aors[b.AOR] = true
-	}
-	metric(w, "pbx_registrations", "gauge", "Registered contacts.", float64(len(regs)))
-	metric(w, "pbx_registered_aors", "gauge", "Addresses of record with at least one contact.", float64(len(aors)))
-	metric(w, "pbx_calls_active", "gauge", "Calls in progress.", float64(s.engine.ActiveCalls()))
-	metric(w, "pbx_calls_started_total", "counter", "Calls taken.", float64(m.CallsStarted.Load()))
-	fmt.Fprintf(w, "# HELP pbx_calls_total Calls ended, by disposition.\n# TYPE pbx_calls_total counter\n")
-	res := m.Results()
-	keys := make([]string, 0, len(res))
-	for k := range res {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(w, "pbx_calls_total{result=%q} %d\n", k, res[k])
-	}
-	t := s.media.Totals()
-	metric(w, "pbx_rtp_packets_in_total", "counter", "RTP packets received.", float64(t.PacketsIn))
-	metric(w, "pbx_rtp_packets_out_total", "counter", "RTP packets sent.", float64(t.PacketsOut))
-	metric(w, "pbx_rtp_bytes_in_total", "counter", "RTP bytes received.", float64(t.BytesIn))
-	metric(w, "pbx_rtp_bytes_out_total", "counter", "RTP bytes sent.", float64(t.BytesOut))
-	metric(w, "pbx_rtp_packets_lost_total", "counter", "RTP packets lost on receive (sequence gaps).", float64(t.Lost))
-	metric(w, "pbx_rtp_endpoints", "gauge", "Open RTP endpoints.", float64(t.Endpoints))
-	metric(w, "pbx_auth_failures_total", "counter", "Failed digest authentications, REGISTER and INVITE.", float64(s.guard.Failures()))
-	metric(w, "pbx_bans_active", "gauge", "Sources banned now.", float64(len(s.guard.Bans())))
-}
-
-func metric(w http.ResponseWriter, name, typ, help string, v float64) {
-	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %g\n", name, help, name, typ, name, v)
 }
