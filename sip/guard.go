@@ -32,6 +32,12 @@ const guardBucket = "bans"
 // remembered, so a spray of sources cannot grow the table without end.
 const guardMaxTracked = 65536
 
+// guardMaxBans bounds the bans held in memory, for the same reason: a
+// source that collects a ban past it pushes out expired bans first, then
+// arbitrary ones (their persisted copies stay in the store until they
+// expire).
+const guardMaxBans = 65536
+
 // GuardOption configures a Guard.
 type GuardOption func(*Guard)
 
@@ -50,7 +56,8 @@ func WithGuardStore(kv BanStore) GuardOption {
 	return func(g *Guard) { g.kv = kv }
 }
 
-// WithGuardLogger sets the logger that reports bans.
+// WithGuardLogger sets the logger that reports bans. Its lines are
+// limited (LogLimiter): a spray of sources must not become a spray of lines.
 func WithGuardLogger(log *slog.Logger) GuardOption {
 	return func(g *Guard) {
 		if log != nil {
@@ -108,6 +115,7 @@ func NewGuard(maxFailures int, window, banFor time.Duration, allow []netip.Prefi
 	for _, o := range opts {
 		o(g)
 	}
+	g.log = NewLogLimiter(0, 0).Logger(g.log)
 	g.load()
 	return g
 }
@@ -123,10 +131,11 @@ func (g *Guard) load() {
 	}
 	now := g.now()
 	for _, b := range bans {
-		if b.Until.After(now) && !g.allowed(b.Addr) {
-			g.bans[b.Addr] = b
-		} else {
+		switch {
+		case !b.Until.After(now) || g.allowed(b.Addr):
 			g.storeSync(b.Addr)
+		case len(g.bans) < guardMaxBans:
+			g.bans[b.Addr] = b
 		}
 	}
 }
@@ -171,9 +180,16 @@ func (g *Guard) Fail(addr netip.Addr) {
 	}
 	delete(g.failures, addr)
 	ban := Ban{Addr: addr, Until: now.Add(g.banFor), Failures: len(recent)}
+	forgot := 0
+	if len(g.bans) >= guardMaxBans {
+		forgot = g.forgetBansLocked(now)
+	}
 	g.bans[addr] = ban
 	g.mu.Unlock()
 
+	if forgot > 0 {
+		g.log.Warn("guard: ban table full, bans forgotten", "forgotten", forgot, "max", guardMaxBans)
+	}
 	g.log.Warn("guard: source banned", "addr", addr.String(), "failures", ban.Failures, "until", ban.Until)
 	g.storeSync(addr)
 }
@@ -192,6 +208,26 @@ func (g *Guard) forgetLocked(now time.Time) {
 		}
 		delete(g.failures, a)
 	}
+}
+
+// forgetBansLocked makes room in the ban table: first expired bans, then
+// arbitrary ones down to three quarters of the cap. It returns how many
+// bans in force it dropped.
+func (g *Guard) forgetBansLocked(now time.Time) int {
+	for a, b := range g.bans {
+		if !now.Before(b.Until) {
+			delete(g.bans, a)
+		}
+	}
+	n := 0
+	for a := range g.bans {
+		if len(g.bans) < guardMaxBans*3/4 {
+			break
+		}
+		delete(g.bans, a)
+		n++
+	}
+	return n
 }
 
 // guardRecent keeps the failures within window, reusing ts.

@@ -34,7 +34,8 @@ type RegistrarOptions struct {
 // lists the contacts of its address of record. The AOR is the user part of
 // the To URI, and the authenticated user must be that AOR.
 type Registrar struct {
-	o RegistrarOptions
+	o    RegistrarOptions
+	peer *slog.Logger // Logger, limited: for what any sender can cause
 }
 
 // NewRegistrar makes a registrar. Without a Location it keeps bindings in
@@ -71,7 +72,7 @@ func NewRegistrar(o RegistrarOptions) *Registrar {
 	if o.Location == nil {
 		o.Location, _ = NewLocation(nil, WithLocationClock(o.Clock), WithLocationLogger(o.Logger))
 	}
-	return &Registrar{o: o}
+	return &Registrar{o: o, peer: NewLogLimiter(0, 0).Logger(o.Logger)}
 }
 
 // registrarContact is one Contact of a REGISTER, checked.
@@ -87,6 +88,10 @@ type registrarContact struct {
 var errRegistrarOutOfOrder = errors.New("registrar: same Call-ID with a CSeq not above the binding's")
 
 // HandleRegister is the sipgo REGISTER handler (Server.OnRegister).
+//
+// Every answer before authentication succeeds is stateless
+// (RespondStateless), and the lines it logs are limited, so a flood of
+// unauthenticated REGISTERs costs no memory beyond the bounded nonce table.
 //
 // A banned source gets no answer. Otherwise: 401 with a digest challenge
 // until the credentials are right (failures are counted by the guard
@@ -104,16 +109,16 @@ func (r *Registrar) HandleRegister(req *sipmsg.Request, tx sipmsg.ServerTransact
 	}
 	to := req.To()
 	if to == nil || req.CallID() == nil || req.CSeq() == nil {
-		r.reply(tx, req, sipmsg.StatusBadRequest, "Bad Request")
+		r.refuse(tx, req, sipmsg.StatusBadRequest, "Bad Request")
 		return
 	}
 	aor := to.Address.User
 	if aor == "" {
-		r.reply(tx, req, sipmsg.StatusNotFound, "Not Found")
+		r.refuse(tx, req, sipmsg.StatusNotFound, "Not Found")
 		return
 	}
 	if unsupported := registrarRequires(req); len(unsupported) > 0 {
-		r.reply(tx, req, sipmsg.StatusBadExtension, "Bad Extension",
+		r.refuse(tx, req, sipmsg.StatusBadExtension, "Bad Extension",
 			sipmsg.NewHeader("Unsupported", strings.Join(unsupported, ", ")))
 		return
 	}
@@ -121,28 +126,28 @@ func (r *Registrar) HandleRegister(req *sipmsg.Request, tx sipmsg.ServerTransact
 	user, challenge, failed := r.o.Digest.Authenticate(req, false, r.o.Lookup)
 	if challenge != nil {
 		if failed {
-			r.o.Logger.Info("registrar: authentication failed", "aor", aor, "source", req.Source())
+			r.peer.Info("registrar: authentication failed", "aor", aor, "source", req.Source())
 			if r.o.Guard != nil {
 				r.o.Guard.Fail(src)
 			}
 		}
-		r.respond(tx, challenge)
+		r.respondStateless(tx, challenge)
 		return
 	}
 	if user != aor {
-		r.o.Logger.Info("registrar: user may not register this AOR", "user", user, "aor", aor, "source", req.Source())
-		r.reply(tx, req, sipmsg.StatusForbidden, "Forbidden")
+		r.peer.Info("registrar: user may not register this AOR", "user", user, "aor", aor, "source", req.Source())
+		r.refuse(tx, req, sipmsg.StatusForbidden, "Forbidden")
 		return
 	}
 
 	contacts, wildcard, ok := r.contacts(req)
 	if !ok {
-		r.reply(tx, req, sipmsg.StatusBadRequest, "Bad Request")
+		r.refuse(tx, req, sipmsg.StatusBadRequest, "Bad Request")
 		return
 	}
 	for _, c := range contacts {
 		if c.expires != 0 && c.expires < r.o.MinExpires {
-			r.reply(tx, req, sipmsg.StatusIntervalToBrief, "Interval Too Brief",
+			r.refuse(tx, req, sipmsg.StatusIntervalToBrief, "Interval Too Brief",
 				sipmsg.NewHeader("Min-Expires", strconv.Itoa(r.o.MinExpires)))
 			return
 		}
@@ -211,7 +216,7 @@ func (r *Registrar) HandleRegister(req *sipmsg.Request, tx sipmsg.ServerTransact
 		return next, nil
 	})
 	if err != nil {
-		r.o.Logger.Info("registrar: out-of-order REGISTER refused", "aor", aor, "call_id", callID, "cseq", cseq, "source", req.Source())
+		r.peer.Info("registrar: out-of-order REGISTER refused", "aor", aor, "call_id", callID, "cseq", cseq, "source", req.Source())
 		r.reply(tx, req, sipmsg.StatusInternalServerError, "Server Internal Error")
 		return
 	}
@@ -357,6 +362,21 @@ func (r *Registrar) reply(tx sipmsg.ServerTransaction, req *sipmsg.Request, code
 func (r *Registrar) respond(tx sipmsg.ServerTransaction, res *sipmsg.Response) {
 	if err := tx.Respond(res); err != nil {
 		r.o.Logger.Debug("registrar: response not sent", "status", res.StatusCode, "error", err)
+	}
+}
+
+// refuse answers a request that changed nothing, statelessly.
+func (r *Registrar) refuse(tx sipmsg.ServerTransaction, req *sipmsg.Request, code int, reason string, hdrs ...sipmsg.Header) {
+	res := sipmsg.NewResponseFromRequest(req, code, reason, nil)
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	r.respondStateless(tx, res)
+}
+
+func (r *Registrar) respondStateless(tx sipmsg.ServerTransaction, res *sipmsg.Response) {
+	if err := RespondStateless(tx, res); err != nil {
+		r.peer.Debug("registrar: response not sent", "status", res.StatusCode, "error", err)
 	}
 }
 

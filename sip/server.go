@@ -25,22 +25,36 @@ type StackOptions struct {
 	UserAgent     string
 	ReadFilter    sipmsg.TransportReadFilter // drops input before parsing (the guard's bans)
 	Logger        *slog.Logger
+
+	// TCP and TLS connections open at once, in all and from one source
+	// address; past either a new connection is closed on accept. 0 takes
+	// the defaults: a tenth of the open-file limit (at least 64), and 128.
+	MaxTCPConns, MaxTCPConnsPerIP int
 }
 
 // Stack is the PBX's SIP endpoint: one sipgo user agent with its server,
 // and one client per transport so that requests leave from the port the
 // transport listens on (far ends answer and call back to that port).
+//
+// Anyone who can reach a SIP port can make sipgo log, so everything sipgo
+// logs goes through a LogLimiter, with the levels of the events a sender
+// causes lowered (see sipgoLogHandler); requests for methods no handler
+// serves are answered by the stack itself, statelessly (noRoute).
 type Stack struct {
 	UA     *sipgo.UserAgent
 	Server *sipgo.Server
 
 	opts     StackOptions
 	log      *slog.Logger
+	limiter  *LogLimiter
+	sipgoLog *slog.Logger // for sipgo: limited, levels adapted
+	peerLog  *slog.Logger // for events a remote sender causes at will: limited
 	mu       sync.Mutex
 	addrs    map[string]netip.AddrPort // "UDP", "TCP", "TLS" -> bound address
 	clients  map[string]*sipgo.Client
 	autoHost string // Host when bound to all addresses, found once
 	closers  []func() error
+	conns    map[string]*connLimitListener // "TCP", "TLS"
 }
 
 // NewStack builds the user agent and server. Nothing listens until Listen.
@@ -51,9 +65,21 @@ func NewStack(o StackOptions) (*Stack, error) {
 	if o.UserAgent == "" {
 		o.UserAgent = "pbx"
 	}
-	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(o.UserAgent)}
+	s := &Stack{opts: o, log: o.Logger, limiter: NewLogLimiter(0, 0),
+		addrs: map[string]netip.AddrPort{}, clients: map[string]*sipgo.Client{}, conns: map[string]*connLimitListener{}}
+	s.sipgoLog = slog.New(&sipgoLogHandler{next: s.limiter.Handler(o.Logger.Handler())})
+	s.peerLog = s.limiter.Logger(o.Logger)
+
+	tpOpts := []sipmsg.TransportLayerOption{sipmsg.WithTransportLayerLogger(s.sipgoLog)}
 	if o.ReadFilter != nil {
-		uaOpts = append(uaOpts, sipgo.WithUserAgentTransportLayerOptions(sipmsg.WithTransportLayerReadFilter(o.ReadFilter)))
+		tpOpts = append(tpOpts, sipmsg.WithTransportLayerReadFilter(o.ReadFilter))
+	}
+	uaOpts := []sipgo.UserAgentOption{
+		sipgo.WithUserAgent(o.UserAgent),
+		sipgo.WithUserAgentTransportLayerOptions(tpOpts...),
+		sipgo.WithUserAgentTransactionLayerOptions(
+			sipmsg.WithTransactionLayerLogger(s.sipgoLog),
+			sipmsg.WithTransactionLayerUnhandledResponseHandler(s.strayResponse)),
 	}
 	if o.TLSConfig != nil {
 		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(o.TLSConfig))
@@ -62,13 +88,26 @@ func NewStack(o StackOptions) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sip: new user agent: %w", err)
 	}
-	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(o.Logger))
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(s.sipgoLog))
 	if err != nil {
 		ua.Close()
 		return nil, fmt.Errorf("sip: new server: %w", err)
 	}
-	return &Stack{UA: ua, Server: srv, opts: o, log: o.Logger,
-		addrs: map[string]netip.AddrPort{}, clients: map[string]*sipgo.Client{}}, nil
+	srv.OnNoRoute(s.noRoute)
+	s.UA, s.Server = ua, srv
+	return s, nil
+}
+
+// PeerLogger is the stack's logger limited by its LogLimiter: for the
+// events a remote sender can cause at will (a failed authentication, a
+// malformed or unroutable request), so a flood of them writes a few lines
+// and a count rather than a line each.
+func (s *Stack) PeerLogger() *slog.Logger { return s.peerLog }
+
+// strayResponse takes the responses that match no client transaction:
+// retransmissions after a transaction ended, or anything a sender makes up.
+func (s *Stack) strayResponse(res *sipmsg.Response) {
+	s.peerLog.Debug("sip: response matches no transaction", "status", res.StatusCode, "source", res.Source())
 }
 
 // Listen binds every configured transport and serves them until Close
@@ -106,17 +145,20 @@ func (s *Stack) Listen(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("sip: listen %s %s: %w", strings.ToLower(t.name), t.addr, err)
 		}
+		if t.name == "TLS" && s.opts.TLSConfig == nil {
+			ln.Close()
+			return errors.New("sip: tls listener needs a certificate")
+		}
+		limited := newConnLimitListener(ln, s.opts.MaxTCPConns, s.opts.MaxTCPConnsPerIP, s.peerLog)
+		s.mu.Lock()
+		s.conns[t.name] = limited
+		s.mu.Unlock()
+		s.bound(t.name, ln.Addr(), ln.Close)
 		if t.name == "TLS" {
-			if s.opts.TLSConfig == nil {
-				ln.Close()
-				return errors.New("sip: tls listener needs a certificate")
-			}
-			s.bound("TLS", ln.Addr(), ln.Close)
-			go s.serve("TLS", func() error { return s.Server.ServeTLS(tls.NewListener(ln, s.opts.TLSConfig)) })
+			go s.serve("TLS", func() error { return s.Server.ServeTLS(tls.NewListener(limited, s.opts.TLSConfig)) })
 			continue
 		}
-		s.bound(t.name, ln.Addr(), ln.Close)
-		go s.serve(t.name, func() error { return s.Server.ServeTCP(ln) })
+		go s.serve(t.name, func() error { return s.Server.ServeTCP(limited) })
 	}
 	return nil
 }
@@ -134,6 +176,18 @@ func (s *Stack) serve(transport string, f func() error) {
 	if err := f(); err != nil && !errors.Is(err, net.ErrClosed) {
 		s.log.Debug("sip listener stopped", "transport", transport, "error", err)
 	}
+}
+
+// OpenConns is the number of TCP or TLS connections accepted on a
+// transport and not yet closed, for metrics.
+func (s *Stack) OpenConns(transport string) int {
+	s.mu.Lock()
+	l := s.conns[strings.ToUpper(transport)]
+	s.mu.Unlock()
+	if l == nil {
+		return 0
+	}
+	return l.open()
 }
 
 // Addr is the address a transport is bound to.
@@ -194,7 +248,7 @@ func (s *Stack) Client(transport string) (*sipgo.Client, error) {
 	if !ok {
 		return nil, fmt.Errorf("sip: transport %s is not listening", transport)
 	}
-	opts := []sipgo.ClientOption{sipgo.WithClientHostname(host), sipgo.WithClientPort(int(a.Port())), sipgo.WithClientLogger(s.log)}
+	opts := []sipgo.ClientOption{sipgo.WithClientHostname(host), sipgo.WithClientPort(int(a.Port())), sipgo.WithClientLogger(s.sipgoLog)}
 	if transport == "UDP" {
 		// Send from the listening socket: sipgo finds it in its pool under
 		// the socket's own address.
@@ -217,7 +271,8 @@ func (s *Stack) DialogUA(transport string) (*sipgo.DialogUA, error) {
 	return &sipgo.DialogUA{Client: c, ContactHDR: s.Contact(transport), RewriteContact: true}, nil
 }
 
-// Close stops the listeners and the user agent.
+// Close stops the listeners and the user agent, then writes the counts of
+// log lines still held back by the limiter.
 func (s *Stack) Close() error {
 	s.mu.Lock()
 	closers := s.closers
@@ -226,10 +281,12 @@ func (s *Stack) Close() error {
 	for _, c := range closers {
 		c()
 	}
+	var err error
 	if closers != nil {
-		return s.UA.Close()
+		err = s.UA.Close()
 	}
-	return nil
+	s.limiter.Close()
+	return err
 }
 
 // WaitUDPServing waits until sipgo serves a UDP socket, so requests can
