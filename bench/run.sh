@@ -2,7 +2,7 @@
 # bench/run.sh: SIPp load against the PBX, and the same signalling load
 # through Kamailio in the same run so the figures come with a ratio.
 #
-#   bench/run.sh [all | calls | register | rtp | moh | kamailio | direct]...
+#   bench/run.sh [all | calls | register | rtp | moh | kamailio | direct | overload | flood]...
 #
 #   calls     signalling calls/s through the PBX: SIPp uac_noauth.xml on
 #             127.0.0.2 -> PBX 127.0.0.1:5060 -> number 2000 -> trunk sippuas
@@ -15,7 +15,17 @@
 #             the RTP it sends are measured while all listen
 #   kamailio  the "calls" load through Kamailio (/work/shared/bench/kamailio-proxy.cfg)
 #   direct    the "calls" load SIPp to SIPp, no server: the rig's own ceiling
-#   all       calls, register, rtp, moh and kamailio (default)
+#   overload  calls at three times what the PBX can serve (1,500 calls/s for
+#             10 s, sipp/uac_overload.xml, which takes 503 as a refusal), then
+#             a normal rate (300 calls/s for 10 s) while the first calls
+#             still hold: calls completed and refused, failures, the PBX's
+#             peak RSS and its RSS 60 s after the load
+#   flood     bench/flood sends malformed, unknown-method and unauthenticated
+#             requests over UDP and TCP (12,500/s for 20 s) while SIPp
+#             registers a user now and then: log lines the PBX wrote (by
+#             level), its peak RSS, and the registrations that went through
+#   all       calls, register, rtp, moh and kamailio (default; overload and
+#             flood run only when named)
 #
 # Everything stays on loopback. Every SIPp run is bounded by -m and -timeout,
 # the whole script by BENCH_MAX_SECS, and every process it starts is stopped
@@ -24,6 +34,9 @@
 #
 # Knobs (environment): CALL_RATES, STEP_SECS, HOLD_MS, REG_RATES, REG_SECS,
 # RTP_TARGETS, RTP_HOLD_MS, RTP_MAX_LOSS_PCT, MOH_LISTENERS, MOH_HOLD_MS,
+# OVERLOAD_RATE, OVERLOAD_SECS, NORMAL_RATE, NORMAL_SECS, AFTER_SECS,
+# FLOOD_RATE, FLOOD_SECS, FLOOD_TCP, FLOOD_IDLE, FLOOD_LOG_LEVEL, FLOOD_KINDS
+# (comma-separated, see go run ./bench/flood -h; default all),
 # BENCH_WORK, BENCH_RESULTS,
 # BENCH_MAX_SECS, BENCH_QUIET_WAIT (seconds to wait before a step for other
 # processes to leave the CPUs; default 120), BENCH_SYSCTL=1 (raise UDP socket
@@ -61,6 +74,17 @@ RTP_HOLD_MS=${RTP_HOLD_MS:-20000}
 RTP_MAX_LOSS_PCT=${RTP_MAX_LOSS_PCT:-0.01}
 MOH_LISTENERS=${MOH_LISTENERS:-2000}
 MOH_HOLD_MS=${MOH_HOLD_MS:-30000}
+OVERLOAD_RATE=${OVERLOAD_RATE:-1500}
+OVERLOAD_SECS=${OVERLOAD_SECS:-10}
+NORMAL_RATE=${NORMAL_RATE:-300}
+NORMAL_SECS=${NORMAL_SECS:-10}
+AFTER_SECS=${AFTER_SECS:-60}
+FLOOD_RATE=${FLOOD_RATE:-12500}
+FLOOD_SECS=${FLOOD_SECS:-20}
+FLOOD_TCP=${FLOOD_TCP:-4}
+FLOOD_IDLE=${FLOOD_IDLE:-300}
+FLOOD_LOG_LEVEL=${FLOOD_LOG_LEVEL:-info}
+FLOOD_KINDS=${FLOOD_KINDS:-}
 BENCH_MAX_SECS=${BENCH_MAX_SECS:-2400}
 BENCH_QUIET_WAIT=${BENCH_QUIET_WAIT:-120}
 
@@ -183,6 +207,26 @@ udp_drops() {
 	END { print d + 0 }' /proc/net/udp
 }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+# peak_rss_kb PID: the highest RSS the process has had (VmHWM).
+peak_rss_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+# log_lines: lines in the PBX log so far.
+log_lines() { wc -l <"$WORK/pbx.log"; }
+# log_levels FROM: "N ERROR, N WARN, ..." for the PBX log lines after line
+# FROM: slog text lines (level=X), and lines of Go's default logger
+# ("2006/01/02 15:04:05 WARN ...", what libraries write through slog.Default).
+log_levels() {
+	tail -n +"$(($1 + 1))" "$WORK/pbx.log" | awk '
+	match($0, /level=[A-Z]+/) { n[substr($0, RSTART + 6, RLENGTH - 6)]++; next }
+	$1 ~ /^[0-9]+\/[0-9]+\/[0-9]+$/ && $3 ~ /^(DEBUG|INFO|WARN|ERROR)$/ { n[$3 " (default logger)"]++; next }
+	{ n["other"]++ }
+	END { s = ""; for (l in n) s = s (s == "" ? "" : ", ") n[l] " " l; print (s == "" ? "none" : s) }'
+}
+# count_col FILE SUFFIX: from a SIPp -trace_counts file, the last value of
+# the column whose name ends with SUFFIX (such as _503_Recv).
+count_col() {
+	awk -F';' -v s="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if (substr($i, length($i) - length(s) + 1) == s) c = i; next }
+		NF > 1 { last = $0 } END { if (c && last != "") { split(last, f, ";"); print f[c] + 0 } else print 0 }' "$1" 2>/dev/null || echo 0
+}
 pss_kb() { # pss_kb PID...: proportional set size summed (shared memory counted once)
 	local p t=0 v
 	for p in "$@"; do
@@ -212,10 +256,11 @@ stat_col() {
 need_sipp() { command -v sipp >/dev/null || die "sipp is not installed (apt-get install -y sip-tester)"; }
 
 # sipp_bg LOG ARGS...: starts sipp in the background, sets SIPP_PID.
+# It runs in $WORK, where -trace_counts writes its file.
 sipp_bg() {
 	local out=$1
 	shift
-	sipp "$@" >"$out" 2>&1 </dev/null &
+	(cd "$WORK" && exec sipp "$@") >"$out" 2>&1 </dev/null &
 	SIPP_PID=$!
 	started "$SIPP_PID"
 }
@@ -250,10 +295,12 @@ build_pbx() {
 }
 
 PBX_PID=""
+# start_pbx [CONFIG]: the PBX with the bench config, or the one given.
 start_pbx() {
+	local cfg=${1:-$CONFIG}
 	require_free 127.0.0.1 5060 "PBX"
 	rm -rf "$WORK/pbx-data"
-	"$PBX_BIN" -config "$CONFIG" -data "$WORK/pbx-data" -log-format text >>"$WORK/pbx.log" 2>&1 </dev/null &
+	"$PBX_BIN" -config "$cfg" -data "$WORK/pbx-data" -log-format text >>"$WORK/pbx.log" 2>&1 </dev/null &
 	PBX_PID=$!
 	started "$PBX_PID"
 	local i
@@ -419,17 +466,22 @@ section_direct() {
 
 # --------------------------------------------------------------- REGISTER
 
-section_register() {
-	build_pbx || { record register - - - - - - - - - - - - - - - "not run: the PBX does not build" -; return 0; }
-	# One line per bench user: extension;password, from the config.
-	local users=$WORK/register_users.csv
+# make_users USERS_CSV: the bench users as SIPp -inf (extension;password).
+make_users() {
 	{
 		echo SEQUENTIAL
 		awk '/^users:/ { u = 1; next } /^[a-z]/ { u = 0 }
 			u && /extension:/ { gsub(/[" ]/, "", $0); sub(/.*extension:/, ""); e = $0 }
 			u && /password:/ { gsub(/[" ]/, "", $0); sub(/.*password:/, ""); print e ";" $0 }' "$CONFIG"
-	} >"$users"
-	(($(wc -l <"$users") > 1)) || die "no users in $CONFIG"
+	} >"$1"
+	(($(wc -l <"$1") > 1)) || die "no users in $CONFIG"
+}
+
+section_register() {
+	build_pbx || { record register - - - - - - - - - - - - - - - "not run: the PBX does not build" -; return 0; }
+	# One line per bench user: extension;password, from the config.
+	local users=$WORK/register_users.csv
+	make_users "$users"
 	local rate
 	for rate in $REG_RATES; do
 		wait_quiet
@@ -630,6 +682,156 @@ section_moh() {
 	moh_step "$MOH_LISTENERS"
 }
 
+# --------------------------------------------------------------- overload
+
+# overload_phase TAG PORT MEDIA RATE SECS: one SIPp caller of number 2000
+# with uac_overload.xml; sets SIPP_PID.
+overload_phase() {
+	local tag=$1 port=$2 media=$3 rate=$4 secs=$5
+	local calls=$((rate * secs)) hold_s=$((HOLD_MS / 1000))
+	require_free "$UAC_IP" "$port" "SIPp UAC"
+	rm -f "$WORK/$tag.csv"
+	sipp_bg "$WORK/$tag.uac.log" "$PBX_SIP" -sf "$SIPP_DIR/uac_overload.xml" -s 2000 \
+		-i "$UAC_IP" -p "$port" -mi "$UAC_IP" -mp "$media" \
+		-r "$rate" -d "$HOLD_MS" -m "$calls" -l $((rate * (hold_s + 5))) -timeout "$((secs + hold_s + 40))s" \
+		-trace_stat -stf "$WORK/$tag.csv" -fd 1 -trace_counts -trace_err -error_file "$WORK/$tag.uac.err" "${SIPP_LOAD_OPTS[@]}"
+}
+
+# overload_result TAG PID RATE SECS: a Markdown row for one phase.
+overload_result() {
+	local tag=$1 pid=$2 rate=$3 secs=$4
+	local counts=$WORK/uac_overload_${pid}_counts.csv ok failed refused completed
+	ok=$(stat_col "$WORK/$tag.csv" 'SuccessfulCall(C)') failed=$(stat_col "$WORK/$tag.csv" 'FailedCall(C)')
+	ok=${ok:-0} failed=${failed:-0}
+	refused=$(count_col "$counts" _503_Recv)
+	completed=$((ok - refused))
+	echo "| $tag | $rate | $((rate * secs)) | $completed | $refused | $failed |"
+	log "overload $tag: $((rate * secs)) calls at $rate/s: $completed completed, $refused refused with 503, $failed failed"
+}
+
+section_overload() {
+	build_pbx || { echo "Overload: not run, the PBX does not build." >"$WORK/overload.md"; return 0; }
+	local hold_s=$((HOLD_MS / 1000))
+	wait_quiet
+	start_pbx
+	start_uas overload $((OVERLOAD_SECS + NORMAL_SECS + hold_s + 60)) -sn uas -mi "$UAS_IP" -mp "$UAS_MEDIA"
+	local mem0 lines0 t0 peak_calls=0 active
+	rm -f "$WORK"/uac_overload_*_counts.csv
+	mem0=$(rss_kb "$PBX_PID") lines0=$(log_lines) t0=$(now)
+	log "overload: $OVERLOAD_RATE calls/s for ${OVERLOAD_SECS}s, then $NORMAL_RATE calls/s for ${NORMAL_SECS}s, ${hold_s}s hold"
+	overload_phase overload "$UAC_PORT" "$UAC_MEDIA" "$OVERLOAD_RATE" "$OVERLOAD_SECS"
+	local p1=$SIPP_PID
+	while (($(calc "$(now) < $t0 + $OVERLOAD_SECS"))); do
+		active=$(metric pbx_calls_active) active=${active%.*}
+		((${active:-0} > peak_calls)) && peak_calls=$active
+		sleep 1
+	done
+	overload_phase normal $((UAC_PORT + 2)) $((UAC_MEDIA + 100)) "$NORMAL_RATE" "$NORMAL_SECS"
+	local p2=$SIPP_PID rc1=0 rc2=0
+	while kill -0 "$p1" 2>/dev/null || kill -0 "$p2" 2>/dev/null; do
+		active=$(metric pbx_calls_active) active=${active%.*}
+		((${active:-0} > peak_calls)) && peak_calls=$active
+		sleep 1
+	done
+	wait "$p1" || rc1=$?
+	wait "$p2" || rc2=$?
+	forget "$p1"
+	forget "$p2"
+	stop_pid "$UAS_PID"
+	local peak end_rss after_rss after_active lines
+	peak=$(peak_rss_kb "$PBX_PID") end_rss=$(rss_kb "$PBX_PID")
+	log "overload: load over; waiting ${AFTER_SECS}s for the PBX to settle"
+	sleep "$AFTER_SECS"
+	after_rss=$(rss_kb "$PBX_PID") after_active=$(metric pbx_calls_active)
+	lines=$(($(log_lines) - lines0))
+	{
+		echo "## Overload: $OVERLOAD_RATE calls/s for ${OVERLOAD_SECS}s, then $NORMAL_RATE calls/s for ${NORMAL_SECS}s (${hold_s}s hold)"
+		echo
+		echo "| phase | calls/s | calls | completed | refused (503) | failed |"
+		echo "|---|---|---|---|---|---|"
+		overload_result overload "$p1" "$OVERLOAD_RATE" "$OVERLOAD_SECS"
+		overload_result normal "$p2" "$NORMAL_RATE" "$NORMAL_SECS"
+		echo
+		echo "| PBX | |"
+		echo "|---|---|"
+		echo "| RSS before | $((mem0 / 1024)) MB |"
+		echo "| peak RSS (VmHWM) | $((peak / 1024)) MB |"
+		echo "| RSS when the last call ended | $((end_rss / 1024)) MB |"
+		echo "| RSS ${AFTER_SECS}s later | $((after_rss / 1024)) MB |"
+		echo "| peak calls in progress (sampled each second) | $peak_calls |"
+		echo "| calls in progress ${AFTER_SECS}s later | ${after_active:--} |"
+		echo "| log lines written | $lines ($(log_levels "$lines0")) |"
+		echo "| SIPp exit codes | $rc1, $rc2 |"
+		echo
+		echo "Completed: SIPp's successful calls less the refused ones (uac_overload.xml ends a refused call without error). A refusal is the PBX's admission control at work; a failure is anything else (timeout, unexpected answer)."
+		echo
+	} >"$WORK/overload.md"
+	stop_pbx
+}
+
+# ------------------------------------------------------------------ flood
+
+section_flood() {
+	build_pbx || { echo "Flood: not run, the PBX does not build." >"$WORK/flood.md"; return 0; }
+	log "building the flood sender: go build -o $WORK/flood ./bench/flood"
+	(cd "$ROOT" && go build -o "$WORK/flood" ./bench/flood) >>"$WORK/build.log" 2>&1 ||
+		{ echo "Flood: not run, bench/flood does not build." >"$WORK/flood.md"; return 0; }
+	# The bench config with TCP on and the log level the operator would run.
+	local cfg=$WORK/pbx-flood.yaml users=$WORK/register_users.csv
+	sed -e 's/^  tcp: ""/  tcp: "127.0.0.1:5060"/' -e "s/^  level: warn/  level: $FLOOD_LOG_LEVEL/" "$CONFIG" >"$cfg"
+	grep -q '^  tcp: "127.0.0.1:5060"' "$cfg" || die "could not enable TCP in $cfg"
+	make_users "$users"
+	wait_quiet
+	start_pbx "$cfg"
+	local mem0 lines0 n=$((FLOOD_RATE * FLOOD_SECS)) peak_sampled=0 r
+	mem0=$(rss_kb "$PBX_PID") lines0=$(log_lines)
+	log "flood: $n requests at $FLOOD_RATE/s over UDP and $FLOOD_TCP TCP connections, $FLOOD_IDLE idle TCP connections"
+	"$WORK/flood" -target "$PBX_SIP" -n "$n" -rate "$FLOOD_RATE" -max "$((FLOOD_SECS + 10))s" \
+		-tcp "$FLOOD_TCP" -idle "$FLOOD_IDLE" ${FLOOD_KINDS:+-kinds "$FLOOD_KINDS"} >"$WORK/flood.out" 2>&1 </dev/null &
+	local fl=$!
+	started "$fl"
+	# A user registers twice a second meanwhile (digest, from 127.0.0.3).
+	local regs=$((2 * FLOOD_SECS)) rc=0
+	sipp_bg "$WORK/flood.register.log" "$PBX_SIP" -sf "$SIPP_DIR/register.xml" -inf "$users" \
+		-i "$REG_IP" -p "$REG_PORT" -r 2 -m "$regs" -timeout "$((FLOOD_SECS + 30))s" \
+		-trace_stat -stf "$WORK/flood.register.csv" -fd 1 -trace_err -error_file "$WORK/flood.register.err" "${SIPP_LOAD_OPTS[@]}"
+	local reg=$SIPP_PID
+	while kill -0 "$fl" 2>/dev/null; do
+		r=$(rss_kb "$PBX_PID")
+		((r > peak_sampled)) && peak_sampled=$r
+		sleep 0.5
+	done
+	wait "$fl" || rc=$?
+	forget "$fl"
+	wait "$reg" || true
+	forget "$reg"
+	local peak end_rss after_rss lines ok
+	peak=$(peak_rss_kb "$PBX_PID") end_rss=$(rss_kb "$PBX_PID")
+	lines=$(($(log_lines) - lines0))
+	ok=$(stat_col "$WORK/flood.register.csv" 'SuccessfulCall(C)')
+	sleep 10
+	after_rss=$(rss_kb "$PBX_PID")
+	{
+		echo "## Flood: hostile requests at $FLOOD_RATE/s for ${FLOOD_SECS}s over UDP and TCP (log level $FLOOD_LOG_LEVEL)"
+		echo
+		echo "| | |"
+		echo "|---|---|"
+		echo "| sender | $(tail -1 "$WORK/flood.out") (exit $rc) |"
+		echo "| kinds of request | ${FLOOD_KINDS:-all} |"
+		echo "| log lines written during the flood | $lines ($(log_levels "$lines0")) |"
+		echo "| RSS before | $((mem0 / 1024)) MB |"
+		echo "| peak RSS (VmHWM) | $((peak / 1024)) MB |"
+		echo "| RSS at the end of the flood | $((end_rss / 1024)) MB |"
+		echo "| RSS 10 s later | $((after_rss / 1024)) MB |"
+		echo "| registrations with digest meanwhile | ${ok:-0} of $regs |"
+		echo
+		echo "The loopback sources are on the guard's allow list in the bench config, so nothing is banned: every request is parsed and answered (or refused), the worst case for the PBX."
+		echo
+	} >"$WORK/flood.md"
+	log "flood: $lines log lines, peak RSS $((peak / 1024)) MB, ${ok:-0} of $regs registrations ok"
+	stop_pbx
+}
+
 # ----------------------------------------------------------------- report
 
 report() {
@@ -735,6 +937,9 @@ report() {
 			}
 			if (hdrm) { print "\nKamailio plays no media, so this load has no peer figure to compare with.\n" }
 		}' "$steps"
+		for f in overload flood; do
+			[[ " ${SECTIONS[*]} " == *" $f "* && -s $WORK/$f.md ]] && cat "$WORK/$f.md"
+		done
 		if [[ -s $WORK/rtp_drops.tsv ]]; then
 			echo "| concurrent calls | PBX socket drops | SIPp socket drops | PBX in minus out % |"
 			echo "|---|---|---|---|"
@@ -753,14 +958,15 @@ SECTIONS=("$@")
 ((${#SECTIONS[@]})) || SECTIONS=(all)
 for s in "${SECTIONS[@]}"; do
 	case $s in
-	all | calls | register | rtp | moh | kamailio | direct) ;;
-	*) die "unknown section $s (all, calls, register, rtp, moh, kamailio, direct)" ;;
+	all | calls | register | rtp | moh | kamailio | direct | overload | flood) ;;
+	*) die "unknown section $s (all, calls, register, rtp, moh, kamailio, direct, overload, flood)" ;;
 	esac
 done
 [[ " ${SECTIONS[*]} " == *" all "* ]] && SECTIONS=(calls register rtp moh kamailio)
 
 need_sipp
 mkdir -p "$WORK"
+WORK=$(cd "$WORK" && pwd) # SIPp runs in it: the paths handed to it must not be relative
 # One run at a time: the ports are fixed and the work directory is shared.
 exec 9>"$WORK/.lock"
 flock -n 9 || die "another bench/run.sh is using $WORK (and the bench ports); wait for it to finish"
