@@ -122,6 +122,27 @@ func defaultLimits(rtpPortMin, rtpPortMax int) (maxLegs, maxSetup int) {
 	return limitsFor(nofile, rtpPortMin, rtpPortMax)
 }
 
+// admissionLimits resolves calls.max_legs and calls.max_setup: a value
+// above 0 is taken as given, 0 is derived (defaultLimits). A setup limit
+// left at 0 next to a given legs limit is a quarter of it (at least 16, at
+// most the legs), the same rule defaultLimits applies to derived legs.
+func admissionLimits(maxLegs, maxSetup, rtpPortMin, rtpPortMax int) (legs, setup int) {
+	legs, setup = defaultLimits(rtpPortMin, rtpPortMax)
+	if maxLegs > 0 {
+		legs = maxLegs
+		setup = setupFor(legs)
+	}
+	if maxSetup > 0 {
+		setup = maxSetup
+	}
+	return legs, setup
+}
+
+// setupFor is the setup limit derived from a legs limit.
+func setupFor(maxLegs int) int {
+	return min(max(maxLegs/admissionSetupDiv, admissionMinSetup), maxLegs)
+}
+
 // limitsFor is defaultLimits for a given open-file limit.
 func limitsFor(nofile uint64, rtpPortMin, rtpPortMax int) (maxLegs, maxSetup int) {
 	n := int(min(nofile, admissionMaxNofile))
@@ -131,6 +152,5 @@ func limitsFor(nofile uint64, rtpPortMin, rtpPortMax int) (maxLegs, maxSetup int
 		pairs := max((rtpPortMax-rtpPortMin+1)/2, 1)
 		maxLegs = min(maxLegs, pairs)
 	}
-	maxSetup = min(max(maxLegs/admissionSetupDiv, admissionMinSetup), maxLegs)
-	return maxLegs, maxSetup
+	return maxLegs, setupFor(maxLegs)
 }

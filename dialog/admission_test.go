@@ -43,6 +43,32 @@ func TestAdmissionLimitsFor(t *testing.T) {
 	}
 }
 
+// Configured limits win; a setup limit left to derive follows a configured
+// legs limit.
+func TestAdmissionLimitsFromConfig(t *testing.T) {
+	derivedLegs, derivedSetup := defaultLimits(20000, 29999)
+	tests := []struct {
+		name                string
+		maxLegs, maxSetup   int
+		wantLegs, wantSetup int
+	}{
+		{"both derived", 0, 0, derivedLegs, derivedSetup},
+		{"legs given, setup follows", 400, 0, 400, 100},
+		{"small legs given, setup at least 16", 40, 0, 40, 16},
+		{"tiny legs given, setup at most legs", 6, 0, 6, 6},
+		{"setup given, legs derived", 0, 77, derivedLegs, 77},
+		{"both given", 1000, 50, 1000, 50},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			legs, setup := admissionLimits(tt.maxLegs, tt.maxSetup, 20000, 29999)
+			if legs != tt.wantLegs || setup != tt.wantSetup {
+				t.Fatalf("admissionLimits(%d, %d) = %d, %d; want %d, %d", tt.maxLegs, tt.maxSetup, legs, setup, tt.wantLegs, tt.wantSetup)
+			}
+		})
+	}
+}
+
 // defaultLimits reads the process's own open-file limit.
 func TestAdmissionDefaultLimitsReadRlimit(t *testing.T) {
 	var rl syscall.Rlimit
