@@ -1,8 +1,10 @@
 package media
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -21,20 +23,23 @@ var ErrNoRemote = errors.New("media: no remote RTP address")
 var endpointIDs atomic.Uint64
 
 // Endpoint is one RTP/RTCP socket pair toward one far end: one call leg.
-// One goroutine reads its RTP socket and one its RTCP socket. What the RTP
-// reader receives goes to the bridged peer (the relay) or, when not
-// bridged, to the handler. Writers (the peer's reader, WritePayload,
-// housekeeping) never wait on the reader.
+// One goroutine reads its RTP socket; the engine's housekeeping goroutine
+// drains its RTCP socket. What the RTP reader receives goes to the
+// bridged peer (the relay) or, when not bridged, to the handler. Writers
+// (the peer's reader, WritePayload, housekeeping) never wait on the
+// reader. Thousands are open at once, so what each holds is kept small:
+// no buffer of its own (see rtpSocket), state most calls never use made
+// on first use, and a reader whose stack stays at the 2 KB a goroutine
+// starts with while it relays.
 type Endpoint struct {
 	e    *Engine
 	id   uint64
-	conn *net.UDPConn // RTP
+	sock rtpSocket // RTP
 	// rtcp is the RTCP socket, on the RTP port + 1. It opens once RTP
 	// flows (openRTCP), so a leg that carries no media costs one socket,
 	// not two, and the file-descriptor limit stretches twice as far.
 	rtcp  atomic.Pointer[net.UDPConn]
 	local netip.AddrPort
-	port  int // for the pool
 
 	// Read per packet, so swapped atomically rather than locked.
 	peer       atomic.Pointer[Endpoint]
@@ -63,32 +68,37 @@ type Endpoint struct {
 	rx   rxStats
 	dtmf dtmfState
 
-	wmu  sync.Mutex // serialises WritePayload calls around wbuf
-	wbuf [maxDatagram]byte
+	// wmu serialises every send of RTP, relayed or written, around w, so
+	// packets leave in the order they were numbered.
+	wmu sync.Mutex
+	w   socketWriter
 
-	hdr rtp.Header // the reader's, handed to the handler
+	hdr *rtp.Header // the reader's, handed to the handler; made by the first delivery
 
-	rtpDone chan struct{}
+	reading sync.WaitGroup // the RTP reader, until it returns
 }
 
-func newEndpoint(e *Engine, rtpConn *net.UDPConn, now time.Time) *Endpoint {
+func newEndpoint(e *Engine, rtpConn *net.UDPConn, now time.Time) (*Endpoint, error) {
+	sock, err := newRTPSocket(rtpConn)
+	if err != nil {
+		return nil, err
+	}
 	local := rtpConn.LocalAddr().(*net.UDPAddr).AddrPort()
 	ep := &Endpoint{
 		e:       e,
 		id:      endpointIDs.Add(1),
-		conn:    rtpConn,
+		sock:    sock,
 		local:   netip.AddrPortFrom(local.Addr().Unmap(), local.Port()),
-		port:    int(local.Port()),
 		timeout: e.cfg.Timeout,
 		armedAt: now,
-		rtpDone: make(chan struct{}),
 	}
+	ep.w.init()
 	ep.codec.Store(newCodecState(PCMU, 0))
 	ep.out.init(rand.Uint32(), uint16(rand.Uint32()), rand.Uint32())
 	// Stagger the first report so endpoints made together do not report
 	// together forever after.
 	ep.nextRTCP = now.Add(e.cfg.RTCPEvery/2 + rand.N(e.cfg.RTCPEvery/2+1))
-	return ep
+	return ep, nil
 }
 
 // LocalAddr is the RTP address the endpoint is bound to, for the SDP the
@@ -142,6 +152,12 @@ func (ep *Endpoint) latch(src netip.AddrPort, expected bool) {
 	*p = src
 	ep.remote.Store(p)
 	ep.rtcpRemote.Store(nil)
+	// slog builds its record in a frame of about 1 KB before it asks
+	// whether the level is on: asked first, the reader's stack does not
+	// grow for a line nobody reads.
+	if !ep.e.log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
 	var from netip.AddrPort
 	if cur != nil {
 		from = *cur
@@ -230,13 +246,15 @@ func (ep *Endpoint) WritePayload(pt uint8, payload []byte, samples uint32, marke
 	}
 	cs := ep.codec.Load()
 	now := ep.e.now()
+	buf := datagramBufs.Get().(*[maxDatagram]byte)
+	defer datagramBufs.Put(buf)
 	ep.wmu.Lock()
 	defer ep.wmu.Unlock()
-	n := ep.out.local(ep.wbuf[:], pt, payload, samples, marker, cs, now)
+	n := ep.out.local(buf[:], pt, payload, samples, marker, cs, now)
 	ep.countOut(n)
-	if _, err := ep.conn.WriteToUDPAddrPort(ep.wbuf[:n], *dst); err != nil {
+	if err := ep.w.write(&ep.sock, buf[:n], *dst); err != nil {
 		ep.uncountOut(n)
-		ep.out.unsend(ep.wbuf[:n])
+		ep.out.unsend(buf[:n])
 		return fmt.Errorf("media: send rtp from %s to %s: %w", ep.local, *dst, err)
 	}
 	return nil
@@ -277,6 +295,9 @@ func (ep *Endpoint) Stats() Stats {
 
 func (ep *Endpoint) isClosed() bool { return ep.closed.Load() }
 
+// rtpPort is the port the RTP socket holds in the engine's pool.
+func (ep *Endpoint) rtpPort() int { return int(ep.local.Port()) }
+
 // Close unbridges the endpoint, says RTCP BYE, closes both sockets, ends
 // the reader goroutine and returns the ports to the pool. Closing twice
 // is harmless. Called from the endpoint's own handler, it does not wait for
@@ -292,12 +313,12 @@ func (ep *Endpoint) Close() error {
 	ep.unbridgeAll()
 	ep.handler.Store(nil)
 	ep.sendBye()
-	err := ep.conn.Close()
+	err := ep.sock.conn.Close()
 	if c := ep.rtcp.Load(); c != nil {
 		err = errors.Join(err, c.Close())
 	}
 	if !ep.inHandler.Load() {
-		<-ep.rtpDone
+		ep.reading.Wait()
 	}
 	ep.e.forget(ep)
 	if err != nil {
@@ -306,22 +327,41 @@ func (ep *Endpoint) Close() error {
 	return nil
 }
 
-// readRTP is the endpoint's one RTP reader.
+// readRTP is the endpoint's one RTP reader. It holds a buffer only while
+// a datagram is in hand (see rtpSocket). Its frame is kept small, and
+// what is rare kept out of it, because the relay path runs on top of it
+// and the whole path fits in a goroutine's first 2 KB of stack.
 func (ep *Endpoint) readRTP() {
-	defer ep.e.readers.Done()
-	defer close(ep.rtpDone)
-	buf := make([]byte, maxDatagram)
+	defer ep.readerDone()
+	r := newSocketReader()
 	for {
-		n, src, err := ep.conn.ReadFromUDPAddrPort(buf)
+		pkt, src, err := r.next(&ep.sock)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) || ep.isClosed() {
+			if ep.readFailed(err) {
 				return
 			}
-			ep.e.log.Debug("rtp read failed", "local", ep.local, "error", err)
 			continue
 		}
-		ep.receive(buf[:n], src)
+		ep.receive(pkt, src)
+		r.release()
 	}
+}
+
+func (ep *Endpoint) readerDone() {
+	ep.reading.Done()
+	ep.e.readers.Done()
+}
+
+// readFailed says whether a failed read means the socket is closed; any
+// other failure is logged and reading goes on.
+//
+//go:noinline
+func (ep *Endpoint) readFailed(err error) bool {
+	if errors.Is(err, net.ErrClosed) || ep.isClosed() {
+		return true
+	}
+	ep.e.log.Debug("rtp read failed", "local", ep.local, "error", err)
+	return false
 }
 
 // receive handles one datagram read from the RTP socket: parse, latch,
@@ -361,7 +401,10 @@ func (ep *Endpoint) receive(pkt []byte, src netip.AddrPort) {
 
 // deliver hands a packet to the handler with a reused rtp.Header.
 func (ep *Endpoint) deliver(handler func(*rtp.Header, []byte), pkt []byte, h *rtpView) {
-	hdr := &ep.hdr
+	if ep.hdr == nil {
+		ep.hdr = new(rtp.Header) // once: most endpoints only relay
+	}
+	hdr := ep.hdr
 	if _, err := hdr.Unmarshal(pkt); err != nil {
 		// parseRTP accepted it: keep what it read, without extensions.
 		*hdr = rtp.Header{Version: 2, CSRC: hdr.CSRC[:0], Extensions: hdr.Extensions[:0]}
@@ -415,7 +458,7 @@ func (ep *Endpoint) openRTCP() *net.UDPConn {
 	if ep.closed.Load() {
 		return nil
 	}
-	c, err := ep.e.pool.listen(ep.port + 1)
+	c, err := ep.e.pool.listen(ep.rtpPort() + 1)
 	if err != nil {
 		ep.e.log.Debug("no rtcp socket", "local", ep.local, "error", err)
 		return nil

@@ -32,17 +32,18 @@ func (s DigitSource) String() string {
 }
 
 // dtmfState is an endpoint's DTMF: what it has heard (telephone-events and,
-// when asked, in-band tones) and what it is sending. The receive state
-// lives as long as the endpoint, so a re-INVITE that changes the payload
-// type or the far end's SSRC does not turn a repeated end packet into a
-// second press.
+// when asked, in-band tones) and what it is sending. The receive state is
+// made by the first telephone-event, as most calls never press a key, and
+// then lives as long as the endpoint, so a re-INVITE that changes the
+// payload type or the far end's SSRC does not turn a repeated end packet
+// into a second press.
 type dtmfState struct {
 	onDigit  atomic.Pointer[func(Digit, DigitSource)]
 	inbandOn atomic.Bool
 	busy     atomic.Bool // a press is being sent: generated audio pauses
 
 	mu     sync.Mutex // the reader's and housekeeping's, around recv and inband
-	recv   EventReceiver
+	recv   *EventReceiver
 	inband *inbandState // made by the first SetInbandDTMF(true): most legs never need it
 
 	smu    sync.Mutex
@@ -50,10 +51,11 @@ type dtmfState struct {
 	sender *digitSender
 }
 
-// inbandState is tone detection with its decode buffer.
+// inbandState is tone detection with its decode buffer, a frame long:
+// longer packets are decoded a frame at a time.
 type inbandState struct {
 	det InbandDetector
-	pcm [maxDatagram]int16
+	pcm [FrameSamples]int16
 }
 
 // OnDigit sets what is told of every key press the far end makes, once,
@@ -104,6 +106,9 @@ func (ep *Endpoint) receiveEvent(h *rtpView, payload []byte, cs *codecState, now
 		return
 	}
 	ep.dtmf.mu.Lock()
+	if ep.dtmf.recv == nil {
+		ep.dtmf.recv = new(EventReceiver)
+	}
 	res := ep.dtmf.recv.Packet(h.ssrc, h.ts, h.marker, ev, cs.clock, now)
 	ep.dtmf.mu.Unlock()
 	ep.report(res, SourceRFC4733)
@@ -112,22 +117,29 @@ func (ep *Endpoint) receiveEvent(h *rtpView, payload []byte, cs *codecState, now
 // receiveInband runs on the reader for audio packets while in-band
 // detection is on.
 func (ep *Endpoint) receiveInband(payload []byte, cs *codecState) {
-	ep.dtmf.mu.Lock()
-	var res EventResult
-	if in := ep.dtmf.inband; in != nil {
-		if n, ok := decodeFor(cs, in.pcm[:], payload); ok {
-			res = in.det.Frame(in.pcm[:n])
+	for len(payload) > 0 {
+		chunk := payload[:min(len(payload), FrameSamples)]
+		payload = payload[len(chunk):]
+		ep.dtmf.mu.Lock()
+		var res EventResult
+		if in := ep.dtmf.inband; in != nil {
+			if n, ok := decodeFor(cs, in.pcm[:], chunk); ok {
+				res = in.det.Frame(in.pcm[:n])
+			}
 		}
+		ep.dtmf.mu.Unlock()
+		ep.report(res, SourceInband)
 	}
-	ep.dtmf.mu.Unlock()
-	ep.report(res, SourceInband)
 }
 
 // tickDTMF ends, on the housekeeping goroutine, a press whose end packets
 // were all lost.
 func (ep *Endpoint) tickDTMF(now time.Time) {
 	ep.dtmf.mu.Lock()
-	res := ep.dtmf.recv.Tick(now)
+	var res EventResult
+	if ep.dtmf.recv != nil {
+		res = ep.dtmf.recv.Tick(now)
+	}
 	ep.dtmf.mu.Unlock()
 	ep.report(res, SourceRFC4733)
 }

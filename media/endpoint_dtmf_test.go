@@ -156,3 +156,40 @@ func TestDigitStateSurvivesRenegotiation(t *testing.T) {
 		t.Fatal("the new press was not reported")
 	}
 }
+
+// In-band detection decodes a frame at a time, so a far end that sends
+// 60 ms packets is heard as well as one that sends 20 ms packets.
+func TestInbandDigitsInLongPackets(t *testing.T) {
+	e := newTestEngine(t, Config{})
+	ep := newTestEndpoint(t, e, PCMU, 0)
+	phone := newFarEnd(t)
+	ep.SetRemote(phone.addr())
+	got := make(chan Digit, 4)
+	ep.OnDigit(func(d Digit, _ DigitSource) { got <- d })
+	ep.SetInbandDTMF(true)
+
+	const keys = "73#"
+	var pcm []int16
+	for _, k := range keys {
+		tone, _ := NewDTMFTone(k)
+		press := make([]int16, 12*FrameSamples) // 240 ms of tone, then as much silence
+		tone.Read(press[:len(press)/2])
+		pcm = append(pcm, press...)
+	}
+	const perPacket = 3 * FrameSamples
+	law := make([]byte, perPacket)
+	for i := 0; i+perPacket <= len(pcm); i += perPacket {
+		EncodeUlaw(law, pcm[i:i+perPacket])
+		phone.send(ep, rtpPacket(0, 3, uint16(i/perPacket), uint32(i), law))
+	}
+	for _, want := range keys {
+		select {
+		case d := <-got:
+			if d.Key != want {
+				t.Fatalf("heard %c, want %c", d.Key, want)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("%c not heard", want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"sync"
 	"time"
@@ -137,16 +138,22 @@ func (e *Engine) NewEndpoint() (*Endpoint, error) {
 	if err != nil {
 		return nil, err // ErrNoPorts, or a bind error naming the address
 	}
-	ep := newEndpoint(e, rtpConn, e.now())
+	ep, err := newEndpoint(e, rtpConn, e.now())
+	if err != nil {
+		rtpConn.Close()
+		e.pool.release(rtpConn.LocalAddr().(*net.UDPAddr).Port)
+		return nil, fmt.Errorf("media: new endpoint: %w", err)
+	}
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
 		rtpConn.Close()
-		e.pool.release(ep.port)
+		e.pool.release(ep.rtpPort())
 		return nil, fmt.Errorf("media: new endpoint: %w", errEngineClosed)
 	}
 	e.endpoints[ep] = struct{}{}
 	e.readers.Add(1)
+	ep.reading.Add(1)
 	e.mu.Unlock()
 	go ep.readRTP()
 	e.log.Debug("rtp endpoint open", "local", ep.local)
@@ -161,7 +168,7 @@ func (e *Engine) forget(ep *Endpoint) {
 	delete(e.endpoints, ep)
 	add(&e.closedSum, s)
 	e.mu.Unlock()
-	e.pool.release(ep.port)
+	e.pool.release(ep.rtpPort())
 	e.log.Debug("rtp endpoint closed", "local", ep.local, "packets_in", s.PacketsIn, "packets_out", s.PacketsOut, "lost", s.Lost)
 }
 

@@ -206,6 +206,6 @@ func BenchmarkSendto(b *testing.B) {
 	pkt := make([]byte, rtpHeaderLen+FrameSamples)
 	b.ReportAllocs()
 	for b.Loop() {
-		ep.conn.WriteToUDPAddrPort(pkt, dst)
+		ep.sock.conn.WriteToUDPAddrPort(pkt, dst)
 	}
 }

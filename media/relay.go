@@ -92,7 +92,10 @@ func (ep *Endpoint) relay(pkt []byte, h *rtpView, from uint64, fromCodec *codecS
 		return
 	}
 	ep.countOut(len(wire))
-	if _, err := ep.conn.WriteToUDPAddrPort(wire, *dst); err != nil {
+	ep.wmu.Lock()
+	err := ep.w.write(&ep.sock, wire, *dst)
+	ep.wmu.Unlock()
+	if err != nil {
 		ep.uncountOut(len(wire))
 		ep.out.unsend(wire)
 	}
