@@ -22,7 +22,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzDigestCredentials -fuzztime 30s ./sip/
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./config/
 	$(GO) test -run XXX -fuzz FuzzDialplan -fuzztime 30s ./dialog/
-	$(GO) test -run XXX -fuzz FuzzInfoDTMF -fuzztime 30s ./dialog/
-	$(GO) test -run XXX -fuzz FuzzReferTo -fuzztime 30s ./dialog/
+	$(GO) test -run XXX -fuzz FuzzInfoDTMF -fuzztime 30s ./sip/
+	$(GO) test -run XXX -fuzz FuzzReferTo -fuzztime 30s ./sip/
 	$(GO) test -run XXX -fuzz FuzzTelephoneEvents -fuzztime 30s ./media/
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 30s ./wav/

@@ -77,3 +77,28 @@ func causeFromSIP(code int) Cause {
 		return CauseUnavailable
 	}
 }
+
+// reasonPhrase is the usual reason phrase of a failure status the PBX
+// sends.
+func reasonPhrase(code int) string {
+	for _, i := range causes {
+		if i.sipCode == code {
+			return i.reason
+		}
+	}
+	switch code {
+	case 486:
+		return "Busy Here"
+	case 603:
+		return "Decline"
+	case 480:
+		return "Temporarily Unavailable"
+	}
+	switch {
+	case code >= 600:
+		return "Global Failure"
+	case code >= 500:
+		return "Server Error"
+	}
+	return "Request Failed"
+}

@@ -1,155 +1,147 @@
 package dialog
 
 import (
+	"context"
 	"sync"
 
 	"pbx/media"
 	"pbx/sounds"
 )
 
-// rooms are the conference rooms open now, by number.
+// A conference room is a persistent bridge, made when the first caller
+// joins and gone when the last leaves. It beeps when someone joins or
+// leaves, asks for the room's PIN when it has one (three tries), and the
+// mute key mutes and unmutes oneself.
 type rooms struct {
 	mu sync.Mutex
-	m  map[string]*room
+	m  map[string]*Bridge
 }
 
-// room is a conference: one mixer where every member hears every other.
-type room struct {
-	name    string
-	mixer   *media.Mixer
-	members map[*Leg]*media.Member
-}
-
-// pinAttempts is how many wrong PINs a caller may key before being let go.
+// pinAttempts is how many times a caller may try a room's PIN.
 const pinAttempts = 3
 
-// conference asks for the room's PIN if it has one, then seats the caller
-// in the room until it hangs up. The mute key mutes and unmutes.
-func (e *Engine) conference(call *Call, name string) {
-	a := call.a
-	keys, stopKeys := a.readKeys()
-	defer stopKeys()
-	if pin := e.cfg.Conference.PINs[name]; pin != "" && !e.askPIN(call, keys, pin) {
+func handleConference(ctx context.Context, e *Engine, l *Leg, r Route) {
+	name := r.Number
+	if t, ok := r.Parsed.(ConferenceTarget); ok && t.Room != "" {
+		name = t.Room
+	}
+	if !e.answerApp(l) {
 		return
 	}
-	r, mem := e.rooms.join(e, name, a)
-	call.log.Info("conference joined", "room", name)
-	defer func() {
-		e.rooms.leave(e, r, a)
-		call.log.Info("conference left", "room", name)
-	}()
+	if pin := e.opts.Conference.PINs[name]; pin != "" && !e.askPIN(l, pin) {
+		return
+	}
+	b := e.rooms.join(e, name, l)
+	if b == nil {
+		return
+	}
+	l.log.Info("conference joined", "room", name)
 	muted := false
-	for {
-		select {
-		case d := <-keys:
-			if string(d.Key) != e.cfg.Conference.MuteKey {
-				continue
-			}
-			muted = !muted
-			r.mixer.SetMuted(mem, muted)
-			call.log.Info("conference mute", "room", name, "muted", muted)
-		case <-call.done:
+	l.keys.subscribe(func(d media.Digit) {
+		if string(d.Key) != e.opts.Conference.MuteKey {
 			return
 		}
-	}
+		muted = !muted
+		b.setMuted(l, muted)
+		l.log.Info("conference mute", "room", name, "muted", muted)
+	})
+	l.onEnd(func() {
+		e.rooms.left(e, name, b)
+		l.log.Info("conference left", "room", name)
+	})
 }
 
-// askPIN asks for a PIN up to pinAttempts times; a caller who never keys
-// it is told goodbye and hung up.
-func (e *Engine) askPIN(call *Call, keys <-chan media.Digit, pin string) bool {
+// askPIN asks for the room's PIN until it is right, three times at most.
+func (e *Engine) askPIN(l *Leg, pin string) bool {
 	for range pinAttempts {
-		pb, err := e.Play(call.a.ID, []string{sounds.ConferenceEnterPIN}, PlayOptions{Interrupt: true})
+		pb, err := e.PlayPrompts(context.Background(), l.id, []string{sounds.ConferenceEnterPIN}, PlayOptions{Interrupt: true})
 		if err != nil {
-			call.log.Warn("conference prompt", "error", err)
+			l.log.Warn("conference prompt", "error", err)
 		}
-		got, ok := collectNumber(keys, call.done, 16, 2*e.cfg.Features.DigitTimeout)
+		got, err := e.CollectDTMF(context.Background(), l.id, CollectOptions{Max: 16, Terminator: "#", Timeout: 2 * e.opts.Features.DigitTimeout})
 		if pb != nil {
 			pb.Stop()
 		}
-		if !ok {
+		if err != nil {
 			return false
 		}
-		if got == pin {
+		if got.Digits == pin {
 			return true
 		}
-		if !e.playWait(call, sounds.Invalid) {
+		if !e.playAndWait(l, PlayOptions{}, sounds.Invalid) {
 			return false
 		}
 	}
-	e.playWait(call, sounds.Goodbye)
-	call.hangup(nil, CauseNormal)
+	e.playAndWait(l, PlayOptions{}, sounds.Goodbye)
+	l.ops.do(context.Background(), func() error { l.end(CauseNormal, byLocal, 0); return nil })
 	return false
 }
 
-// playWait plays prompts to the caller and waits for them; false if the
-// call ended first.
-func (e *Engine) playWait(call *Call, names ...string) bool {
-	pb, err := e.playAlone(call.a, false, names...)
-	if err != nil {
-		call.log.Warn("prompt", "error", err)
-		return true
-	}
-	select {
-	case <-pb.Done():
-		return true
-	case <-call.done:
-		pb.Stop()
-		return false
-	}
-}
-
-// join seats l in room name, opening the room if needed, and beeps.
-func (rs *rooms) join(e *Engine, name string, l *Leg) (*room, *media.Member) {
+// join puts l into the room's bridge, making the room if it is new.
+func (rs *rooms) join(e *Engine, name string, l *Leg) *Bridge {
 	rs.mu.Lock()
-	defer rs.mu.Unlock()
 	if rs.m == nil {
-		rs.m = map[string]*room{}
+		rs.m = map[string]*Bridge{}
 	}
-	r := rs.m[name]
-	if r == nil {
-		r = &room{name: name, mixer: e.media.NewMixer(), members: map[*Leg]*media.Member{}}
-		rs.m[name] = r
+	b := rs.m[name]
+	if b == nil {
+		b = e.newBridge(true, false)
+		rs.m[name] = b
 	}
-	mem := r.mixer.AddEndpoint(l.ep)
-	r.members[l] = mem
-	r.beep(e)
-	return r, mem
+	rs.mu.Unlock()
+	if err := b.join(l); err != nil {
+		return nil
+	}
+	e.roomBeep(b)
+	return b
 }
 
-// leave takes l out of its room, beeps to those left, and closes an
-// empty room.
-func (rs *rooms) leave(e *Engine, r *room, l *Leg) {
+// left forgets an empty room, or beeps to those who stay.
+func (rs *rooms) left(e *Engine, name string, b *Bridge) {
 	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if mem := r.members[l]; mem != nil {
-		r.mixer.Remove(mem)
-		delete(r.members, l)
+	empty := len(b.parties()) == 0
+	if empty && rs.m[name] == b {
+		delete(rs.m, name)
 	}
-	if len(r.members) == 0 {
-		r.mixer.Close()
-		delete(rs.m, r.name)
+	rs.mu.Unlock()
+	if empty {
+		b.dissolve()
 		return
 	}
-	r.beep(e)
+	e.roomBeep(b)
 }
 
-// beep tells the room someone came or went, if beeps are on.
-func (r *room) beep(e *Engine) {
-	if !e.cfg.Conference.Beep {
+func (e *Engine) roomBeep(b *Bridge) {
+	if !e.opts.Conference.Beep {
 		return
 	}
 	if p, err := e.player(false, sounds.Beep); err == nil {
-		r.mixer.AddSource(p, nil)
+		b.addSource(p, nil, nil)
 	}
 }
 
-// Rooms lists the open conference rooms and how many are in each.
+// setMuted mutes or unmutes a leg in the bridge: nobody hears it.
+func (b *Bridge) setMuted(l *Leg, muted bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.muted == nil {
+		b.muted = map[*Leg]bool{}
+	}
+	if muted {
+		b.muted[l] = true
+	} else {
+		delete(b.muted, l)
+	}
+	b.reconcile()
+}
+
+// Rooms reports the conference rooms in use and how many are in each.
 func (e *Engine) Rooms() map[string]int {
 	e.rooms.mu.Lock()
 	defer e.rooms.mu.Unlock()
 	out := map[string]int{}
-	for name, r := range e.rooms.m {
-		out[name] = len(r.members)
+	for name, b := range e.rooms.m {
+		out[name] = len(b.parties())
 	}
 	return out
 }

@@ -1,207 +1,222 @@
 package dialog
 
 import (
-	"strconv"
+	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
 
 	"pbx/media"
+	"pbx/sip"
 )
 
-// legDigit is a key press heard on a leg, or (timeout) the end of the
-// pause allowed between the keys of a number being collected.
-type legDigit struct {
-	leg     *Leg
-	d       media.Digit
-	src     media.DigitSource
-	timeout bool
+// A leg's keys fan out: every key is published as leg.dtmf and given to
+// each of the leg's subscribers (the feature codes, a program collecting
+// digits, a prompt that keys interrupt, a conference's mute key), not to
+// one reader. Subscribers run on the leg's queue and must not block.
+
+// keySubscribers are the leg's key listeners.
+type keySubscribers struct {
+	mu   sync.Mutex
+	next int
+	subs map[int]func(media.Digit)
 }
 
-// keyBuffer is what a leg has keyed toward the feature codes, and the
-// number it is keying for a transfer. Only the call's digit loop uses it.
-type keyBuffer struct {
-	keys   string
-	at     time.Time
-	mode   string // "", "blind" or "attended": collecting a number for it
-	number string
-	timer  *time.Timer
+// subscribe adds fn and returns what removes it.
+func (k *keySubscribers) subscribe(fn func(media.Digit)) (cancel func()) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.subs == nil {
+		k.subs = map[int]func(media.Digit){}
+	}
+	id := k.next
+	k.next++
+	k.subs[id] = fn
+	return func() {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		delete(k.subs, id)
+	}
 }
 
-// heardDigit is the endpoint's OnDigit: it runs on the media reader and
-// only queues the press for the call's digit loop.
+func (k *keySubscribers) each() []func(media.Digit) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := make([]func(media.Digit), 0, len(k.subs))
+	for i := 0; i < k.next; i++ {
+		if fn, ok := k.subs[i]; ok {
+			out = append(out, fn)
+		}
+	}
+	return out
+}
+
+func (k *keySubscribers) closeAll() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.subs = nil
+}
+
+// heardDigit runs on the leg's queue for every key its far end presses.
 func (l *Leg) heardDigit(d media.Digit, src media.DigitSource) {
-	l.call().queueDigit(legDigit{leg: l, d: d, src: src})
-}
-
-// queueDigit hands a press to the call's digit loop, which is started by
-// the first press and ends with the call.
-func (c *Call) queueDigit(ld legDigit) {
-	c.digitsOnce.Do(func() {
-		c.digits = make(chan legDigit, 32)
-		c.e.wg.Add(1)
-		go c.digitLoop()
-	})
-	select {
-	case c.digits <- ld:
-	default:
-		c.log.Warn("key press dropped: too many waiting", "leg", ld.leg.ID)
-	}
-}
-
-func (c *Call) digitLoop() {
-	defer c.e.wg.Done()
-	for {
-		select {
-		case ld := <-c.digits:
-			c.handleDigit(ld)
-		case <-c.done:
-			return
-		}
-	}
-}
-
-// handleDigit gives a press to whoever wants it: an application reading
-// keys, a prompt that keys interrupt, the other party (in the form it
-// negotiated) and the feature codes.
-func (c *Call) handleDigit(ld legDigit) {
-	l := ld.leg
-	if ld.timeout {
-		if l.keys.mode != "" {
-			c.finishCollect(l)
-		}
+	if l.ended() {
 		return
 	}
-	c.e.events.publish(Event{Kind: EventDTMF, CallID: c.ID, LegID: l.ID, From: c.From, To: c.To,
-		Digit: string(ld.d.Key), Source: ld.src.String()})
-	c.log.Debug("key press", "leg", l.ID, "key", string(ld.d.Key), "source", ld.src.String())
-	l.mu.Lock()
-	col, intr := l.collector, l.interrupt
-	l.interrupt = nil
-	l.mu.Unlock()
-	if intr != nil {
-		intr()
+	l.publish(Event{Kind: EventDTMF, Digit: string(d.Key), Source: src.String()})
+	l.log.Debug("key press", "key", string(d.Key), "source", src.String())
+	for _, fn := range l.keys.each() {
+		fn(d)
 	}
-	if col != nil {
-		select {
-		case col <- ld.d:
-		default:
-		}
-		return
-	}
-	c.relayDigit(ld)
-	c.featureKey(l, ld.d.Key)
+	l.relayDigit(d, src)
 }
 
-// relayDigit passes a press to the other party when the press did not
-// reach it by itself: it came by SIP INFO, or the two legs negotiated
-// different forms, or a mixer (which carries audio, not events) joins them.
-func (c *Call) relayDigit(ld legDigit) {
-	legs := c.talkers()
-	if len(legs) != 2 || c.consultation() != nil {
+// relayDigit passes a key to the other party of a two-party bridge when
+// it did not reach it by itself: it came by SIP INFO, or the two legs
+// negotiated different forms, or a mixer (which carries audio, not
+// events) joins them.
+func (l *Leg) relayDigit(d media.Digit, src media.DigitSource) {
+	b := l.currentBridge()
+	if b == nil {
 		return
 	}
-	other := legs[0]
-	if other == ld.leg {
-		other = legs[1]
-	} else if legs[1] != ld.leg {
+	b.mu.Lock()
+	parties := b.partiesLocked()
+	mixing := b.mixer != nil
+	relaying := b.relay[0] == l || b.relay[1] == l
+	b.mu.Unlock()
+	if len(parties) != 2 || !relaying && !mixing {
 		return
 	}
-	c.mediaMu.Lock()
-	mixing := c.m.mixer != nil
-	c.mediaMu.Unlock()
+	other := parties[0]
+	if other == l {
+		other = parties[1]
+	}
 	otherEvents := other.remoteDTMF() != 0
-	regenerate := ld.src == media.SourceInfo ||
-		ld.src == media.SourceRFC4733 && (!otherEvents || mixing) ||
-		ld.src == media.SourceInband && otherEvents
+	regenerate := src == media.SourceInfo ||
+		src == media.SourceRFC4733 && (!otherEvents || mixing) ||
+		src == media.SourceInband && otherEvents
 	if !regenerate {
 		return
 	}
-	if err := other.ep.SendDigit(ld.d); err != nil {
-		c.log.Debug("key press not relayed", "leg", other.ID, "error", err)
+	if err := other.ep.SendDigit(d); err != nil {
+		l.log.Debug("key press not relayed", "to", other.id, "error", err)
 	}
 }
 
-// featureKey matches the keys of an answered call's party against the
-// feature codes, or collects the number a transfer code asked for.
-func (c *Call) featureKey(l *Leg, key rune) {
-	legs := c.talkers()
-	if len(legs) != 2 || l != legs[0] && l != legs[1] {
-		return
-	}
-	f := c.e.cfg.Features
-	kb := &l.keys
-	if kb.mode != "" {
-		if key == '#' {
-			c.finishCollect(l)
-			return
-		}
-		kb.number += string(key)
-		c.armCollect(l)
-		return
-	}
-	now := time.Now()
-	if now.Sub(kb.at) > f.DigitTimeout {
-		kb.keys = ""
-	}
-	kb.at = now
-	kb.keys += string(key)
-	if len(kb.keys) > 16 {
-		kb.keys = kb.keys[len(kb.keys)-16:]
-	}
-	switch {
-	case f.Record != "" && strings.HasSuffix(kb.keys, f.Record):
-		kb.keys = ""
-		go c.toggleRecording(l)
-	case f.AttendedTransfer != "" && strings.HasSuffix(kb.keys, f.AttendedTransfer):
-		kb.keys = ""
-		if cs := c.consultation(); cs != nil && cs.transferor == l {
-			go c.cancelConsultation(cs, "cancelled")
-			return
-		}
-		kb.mode, kb.number = "attended", ""
-		c.armCollect(l)
-	case f.BlindTransfer != "" && strings.HasSuffix(kb.keys, f.BlindTransfer):
-		kb.keys = ""
-		kb.mode, kb.number = "blind", ""
-		c.armCollect(l)
-	}
+// CollectOptions say how CollectDTMF reads a number.
+type CollectOptions struct {
+	Min        int           // fewer keys than this, at the timeout, is still returned; the caller judges
+	Max        int           // stop after this many keys; 0 means 32
+	Timeout    time.Duration // for the first key; 0 means 5 s
+	InterDigit time.Duration // between keys; 0 means Timeout
+	Terminator string        // keys that end the number (not included), e.g. "#"
 }
 
-// armCollect (re)starts the pause allowed before the next key.
-func (c *Call) armCollect(l *Leg) {
-	if l.keys.timer != nil {
-		l.keys.timer.Stop()
+// Collected is what CollectDTMF read and why it stopped.
+type Collected struct {
+	Digits string
+	Reason string // "terminator", "max" or "timeout"
+}
+
+// CollectDTMF reads keys from a leg until a terminator, Max keys, or a
+// pause longer than the timeout. It is one subscriber among others: the
+// feature codes and the bridge still see the keys.
+func (e *Engine) CollectDTMF(ctx context.Context, legID string, o CollectOptions) (Collected, error) {
+	l, err := e.liveLeg("collect digits", legID)
+	if err != nil {
+		return Collected{}, err
 	}
-	l.keys.timer = time.AfterFunc(c.e.cfg.Features.DigitTimeout, func() {
-		c.queueDigit(legDigit{leg: l, timeout: true})
+	if o.Max <= 0 {
+		o.Max = 32
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Second
+	}
+	if o.InterDigit <= 0 {
+		o.InterDigit = o.Timeout
+	}
+	keys := make(chan rune, o.Max+8)
+	cancel := l.keys.subscribe(func(d media.Digit) {
+		select {
+		case keys <- d.Key:
+		default:
+		}
 	})
+	defer cancel()
+	got, reason, err := e.collect(ctx, l, keys, o)
+	if err != nil {
+		return Collected{}, fmt.Errorf("collect digits on %s: %w", legID, err)
+	}
+	l.publish(Event{Kind: EventDigits, Digits: got, Cause: reason})
+	return Collected{Digits: got, Reason: reason}, nil
 }
 
-// finishCollect acts on a transfer number keyed after its code.
-func (c *Call) finishCollect(l *Leg) {
-	kb := &l.keys
-	if kb.timer != nil {
-		kb.timer.Stop()
-		kb.timer = nil
+// collect reads keys from a subscription until done.
+func (e *Engine) collect(ctx context.Context, l *Leg, keys <-chan rune, o CollectOptions) (string, string, error) {
+	var got strings.Builder
+	expired := make(chan struct{}, 1)
+	arm := func(d time.Duration) Timer {
+		return e.clock.AfterFunc(d, func() {
+			select {
+			case expired <- struct{}{}:
+			default:
+			}
+		})
 	}
-	mode, number := kb.mode, kb.number
-	kb.mode, kb.number = "", ""
-	if number == "" {
-		return
+	t := arm(o.Timeout)
+	defer func() { t.Stop() }()
+	for {
+		select {
+		case k := <-keys:
+			if strings.ContainsRune(o.Terminator, k) {
+				return got.String(), "terminator", nil
+			}
+			got.WriteRune(k)
+			if got.Len() >= o.Max {
+				return got.String(), "max", nil
+			}
+			t.Stop()
+			select {
+			case <-expired:
+			default:
+			}
+			t = arm(o.InterDigit)
+		case <-expired:
+			return got.String(), "timeout", nil
+		case <-l.done:
+			return got.String(), "", fmt.Errorf("%w: the leg ended", ErrNotFound)
+		case <-ctx.Done():
+			return got.String(), "", ctx.Err()
+		}
 	}
-	switch mode {
-	case "blind":
-		go c.blindTransfer(l, number, nil)
-	case "attended":
-		go c.startConsultation(l, number)
+}
+
+// SendDTMF sends keys to a leg's far end in the form it negotiated:
+// telephone-events, or tones.
+func (e *Engine) SendDTMF(ctx context.Context, legID, keys string) error {
+	l, err := e.liveLeg("send digits", legID)
+	if err != nil {
+		return err
 	}
+	for _, k := range keys {
+		if !media.ValidKey(k) {
+			return fmt.Errorf("send digits to %s: %w: bad key %q", legID, ErrBadTarget, k)
+		}
+	}
+	for _, k := range keys {
+		if err := l.ep.SendDigit(media.Digit{Key: k, Duration: 100 * time.Millisecond}); err != nil {
+			return fmt.Errorf("send digits to %s: %w", legID, err)
+		}
+	}
+	return nil
 }
 
 // onInfo takes an in-dialog INFO: a key press as application/dtmf-relay
-// or application/dtmf goes to the leg's call like any other press; other
-// INFO bodies are acknowledged and ignored.
+// or application/dtmf goes to the leg like any other press; other INFO
+// bodies are acknowledged and ignored.
 func (e *Engine) onInfo(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	l := e.legFor(req)
 	if l == nil {
@@ -212,70 +227,15 @@ func (e *Engine) onInfo(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if h := req.ContentType(); h != nil {
 		ct = h.Value()
 	}
-	d, isDTMF, ok := parseInfoDTMF(ct, req.Body())
+	key, dur, isDTMF, ok := sip.ParseInfoDTMF(ct, req.Body())
 	if isDTMF && !ok {
 		respond(tx, req, 400, "Bad Request")
 		return
 	}
 	if isDTMF {
-		l.heardDigit(d, media.SourceInfo) // before the 200: the next INFO must queue after this one
+		// Queued before the 200: the next INFO must come after this one.
+		d := media.Digit{Key: key, Duration: dur}
+		l.ops.post(func() { l.heardDigit(d, media.SourceInfo) })
 	}
 	respond(tx, req, 200, "OK")
-}
-
-// parseInfoDTMF reads a key press from an INFO body. isDTMF says whether
-// the content type is one of the DTMF ones; ok whether the body holds a
-// valid key. application/dtmf-relay carries "Signal=5" and
-// "Duration=160" (milliseconds) lines; application/dtmf carries the key
-// alone.
-func parseInfoDTMF(contentType string, body []byte) (d media.Digit, isDTMF, ok bool) {
-	ct, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(contentType)), ";")
-	ct = strings.TrimSpace(ct)
-	if ct != "application/dtmf-relay" && ct != "application/dtmf" {
-		return d, false, false
-	}
-	if len(body) > 1024 {
-		return d, true, false
-	}
-	d.Duration = 100 * time.Millisecond
-	text := strings.TrimSpace(string(body))
-	if ct == "application/dtmf" && !strings.Contains(text, "=") {
-		return keyFrom(text, d)
-	}
-	var key string
-	for _, line := range strings.Split(text, "\n") {
-		name, value, found := strings.Cut(line, "=")
-		if !found {
-			continue
-		}
-		value = strings.TrimSpace(value)
-		switch strings.ToLower(strings.TrimSpace(name)) {
-		case "signal":
-			key = value
-		case "duration":
-			if ms, err := strconv.Atoi(value); err == nil && ms > 0 && ms <= 10000 {
-				d.Duration = time.Duration(ms) * time.Millisecond
-			}
-		}
-	}
-	return keyFrom(key, d)
-}
-
-// keyFrom reads one key, also as an event number (10 is *, 11 is #).
-func keyFrom(s string, d media.Digit) (media.Digit, bool, bool) {
-	switch {
-	case s == "10":
-		s = "*"
-	case s == "11":
-		s = "#"
-	}
-	if len(s) != 1 {
-		return d, true, false
-	}
-	k := rune(strings.ToUpper(s)[0])
-	if !media.ValidKey(k) {
-		return d, true, false
-	}
-	d.Key = k
-	return d, true, true
 }

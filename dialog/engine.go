@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,32 +22,74 @@ import (
 	"pbx/store"
 )
 
+// Errors the engine API returns, wrapped with what was being done. The
+// control planes map them to their own codes.
+var (
+	ErrNotFound     = errors.New("dialog: no such leg or bridge")
+	ErrInvalidState = errors.New("dialog: invalid state for this command")
+	ErrBusy         = errors.New("dialog: over capacity")
+	ErrBadTarget    = errors.New("dialog: target cannot be reached")
+)
+
 // CDRSink receives a record for every call that ends.
 type CDRSink interface {
 	AddCDR(store.CDR) error
 }
 
-// Options wires the engine to the layers below it.
+// Options are what the engine needs: its own settings, then the layers
+// below it. The wiring fills them from pbx.yaml (OptionsFrom).
 type Options struct {
-	Config   *config.Config
+	Node        string        // prefixed to every leg, bridge and call id
+	Codecs      []string      // preference order
+	RingTimeout time.Duration // an unanswered outbound leg ends after this
+	MinSE       time.Duration // smallest RFC 4028 session interval accepted
+	RTPTimeout  time.Duration // a leg whose RTP stops this long is hung up; 0 disables
+	InbandDTMF  bool          // detect tones from far ends without telephone-event
+	UserAgent   string
+	Features    config.Features
+	Conference  config.Conference
+	Users       []config.User
+	Trunks      []config.Trunk
+	Dialplan    []config.DialplanRule
+	Music       map[string]string // extra hold-music classes: name -> WAV file or folder
+	RecordBeep  bool              // beep when a recording starts, unless the request says
+	MaxLegs     int               // legs at once; 0 derives it from the open-file limit and the RTP ports
+	MaxSetup    int               // calls being set up at once; 0 derives it
+	RTPPortMin  int
+	RTPPortMax  int
+
 	Stack    *sip.Stack
 	Media    *media.Engine
 	Location *sip.Location
 	Digest   *sip.Digest
 	Guard    *sip.Guard
-	Users    sip.Lookup // extension passwords, from pbx.yaml and the store
+	Lookup   sip.Lookup // extension passwords, from pbx.yaml and the store
 	CDRs     CDRSink
 	Logger   *slog.Logger
+	Clock    Clock // nil: the wall clock
 	// Prompts finds the audio the PBX plays; nil means the built-in sounds.
 	Prompts *prompts.Library
 	// Recordings is where calls are recorded; nil turns recording off.
 	Recordings *recordings.Archive
 }
 
-// Engine runs calls: it takes INVITEs, routes them by the dial plan, dials
-// the callee as a B2BUA and bridges the media of both legs.
+// OptionsFrom takes the engine's settings from a configuration.
+func OptionsFrom(cfg *config.Config) Options {
+	return Options{
+		Node: cfg.Node, Codecs: cfg.Media.Codecs, RingTimeout: cfg.Calls.RingTimeout,
+		MinSE: cfg.Calls.MinSE, RTPTimeout: cfg.Media.RTPTimeout, InbandDTMF: cfg.Media.InbandDTMF,
+		UserAgent: cfg.SIP.UserAgent, Features: cfg.Features, Conference: cfg.Conference,
+		Users: cfg.Users, Trunks: cfg.Trunks, Dialplan: cfg.Dialplan, Music: cfg.Sounds.Music,
+		RecordBeep: cfg.Recordings.Beep, RTPPortMin: cfg.Media.RTPPortMin, RTPPortMax: cfg.Media.RTPPortMax,
+		MaxLegs: cfg.Calls.MaxLegs, MaxSetup: cfg.Calls.MaxSetup,
+	}
+}
+
+// Engine runs legs and bridges: it takes INVITEs and routes them by the
+// dial plan, originates legs, bridges them, and carries out what the
+// control planes ask, publishing every change on its event bus.
 type Engine struct {
-	cfg     *config.Config
+	opts    Options
 	stack   *sip.Stack
 	media   *media.Engine
 	loc     *sip.Location
@@ -55,27 +98,34 @@ type Engine struct {
 	users   sip.Lookup
 	cdrs    CDRSink
 	log     *slog.Logger
+	clock   Clock
 	plan    *Dialplan
 	trunks  *trunks
-	codecs  []string
 	metrics Metrics
-	events  Bus
+	events  *Bus
 	prompts *prompts.Library
 	musics  map[string]*media.Music // hold-music streams by class
 	archive *recordings.Archive
 	rooms   rooms
+	admit   *admission
 
 	mu       sync.Mutex
-	calls    map[string]*Call // by call id
-	byDialog map[string]*Leg  // by sipgo dialog id
+	legs     map[string]*Leg             // by leg id, from creation to end
+	bridges  map[string]*Bridge          // by bridge id
+	calls    map[string]*Call            // call records in progress
+	consults map[string]*consultation    // attended transfers by consultation leg id
+	recs     map[string]*bridgeRecording // recordings by id
+	byDialog map[string]*Leg             // by sipgo dialog id
+	bySIPID  map[string]*Leg             // by SIP Call-ID, for Replaces
+	idle     chan struct{}               // closed and replaced when the last leg ends
 	draining atomic.Bool
-	idle     chan struct{} // closed and replaced when the last call ends while draining
-	wg       sync.WaitGroup
+	wg       sync.WaitGroup // every goroutine the engine starts
 }
 
 // Metrics are the engine's counters for /metrics.
 type Metrics struct {
 	CallsStarted atomic.Uint64
+	Refused      atomic.Uint64 // new calls refused with 503 for capacity
 	mu           sync.Mutex
 	byResult     map[string]uint64
 }
@@ -102,28 +152,50 @@ func (m *Metrics) ended(disposition string) {
 
 // New builds the engine and registers its SIP handlers on the stack.
 func New(o Options) (*Engine, error) {
-	plan, err := NewDialplan(o.Config.Dialplan)
+	env := TargetEnv{Trunks: map[string]bool{}, Music: builtinMusicClasses(), Prompts: o.Prompts}
+	for _, t := range o.Trunks {
+		env.Trunks[t.Name] = true
+	}
+	for name := range o.Music {
+		env.Music[name] = true
+	}
+	plan, err := NewDialplan(o.Dialplan, env)
 	if err != nil {
 		return nil, fmt.Errorf("dialog: %w", err)
 	}
-	tr, err := newTrunks(o.Config.Trunks)
+	tr, err := newTrunks(o.Trunks, env)
 	if err != nil {
 		return nil, fmt.Errorf("dialog: %w", err)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Clock == nil {
+		o.Clock = SystemClock{}
+	}
+	if len(o.Codecs) == 0 {
+		o.Codecs = []string{"PCMU", "PCMA"}
+	}
+	maxLegs, maxSetup := defaultLimits(o.RTPPortMin, o.RTPPortMax)
+	if o.MaxLegs > 0 {
+		maxLegs = o.MaxLegs
+	}
+	if o.MaxSetup > 0 {
+		maxSetup = o.MaxSetup
+	}
 	e := &Engine{
-		cfg: o.Config, stack: o.Stack, media: o.Media, loc: o.Location,
-		digest: o.Digest, guard: o.Guard, users: o.Users, cdrs: o.CDRs,
-		log: o.Logger, plan: plan, trunks: tr, codecs: o.Config.Media.Codecs,
-		calls: map[string]*Call{}, byDialog: map[string]*Leg{}, idle: make(chan struct{}),
-		prompts: o.Prompts, archive: o.Recordings,
+		opts: o, stack: o.Stack, media: o.Media, loc: o.Location,
+		digest: o.Digest, guard: o.Guard, users: o.Lookup, cdrs: o.CDRs,
+		log: o.Logger, clock: o.Clock, plan: plan, trunks: tr,
+		legs: map[string]*Leg{}, bridges: map[string]*Bridge{}, calls: map[string]*Call{}, consults: map[string]*consultation{}, recs: map[string]*bridgeRecording{},
+		byDialog: map[string]*Leg{}, bySIPID: map[string]*Leg{}, idle: make(chan struct{}),
+		prompts: o.Prompts, archive: o.Recordings, events: NewBus(0),
+		admit: newAdmission(maxLegs, maxSetup),
 	}
 	if e.prompts == nil {
 		e.prompts = prompts.New("")
 	}
-	if err := e.loadMusic(o.Config); err != nil {
+	if err := e.loadMusic(); err != nil {
 		return nil, fmt.Errorf("dialog: %w", err)
 	}
 	srv := o.Stack.Server
@@ -131,18 +203,21 @@ func New(o Options) (*Engine, error) {
 	srv.OnAck(e.onAck)
 	srv.OnBye(e.onBye)
 	srv.OnCancel(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-		tx.Respond(sipmsg.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+		respond(tx, req, 481, "Call/Transaction Does Not Exist")
 	})
 	srv.OnInfo(e.onInfo)
 	srv.OnRefer(e.onRefer)
 	srv.OnUpdate(e.onUpdate)
 	srv.OnOptions(e.onOptions)
 	srv.OnNotify(e.onInDialog)
+	srv.OnMessage(e.onInDialog)
 	return e, nil
 }
 
-// Subscribe follows the engine's events with a buffer of n.
-func (e *Engine) Subscribe(n int) *Subscription { return e.events.Subscribe(n) }
+// Subscribe follows the engine's events that pass the filter. With
+// f.After set (and f.Resume), it first replays the events after that
+// sequence number from the bounded history, or fails with ErrTooLate.
+func (e *Engine) Subscribe(f EventFilter) (*Subscription, error) { return e.events.Subscribe(f) }
 
 // Metrics exposes the engine's counters.
 func (e *Engine) Metrics() *Metrics { return &e.metrics }
@@ -154,18 +229,69 @@ func (e *Engine) ActiveCalls() int {
 	return len(e.calls)
 }
 
+// Leg returns a snapshot of the leg with this id.
+func (e *Engine) Leg(id string) (LegInfo, bool) {
+	if l := e.leg(id); l != nil {
+		return l.Info(), true
+	}
+	return LegInfo{}, false
+}
+
+// Legs returns snapshots of every leg, oldest first.
+func (e *Engine) Legs() []LegInfo {
+	e.mu.Lock()
+	legs := make([]*Leg, 0, len(e.legs))
+	for _, l := range e.legs {
+		legs = append(legs, l)
+	}
+	e.mu.Unlock()
+	out := make([]LegInfo, 0, len(legs))
+	for _, l := range legs {
+		out = append(out, l.Info())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
+	return out
+}
+
+// BridgeInfo returns a snapshot of the bridge with this id.
+func (e *Engine) BridgeInfo(id string) (BridgeInfo, bool) {
+	e.mu.Lock()
+	b := e.bridges[id]
+	e.mu.Unlock()
+	if b == nil {
+		return BridgeInfo{}, false
+	}
+	return b.Info(), true
+}
+
+func (e *Engine) leg(id string) *Leg {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.legs[id]
+}
+
+// liveLeg finds a leg that has not ended, for a command.
+func (e *Engine) liveLeg(op, id string) (*Leg, error) {
+	l := e.leg(id)
+	if l == nil || l.ended() {
+		return nil, fmt.Errorf("%s %s: %w", op, id, ErrNotFound)
+	}
+	return l, nil
+}
+
 // Draining reports whether new calls are refused.
 func (e *Engine) Draining() bool { return e.draining.Load() }
 
-// Drain refuses new calls with 503, lets the calls in progress finish until
-// ctx ends, then hangs up those left with BYE. It returns when no call is left.
+// Drain refuses new calls with 503, lets the legs in progress finish until
+// ctx ends, then hangs up those left. It returns when every leg has ended
+// and every goroutine the engine started has returned.
 func (e *Engine) Drain(ctx context.Context) {
 	if !e.draining.Swap(true) {
 		e.events.publish(Event{Kind: EventDraining})
 	}
 	for {
 		e.mu.Lock()
-		n := len(e.calls)
+		n := len(e.legs)
 		idle := e.idle
 		e.mu.Unlock()
 		if n == 0 {
@@ -179,121 +305,56 @@ func (e *Engine) Drain(ctx context.Context) {
 		break
 	}
 	e.mu.Lock()
-	left := make([]*Call, 0, len(e.calls))
-	for _, c := range e.calls {
-		left = append(left, c)
+	left := make([]*Leg, 0, len(e.legs))
+	for _, l := range e.legs {
+		left = append(left, l)
 	}
 	e.mu.Unlock()
-	for _, c := range left {
-		c.hangup(nil, CauseShutdown)
+	for _, l := range left {
+		l.ops.post(func() { l.end(CauseShutdown, bySystem, 0) })
 	}
 	e.wg.Wait()
+	e.closeMusic()
 }
 
-func (e *Engine) addCall(c *Call) {
+// register makes a new leg findable by id.
+func (e *Engine) register(l *Leg) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.calls[c.ID] = c
+	e.legs[l.id] = l
 }
 
-func (e *Engine) removeCall(c *Call) {
+// indexDialog makes a leg findable by its SIP dialog, for in-dialog
+// requests, and by its SIP Call-ID, for Replaces.
+func (e *Engine) indexDialog(l *Leg, dialogID, sipCallID string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	delete(e.calls, c.ID)
-	for _, l := range c.legs() {
-		if l.dialogID != "" && e.byDialog[l.dialogID] == l {
-			delete(e.byDialog, l.dialogID)
+	l.mu.Lock()
+	l.dialogID = dialogID
+	l.mu.Unlock()
+	e.byDialog[dialogID] = l
+	e.bySIPID[sipCallID] = l
+}
+
+func (e *Engine) unregister(l *Leg) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.legs, l.id)
+	for k, x := range e.byDialog {
+		if x == l {
+			delete(e.byDialog, k)
 		}
 	}
-	if len(e.calls) == 0 {
+	for k, x := range e.bySIPID {
+		if x == l {
+			delete(e.bySIPID, k)
+		}
+	}
+	e.admit.doneLeg()
+	if len(e.legs) == 0 {
 		close(e.idle)
 		e.idle = make(chan struct{})
 	}
-}
-
-func (e *Engine) indexLeg(l *Leg, dialogID string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	l.dialogID = dialogID
-	e.byDialog[dialogID] = l
-}
-
-func (e *Engine) unindexLeg(l *Leg) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if l.dialogID != "" && e.byDialog[l.dialogID] == l {
-		delete(e.byDialog, l.dialogID)
-	}
-}
-
-// legByID finds a leg by its id, in every call.
-func (e *Engine) legByID(id string) *Leg {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, l := range e.byDialog {
-		if l.ID == id {
-			return l
-		}
-	}
-	return nil
-}
-
-// legBySIPCallID finds a leg by the Call-ID of its dialog, as Replaces
-// names it.
-func (e *Engine) legBySIPCallID(callID string) *Leg {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, l := range e.byDialog {
-		var req *sipmsg.Request
-		switch {
-		case l.srv != nil:
-			req = l.srv.InviteRequest
-		case l.cli != nil:
-			req = l.cli.InviteRequest
-		}
-		if req != nil && req.CallID() != nil && req.CallID().Value() == callID {
-			return l
-		}
-	}
-	return nil
-}
-
-// answeredCall finds a call by id, once it is answered.
-func (e *Engine) answeredCall(id string) (*Call, error) {
-	e.mu.Lock()
-	c := e.calls[id]
-	e.mu.Unlock()
-	if c == nil || !c.isAnswered() {
-		return nil, fmt.Errorf("call %s: %w", id, ErrNoCall)
-	}
-	return c, nil
-}
-
-// Hold plays a leg the music of a class (its own when class is "") instead
-// of the other party, until Unhold.
-func (e *Engine) Hold(legID, class string) error {
-	l := e.legByID(legID)
-	if l == nil {
-		return fmt.Errorf("hold %s: %w", legID, ErrNoLeg)
-	}
-	if class == "" {
-		class = l.musicClass
-	}
-	if _, ok := e.musics[class]; !ok {
-		return fmt.Errorf("hold %s: no hold-music class %q", legID, class)
-	}
-	l.call().hold(l, class)
-	return nil
-}
-
-// Unhold reconnects a leg held by Hold.
-func (e *Engine) Unhold(legID string) error {
-	l := e.legByID(legID)
-	if l == nil {
-		return fmt.Errorf("unhold %s: %w", legID, ErrNoLeg)
-	}
-	l.call().unhold(l)
-	return nil
 }
 
 // legFor finds the leg an in-dialog request belongs to.
@@ -313,11 +374,26 @@ func (e *Engine) legFor(req *sipmsg.Request) *Leg {
 	return nil
 }
 
+func (e *Engine) legBySIPCallID(callID string) *Leg {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.bySIPID[callID]
+}
+
+// goOwned runs fn on a goroutine the engine owns: Drain waits for it.
+func (e *Engine) goOwned(fn func()) {
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		fn()
+	}()
+}
+
 // newID makes an id unique across nodes: the node name, then random hex.
 func (e *Engine) newID() string {
 	var b [8]byte
 	rand.Read(b[:])
-	return e.cfg.Node + "-" + hex.EncodeToString(b[:])
+	return e.opts.Node + "-" + hex.EncodeToString(b[:])
 }
 
 func respond(tx sipmsg.ServerTransaction, req *sipmsg.Request, code int, reason string, hdrs ...sipmsg.Header) {
@@ -329,6 +405,3 @@ func respond(tx sipmsg.ServerTransaction, req *sipmsg.Request, code int, reason 
 		slog.Debug("respond failed", "code", code, "error", err)
 	}
 }
-
-// sinceNow is a small helper for log fields.
-func sinceNow(t time.Time) time.Duration { return time.Since(t).Round(time.Millisecond) }

@@ -2,10 +2,8 @@ package dialog
 
 import (
 	"context"
-	"errors"
 	"net/netip"
 	"strings"
-	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
 
@@ -35,7 +33,9 @@ func sourceAddr(req *sipmsg.Request) netip.Addr {
 	return ap.Addr().Unmap()
 }
 
-// onInvite takes a new INVITE, or a re-INVITE inside a dialog.
+// onInvite takes a new INVITE, or a re-INVITE inside a dialog. A new one
+// becomes an inbound leg, registered at once, and goes to the handler of
+// the dial-plan target its number reaches.
 func (e *Engine) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if to := req.To(); to != nil {
 		if tag, _ := to.Params.Get("tag"); tag != "" {
@@ -75,9 +75,15 @@ func (e *Engine) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		respond(tx, req, 404, "Not Found")
 		return
 	}
+	kind, _ := LookupTarget(route.Kind)
 	if route.Kind == "trunk" && !who.mayUseTrunks() {
 		e.log.Warn("call to a trunk refused", "from", req.Source(), "number", number)
 		respond(tx, req, 403, "Forbidden")
+		return
+	}
+	if kind.Handle == nil {
+		e.log.Warn("no handler for target kind", "kind", route.Kind)
+		respond(tx, req, 404, "Not Found")
 		return
 	}
 	offer, err := sip.ParseSDP(req.Body())
@@ -85,50 +91,84 @@ func (e *Engine) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		respond(tx, req, 488, "Not Acceptable Here")
 		return
 	}
-	if _, _, err := sip.Negotiate(offer, e.codecs); err != nil {
+	if _, _, err := sip.Negotiate(offer, e.opts.Codecs); err != nil {
 		respond(tx, req, 488, "Not Acceptable Here")
+		return
+	}
+	// Admission comes before any port or goroutine is taken.
+	if !e.admit.trySetup() {
+		e.refuse(tx, req)
+		return
+	}
+	if !e.admit.tryLeg() {
+		e.admit.doneSetup()
+		e.refuse(tx, req)
 		return
 	}
 	dua, err := e.stack.DialogUA(req.Transport())
 	if err != nil {
+		e.admit.doneLeg()
+		e.admit.doneSetup()
 		respond(tx, req, 500, "Server Internal Error")
 		return
 	}
 	ss, err := dua.ReadInvite(req, tx)
 	if err != nil {
+		e.admit.doneLeg()
+		e.admit.doneSetup()
 		respond(tx, req, 400, "Bad Request")
 		return
 	}
 	ep, err := e.media.NewEndpoint()
 	if err != nil {
+		e.admit.doneLeg()
+		e.admit.doneSetup()
 		e.log.Error("no media endpoint for a new call", "error", err)
-		respond(tx, req, 503, "Service Unavailable")
+		e.refuse(tx, req)
 		return
 	}
-	call := &Call{ID: e.newID(), e: e, To: number, req: req, offer: offer, start: time.Now(), done: make(chan struct{})}
-	call.From = who.user
+	from := who.user
 	if who.trunk != nil {
-		call.From = req.From().Address.User
-		call.trunk = who.trunk.cfg.Name
+		from = req.From().Address.User
 	}
-	call.log = e.log.With("call", call.ID, "from", call.From, "to", number)
-	a := newLeg(e.newID(), call, ep)
-	a.srv = ss
-	a.peer = call.From
-	a.user = who.user
-	a.musicClass = e.musicClassOf(who)
-	call.a = a
-	e.addCall(call)
-	e.indexLeg(a, ss.ID)
-	e.metrics.CallsStarted.Add(1)
+	call := e.newCall(from, number)
+	call.sipCallID = req.CallID().Value()
+	if who.trunk != nil {
+		call.setTrunk(who.trunk.cfg.Name)
+	}
+	l := e.newLeg(Inbound, call, ep, from, number, route.Rule)
+	l.srv = ss
+	l.peer, l.user, l.musicClass = from, who.user, e.musicClassOf(who)
+	l.remote = offer
+	call.addLeg(l)
+	e.register(l)
+	e.indexDialog(l, ss.ID, call.sipCallID)
 	ss.Respond(100, "Trying", nil)
-	call.log.Info("call started", "leg", a.ID, "rule", route.Rule, "target", route.Kind)
-	call.publish(EventCallStarted, a, "")
-	if isApp(route.Kind) {
-		e.runApp(call, route)
-		return
+	// A CANCEL ends the server session's context; the leg then ends, unless
+	// it was answered first.
+	context.AfterFunc(ss.Context(), func() {
+		l.ops.post(func() {
+			if st := l.getState(); st == StateRinging || st == StateEarly {
+				l.end(CauseCancelled, byRemote, 487)
+			}
+		})
+	})
+	l.log.Info("call started", "from", from, "to", number, "rule", route.Rule, "target", route.Kind)
+	l.publish(Event{Kind: EventLegCreated, Direction: string(Inbound), Context: route.Rule, From: from, To: number})
+	e.events.publish(Event{Kind: EventCallStarted, CallID: call.ID, LegID: l.id, From: from, To: number, Context: route.Rule})
+	e.goOwned(func() {
+		defer e.admit.doneSetup()
+		kind.Handle(l.ctx, e, l, route)
+	})
+}
+
+// refuse answers a new call the PBX cannot serve now: 503 with
+// Retry-After, before anything is taken for it.
+func (e *Engine) refuse(tx sipmsg.ServerTransaction, req *sipmsg.Request) {
+	e.metrics.Refused.Add(1)
+	if err := tx.Respond(overloaded(req)); err != nil {
+		e.log.Debug("503 not sent", "error", err)
 	}
-	e.runCall(call, route)
 }
 
 // authorizeCaller identifies a new call's source: a trunk by its address, or
@@ -164,92 +204,4 @@ func (e *Engine) authorizeCaller(req *sipmsg.Request, tx sipmsg.ServerTransactio
 		}
 	}
 	return caller{user: user}, true
-}
-
-// runCall dials the route and, when a callee answers, answers the caller and
-// bridges them. It returns once the caller's INVITE has its final response.
-func (e *Engine) runCall(call *Call, route Route) {
-	a := call.a
-	ringCtx, cancel := context.WithTimeout(a.srv.Context(), e.cfg.Calls.RingTimeout)
-	defer cancel()
-	call.mu.Lock()
-	call.cancelDial = cancel
-	call.mu.Unlock()
-
-	b, cause := e.dial(ringCtx, call, route)
-	if b == nil {
-		e.failCall(call, ringCtx, cause)
-		return
-	}
-
-	// Answer the caller with the codec the callee's leg uses when the caller
-	// offered it: then the bridge relays without transcoding.
-	// (The offer shares a codec with the PBX: onInvite checked.)
-	codec, _ := codecFor(call.offer, b.currentCodec().Name, e.codecs)
-	a.applyRemote(call.offer, codec)
-	answer := a.answerSDP(codec)
-	call.mu.Lock()
-	call.b = b
-	call.answer = time.Now()
-	call.cancelDial = nil
-	call.mu.Unlock()
-	call.remix()
-
-	res := sipmsg.NewSDPResponseFromRequest(a.srv.InviteRequest, answer)
-	e.sessionTimerHeaders(a, a.srv.InviteRequest, res)
-	if err := a.srv.WriteResponse(res); err != nil {
-		// The caller vanished (CANCEL raced the answer, or no ACK).
-		call.log.Info("caller did not take the answer", "error", err)
-		call.hangup(a, CauseCancelled)
-		return
-	}
-	call.log.Info("call answered", "callee", b.peer, "codec", codec.Name, "setup", sinceNow(call.start))
-	call.publish(EventCallAnswered, b, "")
-	call.watchMedia()
-	e.startSessionTimer(a, a.srv.InviteRequest)
-}
-
-// failCall answers the caller with the failure that ended the dial.
-func (e *Engine) failCall(call *Call, ringCtx context.Context, cause Cause) {
-	a := call.a
-	call.mu.Lock()
-	if call.cause == CauseShutdown {
-		cause = CauseShutdown
-	}
-	call.mu.Unlock()
-	switch {
-	case a.srv.Context().Err() != nil:
-		cause = CauseCancelled // sipgo already answered 487
-	case errors.Is(ringCtx.Err(), context.DeadlineExceeded):
-		cause = CauseNoAnswer
-	}
-	if cause != CauseCancelled {
-		code, reason := cause.SIP()
-		if err := a.srv.Respond(code, reason, nil); err != nil {
-			call.log.Debug("final response not sent", "error", err)
-		}
-	}
-	call.mu.Lock()
-	call.cause = cause
-	call.hangupBy = "caller"
-	if cause != CauseCancelled {
-		call.hangupBy = "callee"
-	}
-	if cause == CauseShutdown {
-		call.hangupBy = "system"
-	}
-	call.mu.Unlock()
-	call.log.Info("call failed", "cause", cause.String())
-	a.ep.Close()
-	call.finish()
-}
-
-// answerSDP is the PBX's answer to the caller's offer.
-func (l *Leg) answerSDP(codec sip.SDPCodec) []byte {
-	l.mu.Lock()
-	dir := sip.AnswerDirection(l.remote.Direction)
-	dtmf := l.remote.DTMF
-	streams := l.remote.Streams
-	l.mu.Unlock()
-	return l.sdp([]sip.SDPCodec{codec}, dtmf, dir, streams)
 }

@@ -11,6 +11,9 @@ import (
 	"pbx/sip"
 )
 
+// In-dialog requests find their leg by dialog id and are applied on the
+// leg's queue, in order with its commands and media events.
+
 // onAck confirms the caller's dialog; ACKs for re-INVITE answers need no work.
 func (e *Engine) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	l := e.legFor(req)
@@ -18,46 +21,35 @@ func (e *Engine) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		return
 	}
 	if err := l.srv.ReadAck(req, tx); err != nil {
-		l.call().log.Debug("ack", "leg", l.ID, "error", err)
+		l.log.Debug("ack", "error", err)
 	}
 }
 
-// onBye ends the call from whichever side sent the BYE.
+// onBye ends the leg whose far end sent it.
 func (e *Engine) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	l := e.legFor(req)
 	if l == nil {
 		respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
+	l.mu.Lock()
+	srv, cli := l.srv, l.cli
+	l.byeDone = true
+	l.mu.Unlock()
 	var err error
-	if l.srv != nil {
-		err = l.srv.ReadBye(req, tx)
-	} else {
-		err = l.cli.ReadBye(req, tx)
+	if srv != nil {
+		err = srv.ReadBye(req, tx)
+	} else if cli != nil {
+		err = cli.ReadBye(req, tx)
 	}
 	if err != nil { // answer anyway: the far end is gone either way
-		l.call().log.Debug("bye", "leg", l.ID, "error", err)
+		l.log.Debug("bye", "error", err)
 		respond(tx, req, 200, "OK")
 	}
-	l.mu.Lock()
-	l.byeSent = true
-	select {
-	case <-l.gone:
-	default:
-		close(l.gone)
-	}
-	l.mu.Unlock()
-	if c := l.call(); c.legGone(l) {
-		// A transferred leg, or one side of a consultation: the call goes on.
-		l.stopSessionTimer()
-		l.ep.Close()
-		e.unindexLeg(l)
-		return
-	}
-	l.call().hangup(l, CauseNormal)
+	l.ops.post(func() { l.end(CauseNormal, byRemote, 0) })
 }
 
-// onInDialog answers INFO and NOTIFY inside a dialog.
+// onInDialog answers NOTIFY and MESSAGE inside a dialog.
 func (e *Engine) onInDialog(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if e.legFor(req) == nil {
 		respond(tx, req, 481, "Call/Transaction Does Not Exist")
@@ -75,7 +67,7 @@ func (e *Engine) onOptions(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		}
 	}
 	respond(tx, req, 200, "OK",
-		sipmsg.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY, REGISTER"),
+		sipmsg.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY, MESSAGE, REFER, REGISTER"),
 		sipmsg.NewHeader("Accept", "application/sdp"))
 }
 
@@ -86,19 +78,35 @@ func (e *Engine) onUpdate(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
-	res := sipmsg.NewResponseFromRequest(req, 200, "OK", nil)
-	e.sessionTimerHeaders(l, req, res)
-	tx.Respond(res)
-	e.startSessionTimer(l, req)
+	l.ops.do(context.Background(), func() error {
+		res := sipmsg.NewResponseFromRequest(req, 200, "OK", nil)
+		e.sessionTimerHeaders(req, res)
+		tx.Respond(res)
+		l.startSessionTimer(req)
+		return nil
+	})
 }
 
 // onReinvite applies a new offer from one far end (hold, unhold, codec
-// change, session refresh) and answers it. A hold is the PBX's to handle:
-// the other party hears the hold music of its class until the phone takes
-// the call back.
+// change, session refresh) and answers it. A hold by the phone is the
+// bridge's to handle: the other party hears the hold music of its class
+// until the phone takes the call back.
 func (e *Engine) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	l := e.legFor(req)
 	if l == nil {
+		respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	err := l.ops.do(context.Background(), func() error { l.reinvite(req, tx); return nil })
+	if err != nil {
+		respond(tx, req, 500, "Server Internal Error", sipmsg.NewHeader("Retry-After", "1"))
+	}
+}
+
+// reinvite runs on the leg's queue.
+func (l *Leg) reinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	e := l.e
+	if l.ended() {
 		respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
@@ -106,14 +114,13 @@ func (e *Engine) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		respond(tx, req, 500, "Server Internal Error", sipmsg.NewHeader("Retry-After", "1"))
 		return
 	}
-	call := l.call()
 	if len(req.Body()) == 0 {
 		// An offerless re-INVITE (a session refresh): offer what is in use.
 		res := sipmsg.NewSDPResponseFromRequest(req, l.sdp([]sip.SDPCodec{l.currentCodec()}, l.remoteDTMF(), "sendrecv", nil))
 		e.addContact(res, req)
-		e.sessionTimerHeaders(l, req, res)
+		e.sessionTimerHeaders(req, res)
 		tx.Respond(res)
-		e.startSessionTimer(l, req)
+		l.startSessionTimer(req)
 		return
 	}
 	offer, err := sip.ParseSDP(req.Body())
@@ -121,30 +128,51 @@ func (e *Engine) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		respond(tx, req, 488, "Not Acceptable Here")
 		return
 	}
-	codec, err := codecFor(offer, l.currentCodec().Name, e.codecs)
+	codec, err := e.codecFor(offer, l.currentCodec().Name)
 	if err != nil {
 		respond(tx, req, 488, "Not Acceptable Here")
 		return
 	}
-	wasHeld := call.isHeldBy(l)
 	l.applyRemote(offer, codec)
 	held := offer.Direction == "sendonly" || offer.Direction == "inactive"
 	res := sipmsg.NewSDPResponseFromRequest(req, l.answerSDP(codec))
 	e.addContact(res, req)
-	e.sessionTimerHeaders(l, req, res)
+	e.sessionTimerHeaders(req, res)
 	if err := tx.Respond(res); err != nil {
-		call.log.Debug("re-invite answer", "error", err)
+		l.log.Debug("re-invite answer", "error", err)
 	}
-	e.startSessionTimer(l, req)
-	call.setHeld(l, held)
-	if held != wasHeld {
-		kind := EventLegResumed
-		if held {
-			kind = EventLegHeld
+	l.startSessionTimer(req)
+	l.log.Info("re-invite", "direction", offer.Direction, "codec", codec.Name)
+	l.setPhoneHeld(held)
+}
+
+// setPhoneHeld records that the leg's phone put the call on hold, or took
+// it back. Meanwhile the other party hears the music of its class, and
+// the bridge's legs are exempt from the RTP timeout.
+func (l *Leg) setPhoneHeld(held bool) {
+	l.mu.Lock()
+	was := l.phoneHeld
+	l.phoneHeld = held
+	l.mu.Unlock()
+	if was == held {
+		return
+	}
+	l.applyHoldState()
+	b := l.currentBridge()
+	if b != nil {
+		b.update()
+		anyHeld := b.anyPhoneHeld()
+		for _, x := range b.parties() {
+			x.watchMedia(!anyHeld)
 		}
-		call.publish(kind, l, "")
+	} else {
+		l.watchMedia(!held)
 	}
-	call.log.Info("re-invite", "leg", l.ID, "direction", offer.Direction, "codec", codec.Name)
+	if held {
+		l.publish(Event{Kind: EventLegHeld})
+	} else {
+		l.publish(Event{Kind: EventLegResumed})
+	}
 }
 
 // addContact puts the PBX's Contact on a 2xx to an in-dialog INVITE.
@@ -155,29 +183,32 @@ func (e *Engine) addContact(res *sipmsg.Response, req *sipmsg.Request) {
 
 // readRequest checks an in-dialog request's CSeq against the leg's dialog.
 func (l *Leg) readRequest(req *sipmsg.Request, tx sipmsg.ServerTransaction) error {
-	if l.srv != nil {
-		return l.srv.ReadRequest(req, tx)
-	}
-	return l.cli.ReadRequest(req, tx)
-}
-
-func (l *Leg) remoteDTMF() uint8 {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.dtmf
+	srv, cli := l.srv, l.cli
+	l.mu.Unlock()
+	switch {
+	case srv != nil:
+		return srv.ReadRequest(req, tx)
+	case cli != nil:
+		return cli.ReadRequest(req, tx)
+	}
+	return fmt.Errorf("leg %s: no dialog", l.id)
 }
 
 // request sends a request inside the leg's dialog (a NOTIFY about a
-// transfer) and waits for its final response.
+// transfer, a MESSAGE) and waits for its final response.
 func (l *Leg) request(ctx context.Context, method sipmsg.RequestMethod, hdrs []sipmsg.Header, contentType string, body []byte) (*sipmsg.Response, error) {
+	l.mu.Lock()
+	srv, cli := l.srv, l.cli
+	l.mu.Unlock()
 	var target sipmsg.Uri
 	switch {
-	case l.cli != nil && l.cli.InviteResponse != nil && l.cli.InviteResponse.Contact() != nil:
-		target = l.cli.InviteResponse.Contact().Address
-	case l.srv != nil && l.srv.InviteRequest.Contact() != nil:
-		target = l.srv.InviteRequest.Contact().Address
+	case cli != nil && cli.InviteResponse != nil && cli.InviteResponse.Contact() != nil:
+		target = cli.InviteResponse.Contact().Address
+	case srv != nil && srv.InviteRequest.Contact() != nil:
+		target = srv.InviteRequest.Contact().Address
 	default:
-		return nil, fmt.Errorf("%s to leg %s: no contact to send to", method, l.ID)
+		return nil, fmt.Errorf("%s to leg %s: no contact to send to", method, l.id)
 	}
 	req := sipmsg.NewRequest(method, target)
 	for _, h := range hdrs {
@@ -187,37 +218,67 @@ func (l *Leg) request(ctx context.Context, method sipmsg.RequestMethod, hdrs []s
 		req.AppendHeader(sipmsg.NewHeader("Content-Type", contentType))
 		req.SetBody(body)
 	}
-	if l.cli != nil {
-		return l.cli.Do(ctx, req)
+	if cli != nil {
+		return cli.Do(ctx, req)
 	}
-	return l.srv.Do(ctx, req)
+	return srv.Do(ctx, req)
+}
+
+// SendRequest sends MESSAGE, NOTIFY, INFO or OPTIONS inside a leg's
+// dialog and returns the far end's final status.
+func (e *Engine) SendRequest(ctx context.Context, legID, method string, headers map[string]string, contentType string, body []byte) (int, error) {
+	l, err := e.liveLeg("send "+method, legID)
+	if err != nil {
+		return 0, err
+	}
+	m := sipmsg.RequestMethod(method)
+	switch m {
+	case sipmsg.MESSAGE, sipmsg.NOTIFY, sipmsg.INFO, sipmsg.OPTIONS:
+	default:
+		return 0, fmt.Errorf("send %s to %s: %w: only MESSAGE, NOTIFY, INFO and OPTIONS", method, legID, ErrInvalidState)
+	}
+	if l.getState() < StateAnswered {
+		return 0, fmt.Errorf("send %s to %s: %w: not answered", method, legID, ErrInvalidState)
+	}
+	var hdrs []sipmsg.Header
+	for name, value := range headers {
+		if err := sip.ValidExtraHeader(name, value); err != nil {
+			return 0, fmt.Errorf("send %s to %s: %w: %v", method, legID, ErrBadTarget, err)
+		}
+		hdrs = append(hdrs, sipmsg.NewHeader(name, value))
+	}
+	res, err := l.request(ctx, m, hdrs, contentType, body)
+	if err != nil {
+		return 0, fmt.Errorf("send %s to %s: %w", method, legID, err)
+	}
+	return res.StatusCode, nil
 }
 
 // sessionTimerHeaders answers an RFC 4028 request: when the far end asks for
 // a session timer, the PBX accepts its interval (raised to Min-SE) and lets
 // the far end refresh.
-func (e *Engine) sessionTimerHeaders(l *Leg, req *sipmsg.Request, res *sipmsg.Response) {
+func (e *Engine) sessionTimerHeaders(req *sipmsg.Request, res *sipmsg.Response) {
 	se := req.GetHeader("Session-Expires")
 	if se == nil {
 		return
 	}
 	secs := parseDeltaSeconds(se.Value())
-	if min := int(e.cfg.Calls.MinSE / time.Second); secs < min {
+	if min := int(e.opts.MinSE / time.Second); secs < min {
 		secs = min
 	}
 	res.AppendHeader(sipmsg.NewHeader("Session-Expires", strconv.Itoa(secs)+";refresher=uac"))
 	res.AppendHeader(sipmsg.NewHeader("Require", "timer"))
 }
 
-// startSessionTimer ends the call if the far end does not refresh its
+// startSessionTimer ends the leg if the far end does not refresh its
 // session within the interval it asked for.
-func (e *Engine) startSessionTimer(l *Leg, req *sipmsg.Request) {
+func (l *Leg) startSessionTimer(req *sipmsg.Request) {
 	se := req.GetHeader("Session-Expires")
 	if se == nil {
 		return
 	}
 	secs := parseDeltaSeconds(se.Value())
-	if min := int(e.cfg.Calls.MinSE / time.Second); secs < min {
+	if min := int(l.e.opts.MinSE / time.Second); secs < min {
 		secs = min
 	}
 	d := time.Duration(secs) * time.Second
@@ -226,15 +287,12 @@ func (e *Engine) startSessionTimer(l *Leg, req *sipmsg.Request) {
 	if l.sessTimer != nil {
 		l.sessTimer.Stop()
 	}
-	l.sessTimer = time.AfterFunc(d, func() { l.call().hangup(nil, CauseSessionTimer) })
-}
-
-func (l *Leg) stopSessionTimer() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.sessTimer != nil {
-		l.sessTimer.Stop()
+	if l.state == StateEnded {
+		return
 	}
+	l.sessTimer = l.e.clock.AfterFunc(d, func() {
+		l.ops.post(func() { l.end(CauseSessionTimer, bySystem, 0) })
+	})
 }
 
 func parseDeltaSeconds(v string) int {

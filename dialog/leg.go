@@ -1,9 +1,10 @@
 package dialog
 
 import (
+	"context"
+	"log/slog"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -15,45 +16,162 @@ import (
 // dtmfPT is the payload type the PBX offers for telephone-event.
 const dtmfPT = 101
 
-// Leg is one side of a call: one SIP dialog, UAS toward a caller or UAC
-// toward a callee, and the media endpoint that anchors its RTP.
-type Leg struct {
-	ID string // stable id used by the control planes, distinct from the SIP Call-ID
+// Direction says who placed a leg: the far end (inbound) or the PBX.
+type Direction string
 
-	cur        atomic.Pointer[Call]       // the call it belongs to; an attended transfer moves it
-	srv        *sipgo.DialogServerSession // set on the caller's leg
-	cli        *sipgo.DialogClientSession // set on a leg the PBX dialed
-	ep         *media.Endpoint
-	dialogID   string
+// Directions.
+const (
+	Inbound  Direction = "inbound"
+	Outbound Direction = "outbound"
+)
+
+// LegState is where a leg is in its life: ringing → early → answered →
+// held → ended. A held leg returns to answered when it resumes.
+type LegState int
+
+// Leg states.
+const (
+	StateRinging LegState = iota
+	StateEarly
+	StateAnswered
+	StateHeld
+	StateEnded
+)
+
+var stateNames = [...]string{"ringing", "early", "answered", "held", "ended"}
+
+func (s LegState) String() string { return stateNames[s] }
+
+// LegInfo is a snapshot of a leg, safe to keep and to read from any
+// goroutine.
+type LegInfo struct {
+	ID        string
+	CallID    string // the call record the leg belongs to
+	Direction Direction
+	From, To  string
+	Context   string // inbound: the dial-plan rule that offered it; outbound: the originator's context
+	State     LegState
+	Codec     string
+	BridgeID  string
+	Owner     string // the control-plane session commanding it, "" for the dial plan
+	Created   time.Time
+	Answered  time.Time
+}
+
+// Leg is one side of a call: one SIP dialog, UAS toward a caller or UAC
+// toward a callee, and the media endpoint that anchors its RTP. It is
+// registered by id from the moment it exists until it ends.
+//
+// Signalling changes of one leg (SIP requests, commands, media events)
+// run one at a time on its serial queue (ops). mu guards the fields below
+// it for short reads and writes; no I/O happens under mu, and mu is never
+// held while a bridge's lock is taken (bridge.mu, then leg.mu).
+type Leg struct {
+	id      string
+	dir     Direction
+	e       *Engine
+	call    *Call
+	from    string
+	to      string
+	context string
+	ep      *media.Endpoint
+	log     *slog.Logger
+	ops     serial
+	done    chan struct{}   // closed when the leg has ended
+	ctx     context.Context // done when the leg has ended
+	cancel  context.CancelFunc
+
 	peer       string // user or trunk this leg talks to, for logs and records
 	user       string // the authenticated user on the far end, "" for a trunk
 	musicClass string // what the far end hears when held
 
-	mu        sync.Mutex
-	remote    sip.SessionDesc // the far end's last SDP
-	codec     sip.SDPCodec    // codec in use toward this far end
-	dtmf      uint8           // telephone-event PT the far end uses, 0 if none
-	sessID    uint64
-	version   uint64
-	answered  time.Time
-	sessTimer *time.Timer
-	detached  bool          // transferred away: its BYE no longer ends the call
-	byeSent   bool          // the PBX has sent, or the far end has sent, BYE
-	gone      chan struct{} // closed when the far end of a detached leg hangs up
-	keys      keyBuffer
-	collector chan<- media.Digit // an application reading this leg's keys
-	interrupt func()             // stops a prompt that keys interrupt
+	mu         sync.Mutex
+	srv        *sipgo.DialogServerSession // inbound
+	cli        *sipgo.DialogClientSession // outbound, once a fork answered
+	dialogID   string
+	cancelDial context.CancelFunc // outbound, while it rings
+	state      LegState
+	bridge     *Bridge
+	owner      string
+	remote     sip.SessionDesc // the far end's last SDP
+	codec      sip.SDPCodec    // codec in use toward this far end
+	dtmf       uint8           // telephone-event PT the far end uses, 0 if none
+	sessID     uint64
+	version    uint64
+	created    time.Time
+	answeredAt time.Time
+	phoneHeld  bool         // the far end put the call on hold (sendonly, inactive)
+	hold       string       // music class the leg hears by Hold, "" when not held
+	park       string       // music class the leg hears while parked, "" for silence
+	music      *media.Music // what a parked leg hears
+	playing    int          // prompts playing straight to the parked leg
+	sessTimer  Timer
+	keys       keySubscribers
+	byeDone    bool // BYE sent or received: no BYE to send at the end
+	cause      Cause
+	onEnds     []func() // run when the leg ends, on its queue; they must not block
 }
 
-func newLeg(id string, call *Call, ep *media.Endpoint) *Leg {
-	l := &Leg{ID: id, ep: ep, sessID: uint64(time.Now().UnixNano() / 1000), gone: make(chan struct{})}
-	l.cur.Store(call)
-	ep.OnDigit(l.heardDigit)
+func (e *Engine) newLeg(dir Direction, call *Call, ep *media.Endpoint, from, to, ctxName string) *Leg {
+	now := e.clock.Now()
+	l := &Leg{
+		id: e.newID(), dir: dir, e: e, call: call, from: from, to: to, context: ctxName, ep: ep,
+		done: make(chan struct{}), created: now, sessID: uint64(now.UnixNano() / 1000),
+	}
+	l.ops.wg = &e.wg
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	l.log = e.log.With("call", call.ID, "leg", l.id)
+	ep.OnDigit(func(d media.Digit, src media.DigitSource) { l.ops.post(func() { l.heardDigit(d, src) }) })
 	return l
 }
 
-// call is the call the leg belongs to now.
-func (l *Leg) call() *Call { return l.cur.Load() }
+// ID is the leg's stable id, distinct from its SIP Call-ID.
+func (l *Leg) ID() string { return l.id }
+
+// Info takes a snapshot of the leg.
+func (l *Leg) Info() LegInfo {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	li := LegInfo{
+		ID: l.id, CallID: l.call.ID, Direction: l.dir, From: l.from, To: l.to, Context: l.context,
+		State: l.state, Codec: l.codec.Name, Owner: l.owner, Created: l.created, Answered: l.answeredAt,
+	}
+	if l.bridge != nil {
+		li.BridgeID = l.bridge.id
+	}
+	return li
+}
+
+func (l *Leg) getState() LegState {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.state
+}
+
+func (l *Leg) ended() bool { return l.getState() == StateEnded }
+
+func (l *Leg) currentBridge() *Bridge {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.bridge
+}
+
+// publish sends a leg event, with its bridge and one other leg of it.
+func (l *Leg) publish(ev Event) {
+	ev.LegID = l.id
+	ev.CallID = l.call.ID
+	if ev.BridgeID == "" {
+		if b := l.currentBridge(); b != nil {
+			ev.BridgeID = b.id
+			if ev.OtherLegID == "" {
+				if o := b.other(l); o != nil {
+					ev.OtherLegID = o.id
+				}
+			}
+		}
+	}
+	l.e.events.publish(ev)
+}
 
 // sdp builds the PBX's SDP for this leg: an offer, or with the offer's
 // streams an answer that mirrors its m-lines. Each call bumps the version,
@@ -72,8 +190,7 @@ func (l *Leg) sdp(codecs []sip.SDPCodec, dtmf uint8, direction string, streams [
 // localAddr is the address written in SDP: the PBX's SIP host and the
 // endpoint's port.
 func (l *Leg) localAddr() netip.AddrPort {
-	host := l.call().e.stack.Host()
-	a, err := netip.ParseAddr(host)
+	a, err := netip.ParseAddr(l.e.stack.Host())
 	if err != nil {
 		a = netip.MustParseAddr("127.0.0.1")
 	}
@@ -90,13 +207,29 @@ func (l *Leg) applyRemote(d sip.SessionDesc, codec sip.SDPCodec) {
 	}
 	l.ep.SetCodec(mediaCodec(codec), d.DTMF)
 	// A far end without telephone-events keys its digits as tones.
-	l.ep.SetInbandDTMF(d.DTMF == 0 && l.call().e.cfg.Media.InbandDTMF)
+	l.ep.SetInbandDTMF(d.DTMF == 0 && l.e.opts.InbandDTMF)
 }
 
 func (l *Leg) currentCodec() sip.SDPCodec {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.codec
+}
+
+func (l *Leg) remoteDTMF() uint8 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.dtmf
+}
+
+// answerSDP is the PBX's answer to the far end's last offer.
+func (l *Leg) answerSDP(codec sip.SDPCodec) []byte {
+	l.mu.Lock()
+	dir := sip.AnswerDirection(l.remote.Direction)
+	dtmf := l.remote.DTMF
+	streams := l.remote.Streams
+	l.mu.Unlock()
+	return l.sdp([]sip.SDPCodec{codec}, dtmf, dir, streams)
 }
 
 func mediaCodec(c sip.SDPCodec) media.Codec {
@@ -106,54 +239,55 @@ func mediaCodec(c sip.SDPCodec) media.Codec {
 	return media.Codec{Name: c.Name, PayloadType: c.PayloadType, ClockRate: c.ClockRate}
 }
 
-// supportedCodecs turns the configured codec names into SDP codecs.
-func supportedCodecs(names []string) []sip.SDPCodec {
-	out := make([]sip.SDPCodec, 0, len(names))
-	for _, n := range names {
-		if mc, ok := media.CodecByName(n); ok {
-			out = append(out, sip.SDPCodec{Name: mc.Name, PayloadType: mc.PayloadType, ClockRate: mc.ClockRate})
-		}
+// setState moves the leg to s and reports whether it changed.
+func (l *Leg) setState(s LegState) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.state == s || l.state == StateEnded {
+		return false
 	}
-	return out
+	l.state = s
+	if s == StateAnswered && l.answeredAt.IsZero() {
+		l.answeredAt = l.e.clock.Now()
+	}
+	return true
 }
 
-// offerCodecs orders the PBX's codecs for an offer toward a callee: the
-// caller's codecs first, in its order, so that the legs can share one codec
-// and the relay needs no transcoding; then the rest the PBX supports.
-func offerCodecs(callerOffer sip.SessionDesc, supported []sip.SDPCodec) []sip.SDPCodec {
-	out := make([]sip.SDPCodec, 0, len(supported))
-	for _, c := range callerOffer.Codecs {
-		for _, s := range supported {
-			if s.Name == c.Name && !containsCodec(out, s.Name) {
-				out = append(out, s)
-			}
-		}
+// watchMedia hangs the leg up when its RTP stops, unless the call is on
+// hold. The callback runs on media's housekeeping goroutine, so it only
+// queues the hang-up on the leg's own queue.
+func (l *Leg) watchMedia(on bool) {
+	if !on {
+		l.ep.SetTimeout(0, nil)
+		return
 	}
-	for _, s := range supported {
-		if !containsCodec(out, s.Name) {
-			out = append(out, s)
-		}
-	}
-	return out
+	l.ep.SetTimeout(l.e.opts.RTPTimeout, func() {
+		l.ops.post(func() { l.end(CauseMediaTimeout, bySystem, 0) })
+	})
 }
 
-func containsCodec(cs []sip.SDPCodec, name string) bool {
-	for _, c := range cs {
-		if c.Name == name {
-			return true
-		}
-	}
-	return false
+// remoteOffer is the far end's last SDP.
+func (l *Leg) remoteOffer() sip.SessionDesc {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.remote
 }
 
-// codecFor picks the codec toward a far end whose offer is d: prefer, if
-// that far end offers it, the codec the other leg uses (no transcoding).
-func codecFor(d sip.SessionDesc, prefer string, supported []string) (sip.SDPCodec, error) {
-	for _, c := range d.Codecs {
-		if c.Name == prefer {
-			return c, nil
-		}
+// endCause is why the leg ended, once it has.
+func (l *Leg) endCause() Cause {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cause
+}
+
+// onEnd adds fn to what runs when the leg ends; at once if it has.
+func (l *Leg) onEnd(fn func()) {
+	l.mu.Lock()
+	if l.state != StateEnded {
+		l.onEnds = append(l.onEnds, fn)
+		l.mu.Unlock()
+		return
 	}
-	c, _, err := sip.Negotiate(d, supported)
-	return c, err
+	l.mu.Unlock()
+	fn()
 }

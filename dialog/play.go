@@ -1,120 +1,177 @@
 package dialog
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"sync"
 
 	"pbx/media"
 )
 
-// ErrNoLeg is returned for a leg id the engine does not know.
-var ErrNoLeg = errors.New("dialog: no such leg")
-
-// ErrNoCall is returned for a call id the engine does not know, or a call
-// not answered yet where an answered one is needed.
-var ErrNoCall = errors.New("dialog: no such answered call")
-
 // PlayOptions say how prompts are played to a leg.
 type PlayOptions struct {
-	Loop      bool // start again at the end, until stopped
+	Loop      bool // start again at the end, until stopped (prompts and URLs)
 	Interrupt bool // a key press stops the playback
 }
 
-// Playback is a prompt being played to a leg.
+// Playback is audio being played to a leg.
 type Playback struct {
-	stop func()
-	done <-chan struct{}
+	ID     string
+	once   sync.Once
+	stopFn func()
+	done   chan struct{}
+	mu     sync.Mutex
+	reason string
 }
 
-// Stop ends the playback early.
-func (p *Playback) Stop() { p.stop() }
+// Stop ends the playback early and waits until it has.
+func (p *Playback) Stop() { p.end("stopped"); <-p.done }
 
 // Done is closed when the playback has ended.
 func (p *Playback) Done() <-chan struct{} { return p.done }
 
-// Play plays prompts (by name: "welcome", "digits/3", ...) to a leg, one
-// after another. A leg talking in a call hears them mixed over the other
-// party; a leg on its own (an application) hears them alone.
-func (e *Engine) Play(legID string, names []string, o PlayOptions) (*Playback, error) {
-	l := e.legByID(legID)
-	if l == nil {
-		return nil, fmt.Errorf("play to %s: %w", legID, ErrNoLeg)
+// Reason says why it ended: finished, stopped, interrupted or hangup.
+func (p *Playback) Reason() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.reason
+}
+
+func (p *Playback) end(reason string) {
+	p.mu.Lock()
+	if p.reason == "" {
+		p.reason = reason
 	}
-	var pb *Playback
-	var err error
-	c := l.call()
-	talking := false
-	for _, x := range c.talkers() {
-		talking = talking || x == l
-	}
-	if talking {
-		pb, err = c.playInto(l, o.Loop, names...)
-	} else {
-		pb, err = e.playAlone(l, o.Loop, names...)
-	}
+	p.mu.Unlock()
+	p.once.Do(p.stopFn)
+}
+
+// Play plays a source to a leg. A leg in a bridge hears it mixed over the
+// others (and only that leg hears it); a parked leg hears it alone, its
+// music paused meanwhile. play.started and play.finished report it.
+func (e *Engine) Play(ctx context.Context, legID string, src media.Source, o PlayOptions) (*Playback, error) {
+	l, err := e.liveLeg("play", legID)
 	if err != nil {
 		return nil, err
 	}
-	if o.Interrupt {
-		l.mu.Lock()
-		l.interrupt = pb.stop
-		l.mu.Unlock()
+	pb := &Playback{ID: e.newID(), done: make(chan struct{})}
+	finished := func(reason string) {
+		pb.mu.Lock()
+		if pb.reason == "" {
+			pb.reason = reason
+		}
+		r := pb.reason
+		pb.mu.Unlock()
+		l.publish(Event{Kind: EventPlayFinished, Detail: pb.ID, Cause: r})
+		close(pb.done)
 	}
+	if b := l.currentBridge(); b != nil {
+		stop, err := b.addSource(src, l, func() { finished("finished") })
+		if err != nil {
+			return nil, fmt.Errorf("play to %s: %w", legID, err)
+		}
+		pb.stopFn = stop
+	} else {
+		l.mu.Lock()
+		l.playing++
+		l.mu.Unlock()
+		l.reconcileSolo()
+		mp := e.media.Play(l.ep, src, func(bool) {
+			l.mu.Lock()
+			l.playing--
+			l.mu.Unlock()
+			l.reconcileSolo()
+			finished("finished")
+		})
+		pb.stopFn = func() { mp.Stop() }
+	}
+	l.publish(Event{Kind: EventPlayStarted, Detail: pb.ID})
+	cancelKeys := func() {}
+	if o.Interrupt {
+		cancelKeys = l.keys.subscribe(func(media.Digit) { go pb.end("interrupted") })
+	}
+	l.onEnd(func() { go pb.end("hangup") })
+	go func() {
+		<-pb.done
+		cancelKeys()
+	}()
 	return pb, nil
 }
 
-// playAlone plays prompts straight to a leg that is in no bridge.
-func (e *Engine) playAlone(l *Leg, loop bool, names ...string) (*Playback, error) {
-	p, err := e.player(loop, names...)
+// PlayPrompts plays prompts by name ("welcome", "digits/3", ...) one after
+// another.
+func (e *Engine) PlayPrompts(ctx context.Context, legID string, names []string, o PlayOptions) (*Playback, error) {
+	p, err := e.player(o.Loop, names...)
 	if err != nil {
-		return nil, fmt.Errorf("play to %s: %w", l.ID, err)
+		return nil, fmt.Errorf("play to %s: %w: %v", legID, ErrBadTarget, err)
 	}
-	mp := e.media.Play(l.ep, p, nil)
-	return &Playback{stop: mp.Stop, done: mp.Done()}, nil
+	return e.Play(ctx, legID, p, o)
 }
 
-// playInto mixes prompts into the call, heard by l only, or by every
-// party when l is nil.
-func (c *Call) playInto(l *Leg, loop bool, names ...string) (*Playback, error) {
-	p, err := c.e.player(loop, names...)
-	if err != nil {
-		return nil, fmt.Errorf("play into call %s: %w", c.ID, err)
+// StopPlay stops a playback by id.
+func (e *Engine) StopPlay(pb *Playback) { pb.end("stopped") }
+
+// playPrompts plays prompts to a leg and does not wait.
+func (e *Engine) playPrompts(l *Leg, names ...string) {
+	if _, err := e.PlayPrompts(context.Background(), l.id, names, PlayOptions{}); err != nil {
+		l.log.Debug("prompt", "error", err)
 	}
-	done := make(chan struct{})
+}
+
+// playAndWait plays prompts to a leg and waits for their end; false when
+// the leg ended first.
+func (e *Engine) playAndWait(l *Leg, o PlayOptions, names ...string) bool {
+	pb, err := e.PlayPrompts(context.Background(), l.id, names, o)
+	if err != nil {
+		l.log.Warn("prompt", "error", err)
+		return !l.ended()
+	}
+	select {
+	case <-pb.Done():
+		return !l.ended()
+	case <-l.done:
+		pb.Stop()
+		return false
+	}
+}
+
+// addSource mixes src into the bridge, heard by only (or every leg when
+// only is nil). onEnd runs once when it ends, however it ends. The
+// returned stop ends it early.
+func (b *Bridge) addSource(src media.Source, only *Leg, onEnd func()) (stop func(), err error) {
 	var mem *media.Member
 	var once sync.Once
 	finish := func() {
 		once.Do(func() {
-			c.mediaMu.Lock()
-			if _, ok := c.m.sources[mem]; ok {
-				delete(c.m.sources, mem)
-				if c.m.mixer != nil {
-					c.m.mixer.Remove(mem)
+			b.mu.Lock()
+			if _, ok := b.sources[mem]; ok {
+				delete(b.sources, mem)
+				if b.mixer != nil {
+					b.mixer.Remove(mem)
 				}
-				c.remixLocked()
+				b.reconcile()
 			}
-			c.mediaMu.Unlock()
-			close(done)
+			b.mu.Unlock()
+			if onEnd != nil {
+				onEnd()
+			}
 		})
 	}
-	c.mediaMu.Lock()
-	defer c.mediaMu.Unlock()
-	if c.isEnded() {
-		return nil, fmt.Errorf("play into call %s: %w", c.ID, ErrNoCall)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ended {
+		return nil, fmt.Errorf("bridge %s: %w", b.id, ErrNotFound)
 	}
-	c.ensureMixer()
-	mem = c.m.mixer.AddSource(p, finish)
-	if c.m.sources == nil {
-		c.m.sources = map[*media.Member]*source{}
+	b.ensureMixer()
+	mem = b.mixer.AddSource(src, finish)
+	if b.sources == nil {
+		b.sources = map[*media.Member]*bridgeSource{}
 	}
-	c.m.sources[mem] = &source{leg: l, finish: finish}
-	c.remixLocked()
-	return &Playback{stop: finish, done: done}, nil
-}
-
-// source is a prompt mixed into a call.
-type source struct {
-	leg    *Leg   // who hears it; nil for every party
-	finish func() // ends it and reports it done
+	bs := &bridgeSource{finish: finish}
+	if only != nil {
+		bs.hearers = map[*Leg]bool{only: true}
+	}
+	b.sources[mem] = bs
+	b.reconcile()
+	return finish, nil
 }

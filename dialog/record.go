@@ -1,9 +1,9 @@
 package dialog
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"pbx/media"
@@ -11,214 +11,212 @@ import (
 	"pbx/sounds"
 )
 
-// ErrNoRecordings is returned when recording is asked of a PBX that has
-// no recordings archive.
+// ErrNoRecordings is returned when recording is not configured.
 var ErrNoRecordings = errors.New("dialog: recording is not configured")
 
-// ErrNotRecording is returned for a call that is not being recorded.
-var ErrNotRecording = errors.New("dialog: call is not being recorded")
-
-// RecordOptions choose how a call is recorded; zero values take pbx.yaml's
-// recordings section.
+// RecordOptions say how a bridge is recorded.
 type RecordOptions struct {
-	Mode        recordings.Mode // stereo (caller left, callee right) or mono
-	Beep        *bool           // play a beep to both parties at the start
-	MaxDuration time.Duration
-	// Leg records from one leg's side: that leg's voice on the left, what
-	// it hears on the right (an agent's side of a call, say). "" records
-	// the call, caller on the left.
-	Leg string
+	Mode        recordings.Mode // stereo (the leg named left, the others right) or mono
+	Beep        *bool           // play a beep to every party at the start; nil: recordings.beep
+	MaxDuration time.Duration   // stop by itself after this long; 0: no limit
 }
 
-// callRecording is a recording tapping a call's mixer.
-type callRecording struct {
-	rec *recordings.Recording
-	log *slog.Logger
-	leg *Leg // the leg on the left; nil for the caller's, whoever it is now
+// bridgeRecording is a recording tapped from a bridge's mixer.
+type bridgeRecording struct {
+	rec  *recordings.Recording
+	b    *Bridge
+	left *Leg // the leg on the left channel; when it has left, the bridge's first party
 }
 
-func (r *callRecording) stop() {
+func (r *bridgeRecording) stop() {
 	if _, err := r.rec.Stop(); err != nil {
-		r.log.Warn("recording stop", "recording", r.rec.ID(), "error", err)
+		r.b.e.log.Warn("recording stop", "recording", r.rec.ID(), "error", err)
 	}
 }
 
-// retap points the recording at the mixer's current members: the caller's
-// leg on the left, everyone else on the right; silence during a
-// consultation. mediaMu must be held.
-func (c *Call) retap() {
-	m := &c.m
-	if m.tap != nil {
-		m.mixer.RemoveTap(m.tap)
-		m.tap = nil
+// retap connects the recording to the mixer's talking members; b.mu held.
+// Supervisors who only listen or whisper are not in it, nor is a party
+// hearing hold music: during a consultation the recording runs on as
+// silence.
+func (b *Bridge) retap() {
+	if b.tap != nil {
+		b.mixer.RemoveTap(b.tap)
+		b.tap = nil
 	}
-	if m.recording == nil || m.mixer == nil {
+	if b.rec == nil || b.mixer == nil {
 		return
 	}
-	c.mu.Lock()
-	caller := c.a
-	c.mu.Unlock()
-	if m.recording.leg != nil {
-		caller = m.recording.leg
-	}
-	var left, right []*media.Member
-	if c.consultation() != nil {
-		// The transferor's private talk with the target stays out of the
-		// call's recording, which runs on as silence.
-		m.tap = m.mixer.AddTap(nil, nil, m.recording.rec.WriteFrame)
-		return
-	}
-	for l, mem := range m.members {
-		if l == caller {
-			left = append(left, mem)
-		} else {
-			right = append(right, mem)
+	left := b.rec.left
+	if _, ok := b.members[left]; !ok {
+		if p := b.partiesLocked(); len(p) > 0 {
+			left = p[0]
 		}
 	}
-	m.tap = m.mixer.AddTap(left, right, m.recording.rec.WriteFrame)
+	var l, r []*media.Member
+	for leg, mem := range b.members {
+		switch m := b.supervise[leg].mode; {
+		case m == SuperviseListen || m == SuperviseWhisper:
+		case leg == left:
+			l = append(l, mem)
+		default:
+			r = append(r, mem)
+		}
+	}
+	b.tap = b.mixer.AddTap(l, r, b.rec.rec.WriteFrame)
 }
 
-// Record starts recording an answered call and returns the recording's
-// id. Recording moves the call's media into a mixer (seamlessly) for as
-// long as it lasts.
-func (e *Engine) Record(callID string, o RecordOptions) (string, error) {
-	c, err := e.answeredCall(callID)
+// Record records the bridge a leg is in, that leg on the left channel.
+// It returns the recording's id; recording.started and .stopped report it.
+func (e *Engine) Record(ctx context.Context, legID string, o RecordOptions) (string, error) {
+	l, err := e.liveLeg("record", legID)
 	if err != nil {
 		return "", err
 	}
-	return c.startRecording(o)
+	b := l.currentBridge()
+	if b == nil {
+		return "", fmt.Errorf("record %s: %w: in no bridge", legID, ErrInvalidState)
+	}
+	return e.record(b, l, o)
 }
 
-func (c *Call) startRecording(o RecordOptions) (string, error) {
-	e := c.e
+// RecordBridge records a bridge, its first party on the left channel.
+func (e *Engine) RecordBridge(ctx context.Context, bridgeID string, o RecordOptions) (string, error) {
+	e.mu.Lock()
+	b := e.bridges[bridgeID]
+	e.mu.Unlock()
+	if b == nil {
+		return "", fmt.Errorf("record bridge %s: %w", bridgeID, ErrNotFound)
+	}
+	return e.record(b, nil, o)
+}
+
+func (e *Engine) record(b *Bridge, left *Leg, o RecordOptions) (string, error) {
 	if e.archive == nil {
 		return "", ErrNoRecordings
 	}
-	c.mediaMu.Lock()
-	if c.isEnded() {
-		c.mediaMu.Unlock()
-		return "", fmt.Errorf("record call %s: %w", c.ID, ErrNoCall)
+	parties := b.parties()
+	if left == nil && len(parties) > 0 {
+		left = parties[0]
 	}
-	if c.m.recording != nil {
-		id := c.m.recording.rec.ID()
-		c.mediaMu.Unlock()
+	b.mu.Lock()
+	if b.ended {
+		b.mu.Unlock()
+		return "", fmt.Errorf("record bridge %s: %w", b.id, ErrNotFound)
+	}
+	if b.rec != nil {
+		id := b.rec.rec.ID()
+		b.mu.Unlock()
 		return id, nil
 	}
-	c.mu.Lock()
-	meta := recordings.Meta{CallID: c.ID, Caller: c.From, Callee: c.To}
-	legs := []*Leg{c.a, c.b}
-	c.mu.Unlock()
-	var leg *Leg
-	if o.Leg != "" {
-		for _, l := range legs {
-			if l != nil && l.ID == o.Leg {
-				leg = l
-			}
-		}
-		if leg == nil {
-			c.mediaMu.Unlock()
-			return "", fmt.Errorf("record leg %s of call %s: %w", o.Leg, c.ID, ErrNoLeg)
-		}
-		meta.LegID = leg.ID
+	meta := recordings.Meta{}
+	if left != nil {
+		meta = recordings.Meta{CallID: left.call.ID, LegID: left.id, Caller: left.call.From, Callee: left.call.To}
 	}
-	var cr *callRecording
+	br := &bridgeRecording{b: b, left: left}
 	rec, err := e.archive.Start(meta, recordings.StartOptions{
 		Mode: o.Mode, Beep: o.Beep, MaxDuration: o.MaxDuration,
-		OnStop: func(entry recordings.Entry) { c.recordingEnded(cr, entry) },
+		OnStop: func(entry recordings.Entry) { b.recordingEnded(br, entry) },
 	})
 	if err != nil {
-		c.mediaMu.Unlock()
-		return "", fmt.Errorf("record call %s: %w", c.ID, err)
+		b.mu.Unlock()
+		return "", fmt.Errorf("record bridge %s: %w", b.id, err)
 	}
-	cr = &callRecording{rec: rec, log: c.log, leg: leg}
-	c.m.recording = cr
-	c.remixLocked()
-	c.mediaMu.Unlock()
-	beep := e.cfg.Recordings.Beep
+	br.rec = rec
+	b.rec = br
+	b.reconcile()
+	b.mu.Unlock()
+	e.mu.Lock()
+	e.recs[rec.ID()] = br
+	e.mu.Unlock()
+	beep := e.opts.RecordBeep
 	if o.Beep != nil {
 		beep = *o.Beep
 	}
 	if beep {
-		c.playInto(nil, false, sounds.Beep)
+		if p, err := e.player(false, sounds.Beep); err == nil {
+			b.addSource(p, nil, nil)
+		}
 	}
-	c.log.Info("recording started", "recording", rec.ID())
-	c.e.events.publish(Event{Kind: EventRecordingStarted, CallID: c.ID, From: c.From, To: c.To, Detail: rec.ID()})
+	e.log.Info("recording started", "bridge", b.id, "recording", rec.ID())
+	e.events.publish(Event{Kind: EventRecordingStarted, CallID: meta.CallID, LegID: meta.LegID, BridgeID: b.id, Detail: rec.ID()})
 	return rec.ID(), nil
 }
 
-// recordingEnded runs when a recording stops, by request or by itself
-// (its maximum duration): the call leaves the mixer if nothing else needs it.
-func (c *Call) recordingEnded(cr *callRecording, entry recordings.Entry) {
-	c.mediaMu.Lock()
-	if c.m.recording == cr && cr != nil {
-		c.m.recording = nil
-		c.remixLocked()
+func (b *Bridge) recordingEnded(br *bridgeRecording, entry recordings.Entry) {
+	b.mu.Lock()
+	if b.rec == br {
+		b.rec = nil
+		b.reconcile()
 	}
-	c.mediaMu.Unlock()
-	c.log.Info("recording stopped", "recording", entry.ID, "duration", entry.Duration.Round(time.Millisecond))
-	c.e.events.publish(Event{Kind: EventRecordingStopped, CallID: c.ID, From: c.From, To: c.To, Detail: entry.ID})
+	b.mu.Unlock()
+	b.e.mu.Lock()
+	delete(b.e.recs, entry.ID)
+	b.e.mu.Unlock()
+	b.e.log.Info("recording stopped", "recording", entry.ID, "duration", entry.Duration.Round(time.Millisecond))
+	b.e.events.publish(Event{Kind: EventRecordingStopped, CallID: entry.CallID, LegID: entry.LegID, BridgeID: b.id, Detail: entry.ID})
 }
 
-// StopRecording stops a call's recording and returns its index entry.
-func (e *Engine) StopRecording(callID string) (recordings.Entry, error) {
-	c, err := e.answeredCall(callID)
+func (e *Engine) recording(op, id string) (*bridgeRecording, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if r := e.recs[id]; r != nil {
+		return r, nil
+	}
+	return nil, fmt.Errorf("%s recording %s: %w", op, id, ErrNotFound)
+}
+
+// StopRecording stops a recording and returns its index entry.
+func (e *Engine) StopRecording(ctx context.Context, id string) (recordings.Entry, error) {
+	r, err := e.recording("stop", id)
 	if err != nil {
 		return recordings.Entry{}, err
 	}
-	c.mediaMu.Lock()
-	cr := c.m.recording
-	c.mediaMu.Unlock()
-	if cr == nil {
-		return recordings.Entry{}, ErrNotRecording
-	}
-	return cr.rec.Stop()
+	return r.rec.Stop()
 }
 
-// PauseRecording writes silence until ResumeRecording, keeping the
-// file's timeline true: for card numbers and the like.
-func (e *Engine) PauseRecording(callID string) error {
-	return e.withRecording(callID, EventRecordingPaused, (*recordings.Recording).Pause)
+// PauseRecording writes silence until ResumeRecording, so the file's
+// timeline stays true.
+func (e *Engine) PauseRecording(ctx context.Context, id string) error {
+	return e.withRecording("pause", id, EventRecordingPaused, (*recordings.Recording).Pause)
 }
 
 // ResumeRecording ends a pause.
-func (e *Engine) ResumeRecording(callID string) error {
-	return e.withRecording(callID, EventRecordingResumed, (*recordings.Recording).Resume)
+func (e *Engine) ResumeRecording(ctx context.Context, id string) error {
+	return e.withRecording("resume", id, EventRecordingResumed, (*recordings.Recording).Resume)
 }
 
-// MaskRecording silences one direction or both in the recording, or makes
-// them audible again.
-func (e *Engine) MaskRecording(callID string, caller, callee bool) error {
-	return e.withRecording(callID, "", func(r *recordings.Recording) { r.Mask(caller, callee) })
+// MaskRecording silences the left or right channel's party in the file.
+func (e *Engine) MaskRecording(ctx context.Context, id string, left, right bool) error {
+	return e.withRecording("mask", id, "", func(r *recordings.Recording) { r.Mask(left, right) })
 }
 
-func (e *Engine) withRecording(callID string, kind EventKind, fn func(*recordings.Recording)) error {
-	c, err := e.answeredCall(callID)
+func (e *Engine) withRecording(op, id string, kind EventKind, fn func(*recordings.Recording)) error {
+	r, err := e.recording(op, id)
 	if err != nil {
 		return err
 	}
-	c.mediaMu.Lock()
-	cr := c.m.recording
-	c.mediaMu.Unlock()
-	if cr == nil {
-		return ErrNotRecording
-	}
-	fn(cr.rec)
+	fn(r.rec)
 	if kind != "" {
-		e.events.publish(Event{Kind: kind, CallID: c.ID, From: c.From, To: c.To, Detail: cr.rec.ID()})
+		e.events.publish(Event{Kind: kind, BridgeID: r.b.id, Detail: id})
 	}
 	return nil
 }
 
-// toggleRecording is the record feature code: start, or stop.
-func (c *Call) toggleRecording(by *Leg) {
-	c.mediaMu.Lock()
-	cr := c.m.recording
-	c.mediaMu.Unlock()
-	if cr != nil {
-		cr.stop()
+// toggleRecording starts or stops recording the bridge l is in (the
+// feature code).
+func (e *Engine) toggleRecording(l *Leg) {
+	b := l.currentBridge()
+	if b == nil {
 		return
 	}
-	if _, err := c.startRecording(RecordOptions{}); err != nil {
-		c.log.Warn("recording by key press", "leg", by.ID, "error", err)
+	b.mu.Lock()
+	r := b.rec
+	b.mu.Unlock()
+	if r != nil {
+		r.stop()
+		return
+	}
+	if _, err := e.record(b, nil, RecordOptions{}); err != nil {
+		l.log.Warn("recording by key press", "error", err)
 	}
 }

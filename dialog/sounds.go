@@ -10,10 +10,10 @@ import (
 
 // loadMusic starts one stream per hold-music class: the built-in ones,
 // then the operator's, which may replace them.
-func (e *Engine) loadMusic(cfg *config.Config) error {
+func (e *Engine) loadMusic() error {
 	e.musics = map[string]*media.Music{}
 	classes := map[string]string{"default": "", "calm": ""}
-	for name, path := range cfg.Sounds.Music {
+	for name, path := range e.opts.Music {
 		classes[name] = path
 	}
 	for name, path := range classes {
@@ -49,7 +49,7 @@ func (e *Engine) music(class string) *media.Music {
 
 // userMusic is the class an extension hears when held.
 func (e *Engine) userMusic(ext string) string {
-	for _, u := range e.cfg.Users {
+	for _, u := range e.opts.Users {
 		if u.Extension == ext && u.Music != "" {
 			return u.Music
 		}

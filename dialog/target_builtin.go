@@ -11,13 +11,13 @@ import (
 // variable, keeps the handlers (which reach the dial plan) out of Go's
 // initialization-order analysis.
 func init() {
-	RegisterTarget(TargetKind{Name: "extension", Parse: parseExtensionTarget, Dials: true})
-	RegisterTarget(TargetKind{Name: "trunk", Aliases: []string{"trunks"}, Parse: parseTrunkTarget, Dials: true})
-	RegisterTarget(TargetKind{Name: "echo"})
-	RegisterTarget(TargetKind{Name: "play", Parse: parsePlayTarget})
-	RegisterTarget(TargetKind{Name: "conference", Parse: parseConferenceTarget})
-	RegisterTarget(TargetKind{Name: "music", Parse: parseMusicTarget})
-	RegisterTarget(TargetKind{Name: "park", Parse: parseParkTarget})
+	RegisterTarget(TargetKind{Name: "extension", Parse: parseExtensionTarget, Handle: handleExtension, Dials: true})
+	RegisterTarget(TargetKind{Name: "trunk", Aliases: []string{"trunks"}, Parse: parseTrunkTarget, Handle: handleTrunk, Dials: true})
+	RegisterTarget(TargetKind{Name: "echo", Handle: handleEcho})
+	RegisterTarget(TargetKind{Name: "play", Parse: parsePlayTarget, Handle: handlePlay})
+	RegisterTarget(TargetKind{Name: "conference", Parse: parseConferenceTarget, Handle: handleConference})
+	RegisterTarget(TargetKind{Name: "music", Parse: parseMusicTarget, Handle: handleMusic})
+	RegisterTarget(TargetKind{Name: "park", Parse: parseParkTarget, Handle: handlePark})
 }
 
 // ExtensionTarget is a parsed "extension" or "extension:N": ring every

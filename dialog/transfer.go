@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
+	"sync"
 	"time"
-
-	sipmsg "github.com/emiago/sipgo/sip"
 
 	"pbx/sounds"
 )
@@ -17,588 +14,370 @@ import (
 // a target the transferor may not reach, or one already in progress.
 var ErrTransfer = errors.New("dialog: transfer refused")
 
-// consultation is an attended transfer in progress: the held party hears
-// music while the transferor talks to the target.
-type consultation struct {
-	transferor *Leg
-	held       *Leg
-	target     *Leg
-	done       chan struct{}
-}
-
-func (c *Call) consultation() *consultation {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.consult
-}
-
-// beginTransfer claims the call for one transfer at a time: not while
-// another is dialing, nor during a consultation.
-func (c *Call) beginTransfer() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.transferring || c.consult != nil {
-		return false
-	}
-	c.transferring = true
-	return true
-}
-
-func (c *Call) endTransfer() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.transferring = false
-}
-
-// otherTalker is the party facing l in an answered two-party call.
-func (c *Call) otherTalker(l *Leg) *Leg {
-	legs := c.talkers()
-	switch {
-	case len(legs) != 2:
-		return nil
-	case legs[0] == l:
-		return legs[1]
-	case legs[1] == l:
-		return legs[0]
-	}
-	return nil
-}
+// Transfers are legs plus bridges. Blind: the transferee hears music while
+// the target rings; when it answers it takes the transferor's place in
+// the bridge, and the transferor is hung up. Attended: the transferee
+// hears music in its bridge (kept up meanwhile) while the transferor talks
+// to the target in a consultation bridge; complete puts the target in the
+// transferor's place, cancel hangs the target up and restores the bridge.
 
 // routeTransfer finds where a transfer's number goes, with the toll-fraud
 // rule: only a user's leg may transfer to a trunk.
-func (e *Engine) routeTransfer(transferor *Leg, number string) (Route, error) {
+func (e *Engine) routeTransfer(transferor *Leg, number string) ([][]dialTarget, error) {
 	route, ok := e.plan.Route(number)
-	switch {
-	case !ok:
-		return route, fmt.Errorf("transfer to %s: %w: no route", number, ErrTransfer)
-	case route.Kind != "extension" && route.Kind != "trunk":
-		return route, fmt.Errorf("transfer to %s: %w: target %s cannot be dialled", number, ErrTransfer, route.Kind)
-	case route.Kind == "trunk" && transferor.user == "":
-		return route, fmt.Errorf("transfer to %s: %w: only users may transfer to a trunk", number, ErrTransfer)
+	if !ok {
+		return nil, fmt.Errorf("transfer to %s: %w: no route", number, ErrTransfer)
 	}
-	return route, nil
-}
-
-// dialTarget rings a transfer's target on behalf of the call.
-func (c *Call) dialTransfer(route Route) (*Leg, Cause) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.e.cfg.Calls.RingTimeout)
-	defer cancel()
-	go func() {
-		select {
-		case <-c.done:
-			cancel()
-		case <-ctx.Done():
+	switch t := route.Parsed.(type) {
+	case ExtensionTarget:
+		ext := route.Number
+		if t.Extension != "" {
+			ext = t.Extension
 		}
-	}()
-	return c.e.dial(ctx, c, route)
+		targets, cause := e.extensionTargets(ext)
+		if targets == nil {
+			return nil, fmt.Errorf("transfer to %s: %w: %s", number, ErrTransfer, cause)
+		}
+		return [][]dialTarget{targets}, nil
+	case TrunkTarget:
+		if transferor.user == "" {
+			return nil, fmt.Errorf("transfer to %s: %w: only users may transfer to a trunk", number, ErrTransfer)
+		}
+		return e.trunkTargets(t.Trunks, route.Number), nil
+	}
+	return nil, fmt.Errorf("transfer to %s: %w: target %s cannot be dialled", number, ErrTransfer, route.Kind)
 }
 
-// blindTransfer sends the party facing transferor to number. That party
-// hears music while the target rings; when the target answers, the two
-// are bridged and the transferor leaves the call. When the target fails,
-// the party returns to the transferor, who hears that the transfer failed.
-// progress, when set (a REFER), is told the target's progress as SIP
-// status codes.
-func (c *Call) blindTransfer(transferor *Leg, number string, progress func(code int, reason string)) error {
+// identity is the number a leg's party is known by.
+func (l *Leg) identity() string {
+	if l.dir == Inbound {
+		return l.from
+	}
+	return l.to
+}
+
+// claimTransfer marks a bridge as transferring: one transfer at a time.
+func (b *Bridge) claimTransfer() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.transferring {
+		return false
+	}
+	b.transferring = true
+	return true
+}
+
+func (b *Bridge) releaseTransfer() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.transferring = false
+}
+
+func (b *Bridge) setPersistent(on bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.persistent = on
+}
+
+// dialFor rings a transfer target on behalf of the transferee's call.
+func (e *Engine) dialFor(transferee *Leg, number string, groups [][]dialTarget) (*Leg, error) {
+	target, err := e.outboundLeg(transferee.call, transferee.identity(), number, transferee.context)
+	if err != nil {
+		return nil, err
+	}
+	o := dialOptions{fromUser: transferee.identity()}
+	if !e.dial(transferee.ctx, target, groups, o) {
+		return target, fmt.Errorf("transfer to %s: %s", number, target.endCause())
+	}
+	return target, nil
+}
+
+// blindTransfer sends the party facing transferor to number. progress,
+// when set (a REFER), is told the target's progress as SIP status codes.
+func (e *Engine) blindTransfer(transferor *Leg, number string, progress func(code int, reason string)) error {
 	report := func(code int, reason string) {
 		if progress != nil {
 			progress(code, reason)
 		}
 	}
-	transferee := c.otherTalker(transferor)
-	if transferee == nil || !c.beginTransfer() {
-		report(503, "Service Unavailable")
-		return fmt.Errorf("transfer call %s: %w: not a two-party call, or a transfer is under way", c.ID, ErrTransfer)
+	b := transferor.currentBridge()
+	var transferee *Leg
+	if b != nil {
+		transferee = b.other(transferor)
 	}
-	defer c.endTransfer()
-	route, err := c.e.routeTransfer(transferor, number)
+	if transferee == nil || !b.claimTransfer() {
+		report(503, "Service Unavailable")
+		return fmt.Errorf("transfer from %s: %w: not a two-party call, or a transfer is under way", transferor.id, ErrTransfer)
+	}
+	defer b.releaseTransfer()
+	groups, err := e.routeTransfer(transferor, number)
 	if err != nil {
 		report(403, "Forbidden")
 		return err
 	}
-	c.log.Info("blind transfer", "transferor", transferor.ID, "transferee", transferee.ID, "target", number)
-	c.publishTransfer(EventTransferStarted, transferor, number, "")
-	c.hold(transferee, transferee.musicClass)
-	target, cause := c.dialTransfer(route)
-	c.unhold(transferee)
-	if target == nil {
+	transferor.log.Info("blind transfer", "transferee", transferee.id, "target", number)
+	transferor.publish(Event{Kind: EventTransferStarted, OtherLegID: transferee.id, Detail: number})
+	transferee.ops.do(context.Background(), func() error { transferee.setHold(transferee.musicClass); return nil })
+	target, err := e.dialFor(transferee, number, groups)
+	transferee.ops.do(context.Background(), func() error { transferee.setHold(""); return nil })
+	if err != nil {
+		cause := CauseCongestion
+		if target != nil {
+			cause = target.endCause()
+		}
 		code, reason := cause.SIP()
 		report(code, reason)
-		c.log.Info("transfer failed", "target", number, "cause", cause.String())
-		c.publishTransfer(EventTransferFailed, transferor, number, cause.String())
+		transferor.log.Info("transfer failed", "target", number, "cause", cause.String())
+		transferor.publish(Event{Kind: EventTransferFailed, Detail: number, Cause: cause.String()})
 		if progress == nil {
-			c.playInto(transferor, false, sounds.TransferFailed)
+			e.playPrompts(transferor, sounds.TransferFailed)
 		}
-		return fmt.Errorf("transfer call %s to %s: %s", c.ID, number, cause)
+		return err
 	}
-	if !c.replace(transferor, target) {
-		target.bye()
-		target.ep.Close()
+	if err := b.join(target); err != nil {
+		target.ops.post(func() { target.end(CauseNormal, byLocal, 0) })
 		report(487, "Request Terminated")
-		return fmt.Errorf("transfer call %s: %w: the call ended", c.ID, ErrTransfer)
+		return fmt.Errorf("transfer from %s: %w: the call ended", transferor.id, ErrTransfer)
 	}
+	b.leave(transferor, false)
+	e.watchFeatures(target)
 	report(200, "OK")
-	c.publishTransfer(EventTransferDone, transferor, number, "")
-	c.release(transferor, progress != nil)
+	transferor.publish(Event{Kind: EventTransferDone, OtherLegID: target.id, Detail: number})
+	e.release(transferor, progress != nil)
 	return nil
 }
 
-// replace puts new in old's place in the call and reconnects the media.
-func (c *Call) replace(old, new *Leg) bool {
-	c.mu.Lock()
-	switch {
-	case c.ended:
-		c.mu.Unlock()
-		return false
-	case c.a == old:
-		c.a = new
-	case c.b == old:
-		c.b = new
-	default:
-		c.mu.Unlock()
-		return false
+// release ends a leg that left its call by a transfer. A phone that asked
+// for the transfer by REFER hangs up by itself once told it succeeded; it
+// gets a BYE only if it has not within two seconds.
+func (e *Engine) release(l *Leg, waitForBye bool) {
+	if waitForBye {
+		t := e.clock.AfterFunc(2*time.Second, func() { l.ops.post(func() { l.end(CauseNormal, byLocal, 0) }) })
+		<-l.done
+		t.Stop()
+		return
 	}
-	c.mu.Unlock()
-	new.cur.Store(c)
-	old.mu.Lock()
-	old.detached = true
-	old.mu.Unlock()
-	c.mediaMu.Lock()
-	delete(c.m.heldBy, old)
-	delete(c.m.apiHold, old)
-	c.remixLocked()
-	c.mediaMu.Unlock()
-	c.watchMedia()
-	return true
+	l.ops.do(context.Background(), func() error { l.end(CauseNormal, byLocal, 0); return nil })
 }
 
-// release ends a leg that left the call. A phone that asked for the
-// transfer by REFER hangs up by itself once told it succeeded; it gets a
-// BYE only if it has not within two seconds.
-func (c *Call) release(l *Leg, waitForBye bool) {
-	l.stopSessionTimer()
-	l.ep.Close()
-	if waitForBye {
-		select {
-		case <-l.gone:
-			return
-		case <-time.After(2 * time.Second):
+// consultation is an attended transfer in progress.
+type consultation struct {
+	e          *Engine
+	transferor *Leg
+	held       *Leg
+	target     *Leg
+	orig       *Bridge // the held party's bridge, kept up meanwhile
+	consult    *Bridge // transferor and target
+	once       sync.Once
+	done       chan struct{}
+}
+
+// consultationOf finds the consultation a leg takes part in.
+func (e *Engine) consultationOf(l *Leg) *consultation {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, x := range e.consults {
+		if x.transferor == l || x.target == l || x.held == l {
+			return x
 		}
 	}
-	l.mu.Lock()
-	byed := l.byeSent
-	l.byeSent = true
-	l.mu.Unlock()
-	if !byed {
-		l.bye()
+	return nil
+}
+
+// consult begins an attended transfer: the party facing transferor hears
+// music while the PBX rings number; when it answers, the transferor talks
+// to it. Then the transferor hangs up (or complete) to join the held party
+// with the target, or keys the code again (or cancel, or the target hangs
+// up) to return.
+func (e *Engine) consult(transferor *Leg, number string) (*consultation, error) {
+	b := transferor.currentBridge()
+	var held *Leg
+	if b != nil {
+		held = b.other(transferor)
 	}
-	c.e.unindexLeg(l)
-}
-
-func (c *Call) publishTransfer(kind EventKind, l *Leg, target, cause string) {
-	c.e.events.publish(Event{Kind: kind, CallID: c.ID, LegID: l.ID, From: c.From, To: c.To, Detail: target, Cause: cause})
-}
-
-// hold plays l the music of a class instead of the other party.
-func (c *Call) hold(l *Leg, class string) {
-	c.mediaMu.Lock()
-	defer c.mediaMu.Unlock()
-	if c.m.apiHold == nil {
-		c.m.apiHold = map[*Leg]string{}
+	if held == nil || !b.claimTransfer() {
+		return nil, fmt.Errorf("attended transfer from %s: %w: not a two-party call, or a transfer is under way", transferor.id, ErrTransfer)
 	}
-	c.m.apiHold[l] = class
-	c.remixLocked()
-}
-
-func (c *Call) unhold(l *Leg) {
-	c.mediaMu.Lock()
-	defer c.mediaMu.Unlock()
-	delete(c.m.apiHold, l)
-	c.remixLocked()
-}
-
-// startConsultation begins an attended transfer: the party facing
-// transferor hears music while the PBX rings number; when it answers, the
-// transferor talks to it. Then the transferor hangs up to complete the
-// transfer, or keys the code again (or the target hangs up) to return.
-func (c *Call) startConsultation(transferor *Leg, number string) (*consultation, error) {
-	held := c.otherTalker(transferor)
-	if held == nil || !c.beginTransfer() {
-		return nil, fmt.Errorf("attended transfer in call %s: %w: not a two-party call, or a transfer is under way", c.ID, ErrTransfer)
-	}
-	defer c.endTransfer()
-	route, err := c.e.routeTransfer(transferor, number)
+	defer b.releaseTransfer()
+	groups, err := e.routeTransfer(transferor, number)
 	if err != nil {
 		return nil, err
 	}
-	c.log.Info("attended transfer", "transferor", transferor.ID, "held", held.ID, "target", number)
-	c.publishTransfer(EventTransferStarted, transferor, number, "")
-	c.hold(held, held.musicClass)
-	target, cause := c.dialTransfer(route)
-	if target == nil {
-		c.unhold(held)
-		c.publishTransfer(EventTransferFailed, transferor, number, cause.String())
-		c.playInto(transferor, false, sounds.TransferFailed)
-		return nil, fmt.Errorf("attended transfer in call %s to %s: %s", c.ID, number, cause)
+	transferor.log.Info("attended transfer", "held", held.id, "target", number)
+	transferor.publish(Event{Kind: EventTransferStarted, OtherLegID: held.id, Detail: number})
+	b.setPersistent(true)
+	held.ops.do(context.Background(), func() error { held.setHold(held.musicClass); return nil })
+	target, err := e.dialFor(held, number, groups)
+	if err != nil {
+		held.ops.do(context.Background(), func() error { held.setHold(""); return nil })
+		b.setPersistent(false)
+		cause := CauseCongestion
+		if target != nil {
+			cause = target.endCause()
+		}
+		transferor.publish(Event{Kind: EventTransferFailed, Detail: number, Cause: cause.String()})
+		e.playPrompts(transferor, sounds.TransferFailed)
+		return nil, err
 	}
-	cs := &consultation{transferor: transferor, held: held, target: target, done: make(chan struct{})}
-	c.mu.Lock()
-	if c.ended {
-		c.mu.Unlock()
-		target.bye()
-		target.ep.Close()
-		return nil, fmt.Errorf("attended transfer in call %s: %w: the call ended", c.ID, ErrTransfer)
+	x := &consultation{e: e, transferor: transferor, held: held, target: target, orig: b, done: make(chan struct{})}
+	x.consult = e.newBridge(false, false)
+	if err := x.consult.join(transferor); err != nil {
+		x.cancel("transferor gone")
+		return nil, fmt.Errorf("attended transfer from %s: %w: the call ended", transferor.id, ErrTransfer)
 	}
-	c.consult = cs
-	c.mu.Unlock()
-	c.mediaMu.Lock()
-	delete(c.m.apiHold, held) // the consultation plays the music now
-	c.remixLocked()
-	c.mediaMu.Unlock()
-	target.ep.SetTimeout(c.e.cfg.Media.RTPTimeout, func() { c.cancelConsultation(cs, "target media timeout") })
-	return cs, nil
+	x.consult.join(target)
+	e.mu.Lock()
+	e.consults[target.id] = x
+	e.mu.Unlock()
+	// The target hanging up returns the call; the transferor hanging up
+	// completes the transfer.
+	target.onEnd(func() { e.goOwned(func() { x.cancel("target hung up") }) })
+	transferor.onEnd(func() { e.goOwned(func() { x.complete() }) })
+	held.onEnd(func() { e.goOwned(func() { x.cancel("held party hung up") }) })
+	return x, nil
 }
 
-// completeConsultation bridges the held party with the target and lets
-// the transferor go.
-func (c *Call) completeConsultation(cs *consultation, byeTransferor bool) bool {
-	if !c.endConsultation(cs) {
+// finish makes x no longer in progress; false when it already was not.
+func (x *consultation) finish() bool {
+	ok := false
+	x.once.Do(func() {
+		ok = true
+		x.e.mu.Lock()
+		delete(x.e.consults, x.target.id)
+		x.e.mu.Unlock()
+		close(x.done)
+	})
+	return ok
+}
+
+// complete joins the held party with the target; the transferor goes.
+func (x *consultation) complete() bool {
+	if !x.finish() {
 		return false
 	}
-	if !c.replace(cs.transferor, cs.target) {
+	if x.held.ended() || x.target.ended() {
+		x.orig.setPersistent(false)
+		x.restore()
 		return false
 	}
-	c.log.Info("attended transfer completed", "held", cs.held.ID, "target", cs.target.ID)
-	c.publishTransfer(EventTransferDone, cs.transferor, cs.target.peer, "")
-	if byeTransferor {
-		c.release(cs.transferor, false)
-	}
+	x.orig.join(x.target)
+	x.held.ops.do(context.Background(), func() error { x.held.setHold(""); return nil })
+	x.orig.setPersistent(false)
+	x.transferor.log.Info("attended transfer completed", "held", x.held.id, "target", x.target.id)
+	x.transferor.publish(Event{Kind: EventTransferDone, OtherLegID: x.target.id, Detail: x.target.to})
+	x.e.watchFeatures(x.target)
+	x.e.release(x.transferor, false)
 	return true
 }
 
-// cancelConsultation hangs up the target and reconnects the transferor
-// with the held party.
-func (c *Call) cancelConsultation(cs *consultation, why string) bool {
-	if !c.endConsultation(cs) {
+// cancel hangs up the target and reconnects the transferor with the held
+// party.
+func (x *consultation) cancel(why string) bool {
+	if !x.finish() {
 		return false
 	}
-	cs.target.mu.Lock()
-	cs.target.detached = true
-	cs.target.mu.Unlock()
-	c.remix()
-	cs.target.bye()
-	cs.target.ep.Close()
-	c.log.Info("attended transfer cancelled", "why", why)
-	c.publishTransfer(EventTransferFailed, cs.transferor, cs.target.peer, why)
+	x.target.ops.do(context.Background(), func() error { x.target.end(CauseNormal, byLocal, 0); return nil })
+	x.restore()
+	x.transferor.log.Info("attended transfer cancelled", "why", why)
+	x.transferor.publish(Event{Kind: EventTransferFailed, Detail: x.target.to, Cause: why})
 	return true
 }
 
-// endConsultation makes cs no longer the call's consultation; false when
-// it was not (already completed or cancelled).
-func (c *Call) endConsultation(cs *consultation) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.consult != cs {
-		return false
+// restore puts the transferor back with the held party, or ends what is
+// left when one of them is gone.
+func (x *consultation) restore() {
+	x.orig.setPersistent(false)
+	if x.transferor.ended() || x.held.ended() {
+		for _, l := range []*Leg{x.transferor, x.held} {
+			l.ops.do(context.Background(), func() error { l.end(CauseNormal, byLocal, 0); return nil })
+		}
+		x.orig.dissolve()
+		return
 	}
-	c.consult = nil
-	close(cs.done)
-	return true
+	x.orig.join(x.transferor)
+	x.held.ops.do(context.Background(), func() error { x.held.setHold(""); return nil })
 }
 
-// legGone is told that a leg's far end hung up; it reports whether the
-// call goes on without it (a consultation ends, a detached leg leaves).
-func (c *Call) legGone(l *Leg) bool {
-	l.mu.Lock()
-	detached := l.detached
-	l.mu.Unlock()
-	if detached {
-		return true
+// Transfer is the engine API's blind transfer: leg legID is sent to
+// target (a dial-plan number), and the party it was talking to is hung up
+// once target answers. It returns when the transfer has succeeded or
+// failed.
+func (e *Engine) Transfer(ctx context.Context, legID, target string) error {
+	l, err := e.liveLeg("transfer", legID)
+	if err != nil {
+		return err
 	}
-	cs := c.consultation()
-	switch {
-	case cs == nil:
-		return false
-	case l == cs.target:
-		l.mu.Lock()
-		l.byeSent = true
-		l.mu.Unlock()
-		return c.cancelConsultation(cs, "target hung up")
-	case l == cs.transferor:
-		cs.transferor.mu.Lock()
-		cs.transferor.byeSent = true
-		cs.transferor.mu.Unlock()
-		return c.completeConsultation(cs, false)
+	b := l.currentBridge()
+	if b == nil || b.other(l) == nil {
+		return fmt.Errorf("transfer %s: %w: not talking to anyone", legID, ErrInvalidState)
 	}
-	return false
-}
-
-// Transfer is the engine API's blind transfer: the leg legID is sent to
-// target, and the party it was talking to leaves the call once target
-// answers. It returns when the transfer has succeeded or failed.
-func (e *Engine) Transfer(legID, target string) error {
-	l := e.legByID(legID)
-	if l == nil {
-		return fmt.Errorf("transfer %s: %w", legID, ErrNoLeg)
-	}
-	c := l.call()
-	transferor := c.otherTalker(l)
-	if transferor == nil {
-		return fmt.Errorf("transfer %s: %w: not talking to anyone", legID, ErrTransfer)
-	}
-	return c.blindTransfer(transferor, target, nil)
+	return e.blindTransfer(b.other(l), target, nil)
 }
 
 // Consultation is an attended transfer started through the engine API.
 type Consultation struct {
-	c  *Call
-	cs *consultation
+	ID string // the consultation leg: the target's
+	x  *consultation
 }
 
 // AttendedTransfer holds leg legID with music while the PBX dials target
-// and connects it to the party legID was talking to; Complete then joins
+// and connects it to the party legID was talking to. Complete then joins
 // legID with the target, Cancel returns to the call as it was.
-func (e *Engine) AttendedTransfer(legID, target string) (*Consultation, error) {
-	l := e.legByID(legID)
-	if l == nil {
-		return nil, fmt.Errorf("attended transfer %s: %w", legID, ErrNoLeg)
-	}
-	c := l.call()
-	transferor := c.otherTalker(l)
-	if transferor == nil {
-		return nil, fmt.Errorf("attended transfer %s: %w: not talking to anyone", legID, ErrTransfer)
-	}
-	cs, err := c.startConsultation(transferor, target)
+func (e *Engine) AttendedTransfer(ctx context.Context, legID, target string) (*Consultation, error) {
+	l, err := e.liveLeg("attended transfer", legID)
 	if err != nil {
 		return nil, err
 	}
-	return &Consultation{c: c, cs: cs}, nil
+	b := l.currentBridge()
+	if b == nil || b.other(l) == nil {
+		return nil, fmt.Errorf("attended transfer %s: %w: not talking to anyone", legID, ErrInvalidState)
+	}
+	x, err := e.consult(b.other(l), target)
+	if err != nil {
+		return nil, err
+	}
+	return &Consultation{ID: x.target.id, x: x}, nil
+}
+
+// CompleteTransfer completes the attended transfer whose consultation leg
+// is consultationID.
+func (e *Engine) CompleteTransfer(ctx context.Context, consultationID string) error {
+	e.mu.Lock()
+	x := e.consults[consultationID]
+	e.mu.Unlock()
+	if x == nil || !x.complete() {
+		return fmt.Errorf("complete transfer %s: %w", consultationID, ErrNotFound)
+	}
+	return nil
+}
+
+// CancelTransfer cancels the attended transfer whose consultation leg is
+// consultationID, restoring the bridge.
+func (e *Engine) CancelTransfer(ctx context.Context, consultationID string) error {
+	e.mu.Lock()
+	x := e.consults[consultationID]
+	e.mu.Unlock()
+	if x == nil || !x.cancel("cancelled") {
+		return fmt.Errorf("cancel transfer %s: %w", consultationID, ErrNotFound)
+	}
+	return nil
 }
 
 // Complete joins the held leg with the target; the transferor is hung up.
-func (x *Consultation) Complete() error {
-	if !x.c.completeConsultation(x.cs, true) {
-		return fmt.Errorf("complete transfer in call %s: %w: it is over", x.c.ID, ErrTransfer)
+func (c *Consultation) Complete() error {
+	if !c.x.complete() {
+		return fmt.Errorf("complete transfer %s: %w: it is over", c.ID, ErrTransfer)
 	}
 	return nil
 }
 
 // Cancel hangs up the target and reconnects the transferor with the held leg.
-func (x *Consultation) Cancel() error {
-	if !x.c.cancelConsultation(x.cs, "cancelled") {
-		return fmt.Errorf("cancel transfer in call %s: %w: it is over", x.c.ID, ErrTransfer)
+func (c *Consultation) Cancel() error {
+	if !c.x.cancel("cancelled") {
+		return fmt.Errorf("cancel transfer %s: %w: it is over", c.ID, ErrTransfer)
 	}
 	return nil
 }
 
 // Done is closed when the consultation is completed or cancelled.
-func (x *Consultation) Done() <-chan struct{} { return x.cs.done }
-
-// onRefer takes a phone's transfer button: REFER with a plain target is a
-// blind transfer of the other party; REFER whose target carries Replaces
-// completes an attended transfer the phone set up with two calls. The
-// phone learns how it went from NOTIFY with a sipfrag body.
-func (e *Engine) onRefer(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-	l := e.legFor(req)
-	if l == nil {
-		respond(tx, req, 481, "Call/Transaction Does Not Exist")
-		return
-	}
-	if err := l.readRequest(req, tx); err != nil {
-		respond(tx, req, 500, "Server Internal Error")
-		return
-	}
-	h := req.GetHeader("Refer-To")
-	if h == nil {
-		respond(tx, req, 400, "Bad Request")
-		return
-	}
-	ref, err := parseReferTo(h.Value())
-	if err != nil {
-		respond(tx, req, 400, "Bad Request")
-		return
-	}
-	c := l.call()
-	if ref.replaces == nil && c.otherTalker(l) == nil {
-		respond(tx, req, 603, "Decline")
-		return
-	}
-	respond(tx, req, 202, "Accepted")
-	notify := func(code int, reason string) { l.notifyRefer(code, reason) }
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		notify(100, "Trying")
-		if ref.replaces != nil {
-			e.referReplaces(l, ref, notify)
-			return
-		}
-		if err := c.blindTransfer(l, ref.user, notify); err != nil {
-			c.log.Info("refer", "leg", l.ID, "error", err)
-		}
-	}()
-}
-
-// referReplaces completes an attended transfer made by a phone: it talks
-// to the held party through leg l (call 1) and to the target through
-// another dialog with the PBX (call 2), which Replaces names. The held
-// party and the target are joined in call 1; the phone's two legs go.
-func (e *Engine) referReplaces(l *Leg, ref referTo, notify func(int, string)) {
-	c1 := l.call()
-	x2 := e.legBySIPCallID(ref.replaces.callID)
-	if x2 == nil || x2 == l || !x2.matchesTags(ref.replaces) {
-		notify(481, "Call/Transaction Does Not Exist")
-		return
-	}
-	if x2.user == "" || x2.user != l.user {
-		// A phone may join its own calls only, never take over another's.
-		notify(403, "Forbidden")
-		return
-	}
-	c2 := x2.call()
-	target := c2.otherTalker(x2)
-	if target == nil || c1.otherTalker(l) == nil {
-		notify(481, "Call/Transaction Does Not Exist")
-		return
-	}
-	// Take the target out of call 2, which then ends with the phone's leg.
-	if !c2.detach(target) {
-		notify(481, "Call/Transaction Does Not Exist")
-		return
-	}
-	c2.hangup(nil, CauseNormal)
-	if !c1.replace(l, target) {
-		target.bye()
-		target.ep.Close()
-		notify(487, "Request Terminated")
-		return
-	}
-	c1.log.Info("attended transfer by refer", "target", target.ID)
-	c1.publishTransfer(EventTransferDone, l, target.peer, "")
-	notify(200, "OK")
-	c1.release(l, true)
-}
-
-// matchesTags checks the tags a Replaces names against the leg's dialog,
-// in either order (phones disagree on whose view they are written from).
-func (l *Leg) matchesTags(r *replaces) bool {
-	var local, remote string
-	switch {
-	case l.srv != nil && l.srv.InviteResponse != nil:
-		local, _ = l.srv.InviteResponse.To().Params.Get("tag")
-		remote, _ = l.srv.InviteRequest.From().Params.Get("tag")
-	case l.cli != nil && l.cli.InviteResponse != nil:
-		local, _ = l.cli.InviteRequest.From().Params.Get("tag")
-		remote, _ = l.cli.InviteResponse.To().Params.Get("tag")
-	default:
-		return false
-	}
-	return r.toTag == local && r.fromTag == remote || r.toTag == remote && r.fromTag == local
-}
-
-// detach takes a leg out of a call without ending it, so that the call
-// can end while the leg lives on elsewhere.
-func (c *Call) detach(l *Leg) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	switch {
-	case c.ended:
-		return false
-	case c.b == l:
-		c.b = nil
-	case c.a == l:
-		c.a = c.b // the call must keep a leg to end
-		c.b = nil
-	default:
-		return false
-	}
-	return true
-}
-
-// notifyRefer tells a REFER's sender how the transfer goes (RFC 3515).
-func (l *Leg) notifyRefer(code int, reason string) {
-	state := "active;expires=60"
-	if code >= 200 {
-		state = "terminated;reason=noresource"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	hdrs := []sipmsg.Header{sipmsg.NewHeader("Event", "refer"), sipmsg.NewHeader("Subscription-State", state)}
-	body := fmt.Sprintf("SIP/2.0 %d %s\r\n", code, reason)
-	if _, err := l.request(ctx, sipmsg.NOTIFY, hdrs, "message/sipfrag;version=2.0", []byte(body)); err != nil {
-		l.call().log.Debug("refer notify", "leg", l.ID, "code", code, "error", err)
-	}
-}
-
-// referTo is what a Refer-To header asks for.
-type referTo struct {
-	user     string // the number to transfer to
-	replaces *replaces
-}
-
-// replaces names a dialog (RFC 3891) by its Call-ID and tags.
-type replaces struct {
-	callID, toTag, fromTag string
-}
-
-// parseReferTo reads a Refer-To value: an optional display name, a SIP
-// URI in angle brackets (or bare), and in the URI's headers an optional
-// Replaces.
-func parseReferTo(v string) (referTo, error) {
-	var r referTo
-	v = strings.TrimSpace(v)
-	if len(v) > 2048 {
-		return r, errors.New("refer-to too long")
-	}
-	if i := strings.IndexByte(v, '<'); i >= 0 {
-		j := strings.IndexByte(v[i:], '>')
-		if j < 0 {
-			return r, errors.New("refer-to: no closing >")
-		}
-		v = v[i+1 : i+j]
-	} else if i := strings.IndexByte(v, ';'); i >= 0 {
-		v = v[:i]
-	}
-	uri, headers, _ := strings.Cut(v, "?")
-	scheme, rest, ok := strings.Cut(uri, ":")
-	if !ok || !strings.EqualFold(scheme, "sip") && !strings.EqualFold(scheme, "sips") {
-		return r, fmt.Errorf("refer-to %q: not a SIP URI", uri)
-	}
-	user, _, ok := strings.Cut(rest, "@")
-	if !ok || user == "" {
-		return r, fmt.Errorf("refer-to %q: no user part", uri)
-	}
-	user, _, _ = strings.Cut(user, ";")
-	user, _, _ = strings.Cut(user, ":") // a password, which no one should send
-	u, err := url.PathUnescape(user)
-	if err != nil || u == "" {
-		return r, fmt.Errorf("refer-to %q: bad user part", uri)
-	}
-	r.user = u
-	for _, kv := range strings.Split(headers, "&") {
-		name, value, _ := strings.Cut(kv, "=")
-		if !strings.EqualFold(name, "Replaces") {
-			continue
-		}
-		value, err := url.QueryUnescape(value)
-		if err != nil {
-			return r, fmt.Errorf("refer-to: Replaces: %w", err)
-		}
-		parts := strings.Split(value, ";")
-		rp := &replaces{callID: strings.TrimSpace(parts[0])}
-		for _, p := range parts[1:] {
-			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
-			switch strings.ToLower(k) {
-			case "to-tag":
-				rp.toTag = v
-			case "from-tag":
-				rp.fromTag = v
-			}
-		}
-		if rp.callID == "" {
-			return r, errors.New("refer-to: Replaces without a Call-ID")
-		}
-		r.replaces = rp
-	}
-	return r, nil
-}
+func (c *Consultation) Done() <-chan struct{} { return c.x.done }

@@ -22,7 +22,7 @@ type trunks struct {
 	byName map[string]*trunk
 }
 
-func newTrunks(cfgs []config.Trunk) (*trunks, error) {
+func newTrunks(cfgs []config.Trunk, env TargetEnv) (*trunks, error) {
 	ts := &trunks{byName: map[string]*trunk{}}
 	for i, c := range cfgs {
 		t := &trunk{cfg: c}
@@ -37,7 +37,7 @@ func newTrunks(cfgs []config.Trunk) (*trunks, error) {
 		for _, d := range c.DIDs {
 			rules = append(rules, config.DialplanRule{Name: c.Name + " did", Match: d.Match, Target: d.Target})
 		}
-		dids, err := NewDialplan(rules)
+		dids, err := NewDialplan(rules, env)
 		if err != nil {
 			return nil, fmt.Errorf("trunks[%d].dids: %w", i, err)
 		}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"math"
 	"os"
 	"path/filepath"
@@ -200,7 +201,7 @@ func TestPromptIntoTalkingCall(t *testing.T) {
 	a, b := connect(t, alice, bob, "1002")
 	talking(t, a, b)
 	aliceLeg := p.WaitEvent(dialog.EventCallStarted, 3*time.Second).LegID
-	pb, err := p.Engine().Play(aliceLeg, []string{"welcome", "welcome", "welcome", "welcome"}, dialog.PlayOptions{})
+	pb, err := p.Engine().PlayPrompts(context.Background(), aliceLeg, []string{"welcome", "welcome", "welcome", "welcome"}, dialog.PlayOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,8 +227,8 @@ func TestRecordingMonoMaxDuration(t *testing.T) {
 	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
 	a, b := connect(t, alice, bob, "1002")
 	talking(t, a, b)
-	callID := p.WaitEvent(dialog.EventCallStarted, 3*time.Second).CallID
-	id, err := p.Engine().Record(callID, dialog.RecordOptions{Mode: "mono", MaxDuration: time.Second})
+	callerLeg := p.WaitEvent(dialog.EventCallStarted, 3*time.Second).LegID
+	id, err := p.Engine().Record(context.Background(), callerLeg, dialog.RecordOptions{Mode: "mono", MaxDuration: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/binary"
 	"io"
 	"net/http"
@@ -65,12 +66,12 @@ func TestRecordingOnDemand(t *testing.T) {
 	id, callID := ev.Detail, ev.CallID
 	talking(t, a, b)          // the move into the mixer is not heard
 	<-time.After(time.Second) // some audio to record
-	if err := p.Engine().PauseRecording(callID); err != nil {
+	if err := p.Engine().PauseRecording(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
 	paused := time.Now()
 	<-time.After(time.Second) // the pause under test
-	if err := p.Engine().ResumeRecording(callID); err != nil {
+	if err := p.Engine().ResumeRecording(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
 	pause := time.Since(paused)
@@ -135,13 +136,13 @@ func TestRecordLegHoldAndTransferByAPI(t *testing.T) {
 	talking(t, a, b)
 	started := p.WaitEvent(dialog.EventCallStarted, 3*time.Second)
 	bobLeg := p.WaitEvent(dialog.EventCallAnswered, 3*time.Second).LegID
-	id, err := p.Engine().Record(started.CallID, dialog.RecordOptions{Leg: bobLeg})
+	id, err := p.Engine().Record(context.Background(), bobLeg, dialog.RecordOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	talking(t, a, b)
 	<-time.After(time.Second) // a second of audio to record
-	entry, err := p.Engine().StopRecording(started.CallID)
+	entry, err := p.Engine().StopRecording(context.Background(), id)
 	if err != nil || entry.ID != id || entry.LegID != bobLeg {
 		t.Fatalf("stop: %+v %v", entry, err)
 	}
@@ -154,7 +155,7 @@ func TestRecordLegHoldAndTransferByAPI(t *testing.T) {
 		t.Fatalf("left %v right %v: want the recorded leg's %v left, what it hears right", l, r, toneB)
 	}
 
-	if err := p.Engine().Hold(started.LegID, "calm"); err != nil {
+	if err := p.Engine().Hold(context.Background(), started.LegID, "calm"); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.WaitHearsAll(3*time.Second, nil, []float64{toneB}); err != nil {
@@ -163,13 +164,13 @@ func TestRecordLegHoldAndTransferByAPI(t *testing.T) {
 	if pcm := a.Heard(); rms(pcm[len(pcm)-1600:]) < 100 {
 		t.Fatal("the held caller hears silence, not music")
 	}
-	if err := p.Engine().Unhold(started.LegID); err != nil {
+	if err := p.Engine().Unhold(context.Background(), started.LegID); err != nil {
 		t.Fatal(err)
 	}
 	talking(t, a, b)
 
 	carolCall := answerNext(t, carol, toneC)
-	if err := p.Engine().Transfer(started.LegID, "1003"); err != nil {
+	if err := p.Engine().Transfer(context.Background(), started.LegID, "1003"); err != nil {
 		t.Fatal(err)
 	}
 	c := <-carolCall

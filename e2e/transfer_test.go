@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"net/url"
 	"path/filepath"
 	"testing"
@@ -175,11 +176,12 @@ func TestAttendedTransferCancelled(t *testing.T) {
 	started := p.WaitEvent(dialog.EventCallStarted, 3*time.Second)
 	aliceLeg := started.LegID
 	// The call is recorded throughout; the consultation must not be in it.
-	if _, err := p.Engine().Record(started.CallID, dialog.RecordOptions{}); err != nil {
+	recID, err := p.Engine().Record(context.Background(), aliceLeg, dialog.RecordOptions{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	carolCall := answerNext(t, carol, toneC)
-	x, err := p.Engine().AttendedTransfer(aliceLeg, "1003")
+	x, err := p.Engine().AttendedTransfer(context.Background(), aliceLeg, "1003")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +200,7 @@ func TestAttendedTransferCancelled(t *testing.T) {
 	if err := x.Complete(); err == nil {
 		t.Fatal("completed a cancelled transfer")
 	}
-	entry, err := p.Engine().StopRecording(started.CallID)
+	entry, err := p.Engine().StopRecording(context.Background(), recID)
 	if err != nil {
 		t.Fatal(err)
 	}

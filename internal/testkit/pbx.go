@@ -61,7 +61,11 @@ func StartPBX(t testing.TB, dataDir string, opts ...PBXOption) *PBX {
 	if err := srv.Start(context.Background()); err != nil {
 		t.Fatalf("start pbx: %v", err)
 	}
-	p := &PBX{Node: srv, Config: cfg, DataDir: dataDir, t: t, events: srv.Engine().Subscribe(4096)}
+	p := &PBX{Node: srv, Config: cfg, DataDir: dataDir, t: t, }
+	p.events, err = srv.Engine().Subscribe(dialog.EventFilter{Buffer: 4096})
+	if err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
 	t.Cleanup(func() { p.Stop() })
 	return p
 }
@@ -98,6 +102,70 @@ func (p *PBX) WaitEvent(kind dialog.EventKind, timeout time.Duration) dialog.Eve
 			}
 		case <-deadline:
 			p.t.Fatalf("no %s event within %s", kind, timeout)
+		}
+	}
+}
+
+// Originate places an outbound leg through the engine API and waits until
+// it is answered (the phone given answers it with its tone), returning
+// the leg's id and the phone's side of the call.
+func (p *PBX) Originate(to string, ph *Phone, tone float64, music string) (string, *PhoneCall) {
+	p.t.Helper()
+	sub, err := p.Engine().Subscribe(dialog.EventFilter{Kinds: []dialog.EventKind{dialog.EventLegAnswered, dialog.EventLegEnded}})
+	if err != nil {
+		p.t.Fatalf("subscribe: %v", err)
+	}
+	defer sub.Close()
+	calls := make(chan *PhoneCall, 1)
+	go func() {
+		defer close(calls)
+		in, err := ph.Incoming(5 * time.Second)
+		if err != nil {
+			p.t.Errorf("originate to %s: %v", to, err)
+			return
+		}
+		c, err := in.Answer()
+		if err != nil {
+			p.t.Errorf("originate to %s: answer: %v", to, err)
+			return
+		}
+		c.SendTone(tone)
+		calls <- c
+	}()
+	leg, err := p.Engine().Originate(context.Background(), dialog.OriginateRequest{To: to, CallerID: "test", Music: music})
+	if err != nil {
+		p.t.Fatalf("originate to %s: %v", to, err)
+	}
+	c := <-calls
+	if c == nil {
+		p.t.FailNow()
+	}
+	p.WaitLeg(sub, leg.ID, dialog.EventLegAnswered, 5*time.Second)
+	return leg.ID, c
+}
+
+// WaitLeg waits on sub for an event of kind about leg, and fails the test
+// after timeout or when the leg ends first (unless leg.ended is awaited).
+func (p *PBX) WaitLeg(sub *dialog.Subscription, leg string, kind dialog.EventKind, timeout time.Duration) dialog.Event {
+	p.t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case ev, ok := <-sub.C:
+			if !ok {
+				p.t.Fatalf("event subscription dropped while waiting for %s of %s", kind, leg)
+			}
+			if ev.LegID != leg {
+				continue
+			}
+			if ev.Kind == kind {
+				return ev
+			}
+			if ev.Kind == dialog.EventLegEnded {
+				p.t.Fatalf("leg %s ended (%s) while waiting for %s", leg, ev.Cause, kind)
+			}
+		case <-deadline:
+			p.t.Fatalf("no %s of leg %s within %s", kind, leg, timeout)
 		}
 	}
 }

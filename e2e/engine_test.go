@@ -1,0 +1,301 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"pbx/config"
+	"pbx/dialog"
+	"pbx/internal/testkit"
+)
+
+// The engine API driven as a program would: legs originated to phones,
+// bridged, swapped, parked, played to, asked for digits, transferred and
+// supervised. Each phone sends its own tone; the assertions say who hears
+// whom.
+
+// Two legs originated by the engine, then bridged, hear each other.
+func TestEngineOriginateAndBridge(t *testing.T) {
+	p := testkit.StartPBX(t, "")
+	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
+	la, a := p.Originate("1001", alice, toneA, "")
+	lb, b := p.Originate("1002", bob, toneB, "")
+	if info, _ := p.Engine().Leg(la); info.State != dialog.StateAnswered || info.Direction != dialog.Outbound || info.BridgeID != "" {
+		t.Fatalf("parked leg: %+v", info)
+	}
+	// Parked, they hear silence.
+	if err := a.WaitHearsAll(2*time.Second, nil, []float64{toneB}); err != nil {
+		t.Fatalf("parked a: %v", err)
+	}
+	br, err := p.Engine().Bridge(context.Background(), la, lb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(br.Legs) != 2 {
+		t.Fatalf("bridge %+v", br)
+	}
+	talking(t, a, b)
+	if info, _ := p.Engine().Leg(lb); info.BridgeID != br.ID {
+		t.Fatalf("leg b not in bridge %s: %+v", br.ID, info)
+	}
+	if err := p.Engine().Hangup(context.Background(), la, dialog.CauseNormal); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WaitEnded(3 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// An API bridge parks the party left, it does not hang it up.
+	if info, ok := p.Engine().Leg(lb); !ok || info.State != dialog.StateAnswered || info.BridgeID != "" {
+		t.Fatalf("leg b after its partner hung up: %+v %v", info, ok)
+	}
+	if err := p.Engine().Hangup(context.Background(), lb, dialog.CauseNormal); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitEnded(3 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Unbridge and re-bridge to another leg: a swap. A talks to B, then to C;
+// B is parked and hears neither.
+func TestEngineSwap(t *testing.T) {
+	p := testkit.StartPBX(t, "")
+	alice, bob, carol := threePhones(t, p)
+	la, a := p.Originate("1001", alice, toneA, "")
+	lb, b := p.Originate("1002", bob, toneB, "")
+	lc, c := p.Originate("1003", carol, toneC, "")
+	ctx := context.Background()
+	if _, err := p.Engine().Bridge(ctx, la, lb); err != nil {
+		t.Fatal(err)
+	}
+	talking(t, a, b)
+	if err := p.Engine().Unbridge(ctx, lb); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := p.Engine().Leg(la); info.BridgeID != "" {
+		t.Fatalf("a still bridged after b left: %+v", info)
+	}
+	if _, err := p.Engine().Bridge(ctx, la, lc); err != nil {
+		t.Fatal(err)
+	}
+	exactlyTalking(t, a, c)
+	if err := b.WaitHearsAll(2*time.Second, nil, []float64{toneA, toneC}); err != nil {
+		t.Fatalf("parked b: %v", err)
+	}
+	for _, x := range []*testkit.PhoneCall{a, b, c} {
+		x.Hangup()
+	}
+}
+
+// An originated leg parked with music hears the class until it is bridged.
+func TestEngineParkWithMusic(t *testing.T) {
+	dir := testkit.WritePrompts(t, time.Second, map[string]float64{"jazz": 1700})
+	p := testkit.StartPBX(t, "", func(c *config.Config) {
+		c.Sounds.Music = map[string]string{"jazz": dir + "/jazz.wav"}
+	})
+	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
+	la, a := p.Originate("1001", alice, toneA, "jazz")
+	if err := a.WaitHears(3*time.Second, 1700); err != nil {
+		t.Fatalf("parked with music: %v", err)
+	}
+	lb, b := p.Originate("1002", bob, toneB, "")
+	if _, err := p.Engine().Bridge(context.Background(), la, lb); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WaitHearsAll(3*time.Second, []float64{toneB}, []float64{1700}); err != nil {
+		t.Fatalf("bridged: %v", err)
+	}
+	hangUp(t, a, b)
+}
+
+// A prompt played to a parked leg, then digits collected from it.
+func TestEnginePlayAndCollect(t *testing.T) {
+	p := markerPBX(t)
+	alice := phone(t, p, "1001")
+	la, a := p.Originate("1001", alice, toneA, "")
+	a.StopTone()
+	pb, err := p.Engine().PlayPrompts(context.Background(), la, []string{"welcome", "welcome", "welcome"}, dialog.PlayOptions{Interrupt: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WaitHears(3*time.Second, 500); err != nil {
+		t.Fatalf("prompt: %v", err)
+	}
+	got := make(chan dialog.Collected, 1)
+	go func() {
+		c, err := p.Engine().CollectDTMF(context.Background(), la, dialog.CollectOptions{Max: 4, Terminator: "#", Timeout: 5 * time.Second})
+		if err != nil {
+			t.Error(err)
+		}
+		got <- c
+	}()
+	if err := a.SendDigits("42#"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-pb.Done():
+		if pb.Reason() != "interrupted" {
+			t.Fatalf("prompt ended %q, want interrupted", pb.Reason())
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("a key did not interrupt the prompt")
+	}
+	if c := <-got; c.Digits != "42" || c.Reason != "terminator" {
+		t.Fatalf("collected %+v, want 42 by terminator", c)
+	}
+	a.Hangup()
+}
+
+// An attended transfer made through the API: the held party hears music
+// while the transferor consults the target; cancel restores the call,
+// and a second one completed joins the held party with the target.
+func TestEngineAttendedTransfer(t *testing.T) {
+	p := testkit.StartPBX(t, "")
+	alice, bob, carol := threePhones(t, p)
+	ctx := context.Background()
+	la, a := p.Originate("1001", alice, toneA, "")
+	lb, b := p.Originate("1002", bob, toneB, "")
+	if _, err := p.Engine().Bridge(ctx, la, lb); err != nil {
+		t.Fatal(err)
+	}
+	talking(t, a, b)
+
+	carolCall := answerNext(t, carol, toneC)
+	x, err := p.Engine().AttendedTransfer(ctx, la, "1003")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := <-carolCall
+	if err := b.WaitHearsAll(5*time.Second, []float64{toneC}, []float64{toneA}); err != nil {
+		t.Fatalf("transferor consulting: %v", err)
+	}
+	if err := a.WaitHearsAll(3*time.Second, nil, []float64{toneB, toneC}); err != nil {
+		t.Fatalf("held party: %v", err)
+	}
+	if err := p.Engine().CancelTransfer(ctx, x.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitEnded(3 * time.Second); err != nil {
+		t.Fatalf("target not hung up on cancel: %v", err)
+	}
+	talking(t, a, b)
+
+	carolCall = answerNext(t, carol, toneC)
+	x, err = p.Engine().AttendedTransfer(ctx, la, "1003")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = <-carolCall
+	if err := b.WaitHears(5*time.Second, toneC, toneA); err != nil {
+		t.Fatalf("consultation: %v", err)
+	}
+	if err := p.Engine().CompleteTransfer(ctx, x.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitEnded(3 * time.Second); err != nil {
+		t.Fatalf("transferor not hung up on complete: %v", err)
+	}
+	exactlyTalking(t, a, c)
+	hangUp(t, a, c)
+}
+
+// Supervisor modes, each checked with three tones: customer (A), agent
+// (B), supervisor (C).
+func TestEngineSupervise(t *testing.T) {
+	p := testkit.StartPBX(t, "")
+	alice, bob, carol := threePhones(t, p)
+	ctx := context.Background()
+	lc, cust := p.Originate("1001", alice, toneA, "")
+	la, agent := p.Originate("1002", bob, toneB, "")
+	ls, sup := p.Originate("1003", carol, toneC, "")
+	if _, err := p.Engine().Bridge(ctx, lc, la); err != nil {
+		t.Fatal(err)
+	}
+	talking(t, cust, agent)
+	hears := func(mode string, x *testkit.PhoneCall, want, notWant []float64) {
+		t.Helper()
+		if err := x.WaitHearsAll(3*time.Second, want, notWant); err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+	}
+
+	if err := p.Engine().Listen(ctx, ls, la); err != nil {
+		t.Fatal(err)
+	}
+	hears("listen: supervisor", sup, []float64{toneA, toneB}, nil)
+	hears("listen: customer", cust, []float64{toneB}, []float64{toneC})
+	hears("listen: agent", agent, []float64{toneA}, []float64{toneC})
+
+	if err := p.Engine().Whisper(ctx, ls, la); err != nil {
+		t.Fatal(err)
+	}
+	hears("whisper: agent", agent, []float64{toneA, toneC}, nil)
+	hears("whisper: customer", cust, []float64{toneB}, []float64{toneC})
+	hears("whisper: supervisor", sup, []float64{toneA, toneB}, nil)
+
+	if err := p.Engine().Barge(ctx, ls, la); err != nil {
+		t.Fatal(err)
+	}
+	hears("barge: customer", cust, []float64{toneB, toneC}, nil)
+	hears("barge: agent", agent, []float64{toneA, toneC}, nil)
+	hears("barge: supervisor", sup, []float64{toneA, toneB}, nil)
+
+	if err := p.Engine().Listen(ctx, ls, la); err != nil {
+		t.Fatal(err)
+	}
+	hears("listen again: customer", cust, []float64{toneB}, []float64{toneC})
+
+	if err := p.Engine().Takeover(ctx, ls, la); err != nil {
+		t.Fatal(err)
+	}
+	hears("takeover: customer", cust, []float64{toneC}, []float64{toneB})
+	hears("takeover: supervisor", sup, []float64{toneA}, []float64{toneB})
+	hears("takeover: agent", agent, nil, []float64{toneA, toneC})
+	if info, _ := p.Engine().Leg(la); info.BridgeID != "" || info.State != dialog.StateAnswered {
+		t.Fatalf("agent after takeover: %+v", info)
+	}
+	for _, x := range []*testkit.PhoneCall{cust, agent, sup} {
+		x.Hangup()
+	}
+}
+
+// A leg that rings can be cancelled by its id: the phone sees CANCEL, and
+// the leg ends with the cause given.
+func TestEngineCancelRingingLeg(t *testing.T) {
+	p := testkit.StartPBX(t, "")
+	bob := phone(t, p, "1002")
+	sub, err := p.Engine().Subscribe(dialog.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	cancelled := ringUntilCancelled(bob)
+	leg, err := p.Engine().Originate(context.Background(), dialog.OriginateRequest{To: "1002"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.WaitLeg(sub, leg.ID, dialog.EventLegRinging, 3*time.Second)
+	if info, ok := p.Engine().Leg(leg.ID); !ok || info.State != dialog.StateRinging {
+		t.Fatalf("ringing leg: %+v %v", info, ok)
+	}
+	if err := p.Engine().Hangup(context.Background(), leg.ID, dialog.CauseCancelled); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-cancelled:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the phone was not sent CANCEL")
+	}
+	ev := p.WaitLeg(sub, leg.ID, dialog.EventLegEnded, 3*time.Second)
+	if ev.Cause != dialog.CauseCancelled.String() || ev.By != "local" {
+		t.Fatalf("ended: %+v", ev)
+	}
+	if _, ok := p.Engine().Leg(leg.ID); ok {
+		t.Fatal("an ended leg is still listed")
+	}
+	if err := p.Engine().Hangup(context.Background(), leg.ID, dialog.CauseNormal); !errors.Is(err, dialog.ErrNotFound) {
+		t.Fatalf("hangup of an ended leg: %v, want ErrNotFound", err)
+	}
+}
