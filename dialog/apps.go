@@ -28,6 +28,11 @@ func handleEcho(ctx context.Context, e *Engine, l *Leg, r Route) {
 	if !e.answerApp(l) || !e.playAndWait(l, PlayOptions{}, sounds.EchoTest) {
 		return
 	}
+	// The echo owns the leg's outgoing stream from now on: no silence.
+	l.mu.Lock()
+	l.playing++
+	l.mu.Unlock()
+	l.reconcileSolo()
 	l.ep.SetHandler(func(h *rtp.Header, payload []byte) {
 		if h.PayloadType == l.ep.Codec().PayloadType {
 			_ = l.ep.WritePayload(h.PayloadType, payload, uint32(len(payload)), h.Marker)

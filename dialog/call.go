@@ -143,18 +143,18 @@ func (c *Call) finish() {
 	cause := c.cause
 	c.mu.Unlock()
 	c.e.metrics.ended(rec.Disposition)
+	c.e.mu.Lock()
+	delete(c.e.calls, c.ID)
+	c.e.mu.Unlock()
+	close(c.done)
 	// The record is written on an owned goroutine, never on media's or a
-	// leg's queue: its fsync must not stall them.
+	// leg's queue: its fsync must not stall them. call.ended follows it.
 	c.e.goOwned(func() {
 		if c.e.cdrs != nil {
 			if err := c.e.cdrs.AddCDR(rec); err != nil {
 				c.log.Error("write call record", "error", err)
 			}
 		}
+		c.e.events.publish(Event{Kind: EventCallEnded, CallID: c.ID, From: c.From, To: c.To, Cause: cause.String()})
 	})
-	c.e.mu.Lock()
-	delete(c.e.calls, c.ID)
-	c.e.mu.Unlock()
-	c.e.events.publish(Event{Kind: EventCallEnded, CallID: c.ID, From: c.From, To: c.To, Cause: cause.String()})
-	close(c.done)
 }

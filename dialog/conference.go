@@ -25,10 +25,21 @@ func handleConference(ctx context.Context, e *Engine, l *Leg, r Route) {
 	if t, ok := r.Parsed.(ConferenceTarget); ok && t.Room != "" {
 		name = t.Room
 	}
-	if !e.answerApp(l) {
-		return
+	// Keys pressed from the answer on are the PIN's, even before the
+	// prompt asks for it.
+	keys := make(chan rune, 64)
+	stopKeys := l.keys.subscribe(func(d media.Digit) {
+		select {
+		case keys <- d.Key:
+		default:
+		}
+	})
+	ok := e.answerApp(l)
+	if pin := e.opts.Conference.PINs[name]; ok && pin != "" {
+		ok = e.askPIN(l, keys, pin)
 	}
-	if pin := e.opts.Conference.PINs[name]; pin != "" && !e.askPIN(l, pin) {
+	stopKeys()
+	if !ok {
 		return
 	}
 	b := e.rooms.join(e, name, l)
@@ -52,20 +63,20 @@ func handleConference(ctx context.Context, e *Engine, l *Leg, r Route) {
 }
 
 // askPIN asks for the room's PIN until it is right, three times at most.
-func (e *Engine) askPIN(l *Leg, pin string) bool {
+func (e *Engine) askPIN(l *Leg, keys <-chan rune, pin string) bool {
 	for range pinAttempts {
 		pb, err := e.PlayPrompts(context.Background(), l.id, []string{sounds.ConferenceEnterPIN}, PlayOptions{Interrupt: true})
 		if err != nil {
 			l.log.Warn("conference prompt", "error", err)
 		}
-		got, err := e.CollectDTMF(context.Background(), l.id, CollectOptions{Max: 16, Terminator: "#", Timeout: 2 * e.opts.Features.DigitTimeout})
+		got, _, err := e.collect(context.Background(), l, keys, CollectOptions{Max: 16, Terminator: "#", Timeout: 2 * e.opts.Features.DigitTimeout, InterDigit: 2 * e.opts.Features.DigitTimeout})
 		if pb != nil {
 			pb.Stop()
 		}
 		if err != nil {
 			return false
 		}
-		if got.Digits == pin {
+		if got == pin {
 			return true
 		}
 		if !e.playAndWait(l, PlayOptions{}, sounds.Invalid) {

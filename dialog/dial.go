@@ -10,7 +10,6 @@ import (
 	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
 
-	"pbx/media"
 	"pbx/sip"
 )
 
@@ -193,7 +192,7 @@ func (e *Engine) invite(ctx context.Context, l *Leg, t dialTarget, o dialOptions
 		FromUser: from, FromName: o.fromName, FromHost: e.stack.Host(),
 		ToUser: t.toUser, MaxForwards: hops, UserAgent: e.opts.UserAgent,
 		Headers: o.headers,
-		SDP:     l.sdp(offerCodecs(o.callerOffer, supportedCodecs(e.opts.Codecs)), dtmfPT, "sendrecv", nil),
+		SDP:     l.sdp(sip.OfferCodecs(o.callerOffer, e.opts.Codecs), dtmfPT, "sendrecv", nil),
 	})
 	dua, err := e.stack.DialogUA(t.transport)
 	if err != nil {
@@ -238,7 +237,11 @@ func (e *Engine) invite(ctx context.Context, l *Leg, t dialTarget, o dialOptions
 		return nil, CauseCancelled, 0
 	}
 	answer, err := sip.ParseSDP(res.Body())
-	if err != nil || len(answer.Codecs) == 0 {
+	var codec sip.SDPCodec
+	if err == nil {
+		codec, err = sip.AnsweredCodec(answer, sip.OfferCodecs(o.callerOffer, e.opts.Codecs))
+	}
+	if err != nil {
 		log.Warn("callee answered without usable SDP", "error", err)
 		cs.Ack(context.Background())
 		l.bye(nil, cs)
@@ -248,7 +251,7 @@ func (e *Engine) invite(ctx context.Context, l *Leg, t dialTarget, o dialOptions
 		// Another fork won, or the leg was hung up, while this one answered.
 		return cs, CauseNormal, 200
 	}
-	l.applyRemote(answer, answer.Codecs[0])
+	l.applyRemote(answer, codec)
 	return cs, CauseNormal, 200
 }
 
@@ -334,44 +337,3 @@ func (e *Engine) trunkTargets(names []string, number string) [][]dialTarget {
 	}
 	return groups
 }
-
-// supportedCodecs turns the configured codec names into SDP codecs.
-func supportedCodecs(names []string) []sip.SDPCodec {
-	out := make([]sip.SDPCodec, 0, len(names))
-	for _, n := range names {
-		if mc, ok := media.CodecByName(n); ok {
-			out = append(out, sip.SDPCodec{Name: mc.Name, PayloadType: mc.PayloadType, ClockRate: mc.ClockRate})
-		}
-	}
-	return out
-}
-
-// offerCodecs orders the PBX's codecs for an offer toward a callee: the
-// caller's codecs first, in its order, so that the legs can share one codec
-// and the relay needs no transcoding; then the rest the PBX supports.
-func offerCodecs(callerOffer sip.SessionDesc, supported []sip.SDPCodec) []sip.SDPCodec {
-	out := make([]sip.SDPCodec, 0, len(supported))
-	for _, c := range callerOffer.Codecs {
-		for _, s := range supported {
-			if s.Name == c.Name && !containsCodec(out, s.Name) {
-				out = append(out, s)
-			}
-		}
-	}
-	for _, s := range supported {
-		if !containsCodec(out, s.Name) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func containsCodec(cs []sip.SDPCodec, name string) bool {
-	for _, c := range cs {
-		if c.Name == name {
-			return true
-		}
-	}
-	return false
-}
-

@@ -105,6 +105,7 @@ type Engine struct {
 	events  *Bus
 	prompts *prompts.Library
 	musics  map[string]*media.Music // hold-music streams by class
+	silence *media.Music            // what a parked leg hears by default
 	archive *recordings.Archive
 	rooms   rooms
 	admit   *admission
@@ -176,13 +177,7 @@ func New(o Options) (*Engine, error) {
 	if len(o.Codecs) == 0 {
 		o.Codecs = []string{"PCMU", "PCMA"}
 	}
-	maxLegs, maxSetup := defaultLimits(o.RTPPortMin, o.RTPPortMax)
-	if o.MaxLegs > 0 {
-		maxLegs = o.MaxLegs
-	}
-	if o.MaxSetup > 0 {
-		maxSetup = o.MaxSetup
-	}
+	maxLegs, maxSetup := admissionLimits(o.MaxLegs, o.MaxSetup, o.RTPPortMin, o.RTPPortMax)
 	e := &Engine{
 		opts: o, stack: o.Stack, media: o.Media, loc: o.Location,
 		digest: o.Digest, guard: o.Guard, users: o.Lookup, cdrs: o.CDRs,

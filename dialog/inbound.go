@@ -2,6 +2,7 @@ package dialog
 
 import (
 	"context"
+	"log/slog"
 	"net/netip"
 	"strings"
 
@@ -44,17 +45,17 @@ func (e *Engine) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		}
 	}
 	if e.draining.Load() {
-		respond(tx, req, 503, "Service Unavailable", sipmsg.NewHeader("Retry-After", "30"))
+		respondStateless(tx, req, 503, "Service Unavailable", sipmsg.NewHeader("Retry-After", "30"))
 		return
 	}
 	if mf := req.MaxForwards(); mf != nil && mf.Val() <= 1 {
-		respond(tx, req, 483, "Too Many Hops") // a call looping through trunks
+		respondStateless(tx, req, 483, "Too Many Hops") // a call looping through trunks
 		return
 	}
 	if h := req.GetHeader("Require"); h != nil {
 		for _, ext := range strings.Split(h.Value(), ",") {
 			if ext = strings.TrimSpace(ext); ext != "" && ext != "timer" {
-				respond(tx, req, 420, "Bad Extension", sipmsg.NewHeader("Unsupported", ext))
+				respondStateless(tx, req, 420, "Bad Extension", sipmsg.NewHeader("Unsupported", ext))
 				return
 			}
 		}
@@ -72,27 +73,27 @@ func (e *Engine) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		route, found = e.plan.Route(number)
 	}
 	if !found {
-		respond(tx, req, 404, "Not Found")
+		respondStateless(tx, req, 404, "Not Found")
 		return
 	}
 	kind, _ := LookupTarget(route.Kind)
 	if route.Kind == "trunk" && !who.mayUseTrunks() {
-		e.log.Warn("call to a trunk refused", "from", req.Source(), "number", number)
-		respond(tx, req, 403, "Forbidden")
+		e.stack.PeerLogger().Warn("call to a trunk refused", "from", req.Source(), "number", number)
+		respondStateless(tx, req, 403, "Forbidden")
 		return
 	}
 	if kind.Handle == nil {
 		e.log.Warn("no handler for target kind", "kind", route.Kind)
-		respond(tx, req, 404, "Not Found")
+		respondStateless(tx, req, 404, "Not Found")
 		return
 	}
 	offer, err := sip.ParseSDP(req.Body())
 	if err != nil {
-		respond(tx, req, 488, "Not Acceptable Here")
+		respondStateless(tx, req, 488, "Not Acceptable Here")
 		return
 	}
-	if _, _, err := sip.Negotiate(offer, e.opts.Codecs); err != nil {
-		respond(tx, req, 488, "Not Acceptable Here")
+	if _, err := sip.AnswerOffer(offer, e.opts.Codecs, ""); err != nil {
+		respondStateless(tx, req, 488, "Not Acceptable Here")
 		return
 	}
 	// Admission comes before any port or goroutine is taken.
@@ -109,7 +110,7 @@ func (e *Engine) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if err != nil {
 		e.admit.doneLeg()
 		e.admit.doneSetup()
-		respond(tx, req, 500, "Server Internal Error")
+		respondStateless(tx, req, 500, "Server Internal Error")
 		return
 	}
 	ss, err := dua.ReadInvite(req, tx)
@@ -160,13 +161,16 @@ func (e *Engine) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		defer e.admit.doneSetup()
 		kind.Handle(l.ctx, e, l, route)
 	})
+	// sipgo ends the INVITE's server transaction when this handler
+	// returns: it must not return before the final response.
+	<-l.final
 }
 
 // refuse answers a new call the PBX cannot serve now: 503 with
 // Retry-After, before anything is taken for it.
 func (e *Engine) refuse(tx sipmsg.ServerTransaction, req *sipmsg.Request) {
 	e.metrics.Refused.Add(1)
-	if err := tx.Respond(overloaded(req)); err != nil {
+	if err := sip.RespondStateless(tx, overloaded(req)); err != nil {
 		e.log.Debug("503 not sent", "error", err)
 	}
 }
@@ -193,7 +197,9 @@ func (e *Engine) authorizeCaller(req *sipmsg.Request, tx sipmsg.ServerTransactio
 		if failed {
 			e.guard.Fail(src)
 		}
-		if err := tx.Respond(res); err != nil {
+		// Stateless: a challenge is not kept for 32 s, nor resent to a
+		// forged source.
+		if err := sip.RespondStateless(tx, res); err != nil {
 			e.log.Debug("challenge not sent", "error", err)
 		}
 		return caller{}, false
@@ -204,4 +210,17 @@ func (e *Engine) authorizeCaller(req *sipmsg.Request, tx sipmsg.ServerTransactio
 		}
 	}
 	return caller{user: user}, true
+}
+
+// respondStateless answers a request the PBX keeps no state for: the
+// transaction ends with the answer, so a flood of refused INVITEs holds
+// no memory for 32 s.
+func respondStateless(tx sipmsg.ServerTransaction, req *sipmsg.Request, code int, reason string, hdrs ...sipmsg.Header) {
+	res := sipmsg.NewResponseFromRequest(req, code, reason, nil)
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	if err := sip.RespondStateless(tx, res); err != nil {
+		slog.Debug("respond failed", "code", code, "error", err)
+	}
 }

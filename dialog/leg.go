@@ -67,19 +67,21 @@ type LegInfo struct {
 // it for short reads and writes; no I/O happens under mu, and mu is never
 // held while a bridge's lock is taken (bridge.mu, then leg.mu).
 type Leg struct {
-	id      string
-	dir     Direction
-	e       *Engine
-	call    *Call
-	from    string
-	to      string
-	context string
-	ep      *media.Endpoint
-	log     *slog.Logger
-	ops     serial
-	done    chan struct{}   // closed when the leg has ended
-	ctx     context.Context // done when the leg has ended
-	cancel  context.CancelFunc
+	id        string
+	dir       Direction
+	e         *Engine
+	call      *Call
+	from      string
+	to        string
+	context   string
+	ep        *media.Endpoint
+	log       *slog.Logger
+	ops       serial
+	done      chan struct{} // closed when the leg has ended
+	final     chan struct{} // inbound: closed once the INVITE has its final response
+	finalOnce sync.Once
+	ctx       context.Context // done when the leg has ended
+	cancel    context.CancelFunc
 
 	peer       string // user or trunk this leg talks to, for logs and records
 	user       string // the authenticated user on the far end, "" for a trunk
@@ -116,7 +118,7 @@ func (e *Engine) newLeg(dir Direction, call *Call, ep *media.Endpoint, from, to,
 	now := e.clock.Now()
 	l := &Leg{
 		id: e.newID(), dir: dir, e: e, call: call, from: from, to: to, context: ctxName, ep: ep,
-		done: make(chan struct{}), created: now, sessID: uint64(now.UnixNano() / 1000),
+		done: make(chan struct{}), final: make(chan struct{}), created: now, sessID: uint64(now.UnixNano() / 1000),
 	}
 	l.ops.wg = &e.wg
 	l.ctx, l.cancel = context.WithCancel(context.Background())
@@ -291,3 +293,8 @@ func (l *Leg) onEnd(fn func()) {
 	l.mu.Unlock()
 	fn()
 }
+
+// finalSent notes that an inbound leg's INVITE has its final response:
+// sipgo ends the server transaction when onInvite returns, so onInvite
+// waits for this.
+func (l *Leg) finalSent() { l.finalOnce.Do(func() { close(l.final) }) }

@@ -66,6 +66,7 @@ func (l *Leg) end(cause Cause, by string, code int) {
 	case sendBye:
 		l.bye(srv, cli)
 	}
+	l.finalSent()
 	l.ep.Close()
 	l.e.unregister(l)
 	close(l.done)
@@ -124,12 +125,15 @@ func (l *Leg) answer() error {
 	l.applyRemote(offer, codec)
 	res := sipmsg.NewSDPResponseFromRequest(srv.InviteRequest, l.answerSDP(codec))
 	l.e.sessionTimerHeaders(srv.InviteRequest, res)
+	// The leg is answered from the moment the 200 leaves; sipgo's write
+	// returns only with the caller's ACK.
+	l.answered()
 	if err := srv.WriteResponse(res); err != nil {
 		// The caller vanished (CANCEL raced the answer, or no ACK).
 		l.end(CauseCancelled, byRemote, 0)
 		return fmt.Errorf("answer %s: %w", l.id, err)
 	}
-	l.answered()
+	l.finalSent()
 	l.startSessionTimer(srv.InviteRequest)
 	return nil
 }
@@ -192,13 +196,9 @@ func (l *Leg) earlyMedia(prefer string) error {
 }
 
 // codecFor picks the codec toward a far end whose offer is d: prefer, if
-// that far end offers it (no transcoding), else the best shared one.
+// that far end offers it (no transcoding), else the best shared one. The
+// offer/answer rules live in sip.AnswerOffer.
 func (e *Engine) codecFor(d sip.SessionDesc, prefer string) (sip.SDPCodec, error) {
-	for _, c := range d.Codecs {
-		if c.Name == prefer {
-			return c, nil
-		}
-	}
-	c, _, err := sip.Negotiate(d, e.opts.Codecs)
-	return c, err
+	a, err := sip.AnswerOffer(d, e.opts.Codecs, prefer)
+	return a.Codec, err
 }

@@ -2,7 +2,8 @@ package dialog
 
 // A leg in no bridge is parked: it hears silence, or music when asked
 // (Hold, or the music of Park), until a program or the dial plan gives it
-// somewhere to go. Prompts played to a parked leg go straight to its
+// somewhere to go. Silence is sent as a stream too, one shared by every
+// parked leg, so phones see RTP flowing. Prompts played to a parked leg go straight to its
 // endpoint; the music pauses meanwhile.
 
 // reconcileSolo makes a leg out of any bridge hear what it should.
@@ -14,17 +15,17 @@ func (l *Leg) reconcileSolo() {
 		class = l.park
 	}
 	want := l.bridge == nil && l.state != StateEnded && l.playing == 0 &&
-		class != "" && (l.state >= StateAnswered || l.state == StateEarly)
+		(l.state >= StateAnswered || l.state == StateEarly)
 	var m = l.music
 	switch {
 	case !want && m != nil:
 		m.Unlisten(l.ep)
 		l.music = nil
-	case want && (m == nil || m.Name() != class):
+	case want && (m == nil || m != l.e.musicOrSilence(class)):
 		if m != nil {
 			m.Unlisten(l.ep)
 		}
-		l.music = l.e.music(class)
+		l.music = l.e.musicOrSilence(class)
 		l.music.Listen(l.ep)
 	}
 }

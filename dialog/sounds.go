@@ -16,6 +16,7 @@ func (e *Engine) loadMusic() error {
 	for name, path := range e.opts.Music {
 		classes[name] = path
 	}
+	e.silence = e.media.NewMusic("", make([]int16, media.FrameSamples))
 	for name, path := range classes {
 		var pcm []int16
 		var err error
@@ -36,6 +37,9 @@ func (e *Engine) loadMusic() error {
 func (e *Engine) closeMusic() {
 	for _, m := range e.musics {
 		m.Close()
+	}
+	if e.silence != nil {
+		e.silence.Close()
 	}
 }
 
@@ -72,4 +76,13 @@ func (e *Engine) player(loop bool, names ...string) (*media.Player, error) {
 		return nil, err
 	}
 	return media.NewPlayer(loop, clips...), nil
+}
+
+// musicOrSilence is the stream a parked leg hears: a class, or the shared
+// silence stream for "".
+func (e *Engine) musicOrSilence(class string) *media.Music {
+	if class == "" {
+		return e.silence
+	}
+	return e.music(class)
 }

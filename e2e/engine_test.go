@@ -107,7 +107,8 @@ func TestEngineParkWithMusic(t *testing.T) {
 	if err := a.WaitHearsAll(3*time.Second, []float64{toneB}, []float64{1700}); err != nil {
 		t.Fatalf("bridged: %v", err)
 	}
-	hangUp(t, a, b)
+	a.Hangup()
+	b.Hangup()
 }
 
 // A prompt played to a parked leg, then digits collected from it.
@@ -198,7 +199,8 @@ func TestEngineAttendedTransfer(t *testing.T) {
 		t.Fatalf("transferor not hung up on complete: %v", err)
 	}
 	exactlyTalking(t, a, c)
-	hangUp(t, a, c)
+	a.Hangup()
+	c.Hangup()
 }
 
 // Supervisor modes, each checked with three tones: customer (A), agent

@@ -15,12 +15,14 @@ import (
 	"os/signal"
 	"syscall"
 
+	sipmsg "github.com/emiago/sipgo/sip"
 	"golang.org/x/term"
 
 	"pbx/config"
 	"pbx/dialog"
 	"pbx/logging"
 	"pbx/node"
+	"pbx/sip"
 )
 
 func main() {
@@ -80,6 +82,9 @@ func run(args []string) error {
 		return fmt.Errorf("-log-format: want text or json")
 	}
 	logs := logging.NewLoggers(os.Stderr, asJSON, cfg.Log.Level, cfg.Log.Packages)
+	// sipgo logs through a global; it gets the rate-limited logger, so a
+	// flood cannot fill the disk with its warnings.
+	sipmsg.SetDefaultLogger(sip.SipgoLogger(logs.For("sip")))
 	srv, err := node.New(cfg, node.Options{DataDir: *dataDir, Logs: logs})
 	if err != nil {
 		return err

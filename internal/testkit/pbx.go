@@ -61,7 +61,7 @@ func StartPBX(t testing.TB, dataDir string, opts ...PBXOption) *PBX {
 	if err := srv.Start(context.Background()); err != nil {
 		t.Fatalf("start pbx: %v", err)
 	}
-	p := &PBX{Node: srv, Config: cfg, DataDir: dataDir, t: t, }
+	p := &PBX{Node: srv, Config: cfg, DataDir: dataDir, t: t}
 	p.events, err = srv.Engine().Subscribe(dialog.EventFilter{Buffer: 4096})
 	if err != nil {
 		t.Fatalf("subscribe: %v", err)
