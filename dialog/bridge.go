@@ -252,7 +252,7 @@ func (b *Bridge) dissolveLocked() {
 		b.mixer, b.members, b.tap = nil, nil, nil
 	}
 	for _, src := range b.sources {
-		go src.finish() // it takes b.mu; the playback's owner waits on it
+		b.e.goOwned(src.finish) // it takes b.mu
 	}
 	if r := b.rec; r != nil {
 		b.rec = nil

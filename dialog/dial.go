@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -52,8 +53,15 @@ func (e *Engine) dial(ctx context.Context, l *Leg, groups [][]dialTarget, o dial
 	if timeout <= 0 {
 		timeout = e.opts.RingTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	// The ring timeout runs on the engine's clock, so tests can drive it.
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var timedOut atomic.Bool
+	ring := e.clock.AfterFunc(timeout, func() {
+		timedOut.Store(true)
+		cancel()
+	})
+	defer ring.Stop()
 	l.mu.Lock()
 	l.cancelDial = cancel
 	l.mu.Unlock()
@@ -90,7 +98,7 @@ func (e *Engine) dial(ctx context.Context, l *Leg, groups [][]dialTarget, o dial
 	}
 	by := byRemote
 	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case timedOut.Load():
 		cause, by, code = CauseNoAnswer, bySystem, 0
 	case ctx.Err() != nil:
 		cause, by, code = CauseCancelled, byLocal, 0

@@ -86,15 +86,14 @@ func (e *Engine) Play(ctx context.Context, legID string, src media.Source, o Pla
 		pb.stopFn = func() { mp.Stop() }
 	}
 	l.publish(Event{Kind: EventPlayStarted, Detail: pb.ID})
-	cancelKeys := func() {}
 	if o.Interrupt {
-		cancelKeys = l.keys.subscribe(func(media.Digit) { go pb.end("interrupted") })
+		cancelKeys := l.keys.subscribe(func(media.Digit) { e.goOwned(func() { pb.end("interrupted") }) })
+		e.goOwned(func() {
+			<-pb.done
+			cancelKeys()
+		})
 	}
-	l.onEnd(func() { go pb.end("hangup") })
-	go func() {
-		<-pb.done
-		cancelKeys()
-	}()
+	l.onEnd(func() { e.goOwned(func() { pb.end("hangup") }) })
 	return pb, nil
 }
 
