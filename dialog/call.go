@@ -84,31 +84,40 @@ func (c *Call) legAnswered(l *Leg) {
 	c.e.events.publish(ev)
 }
 
-// legEnded counts a leg out. The first leg to end decides the record's
-// cause, unless a far end's hang-up comes first: then who hung up is the
-// caller (the first leg) or the callee.
-func (c *Call) legEnded(l *Leg, cause Cause, by string) {
+// decide notes why the call ends, when l is the first leg whose end
+// decides it: the caller's leg, or any leg once the call was answered.
+// Who hung up is the caller (the first leg) or the callee when a far end
+// did, the system for a timeout or the shutdown. It runs when a leg starts
+// ending, before the other legs of its bridge are hung up.
+func (c *Call) decide(l *Leg, cause Cause, by string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.decided || l != c.first && c.answer.IsZero() {
+		return
+	}
+	c.decided = true
+	c.cause = cause
+	switch {
+	case by == bySystem:
+		c.hangupBy = "system"
+	case by == byRemote && l == c.first:
+		c.hangupBy = "caller"
+	case by == byRemote:
+		c.hangupBy = "callee"
+	case l == c.first && c.answer.IsZero():
+		c.hangupBy = "callee" // the PBX refused it on the callee's behalf
+	default:
+		c.hangupBy = "system"
+	}
+}
+
+// legEnded counts a leg out; the last one writes the record.
+func (c *Call) legEnded(l *Leg) {
 	st := l.ep.Stats()
 	c.mu.Lock()
 	c.lost += st.Lost
 	if l == c.first || c.codec == "" {
 		c.codec = l.currentCodec().Name
-	}
-	if !c.decided && (l == c.first || !c.answer.IsZero()) {
-		c.decided = true
-		c.cause = cause
-		switch {
-		case by == bySystem:
-			c.hangupBy = "system"
-		case by == byRemote && l == c.first:
-			c.hangupBy = "caller"
-		case by == byRemote:
-			c.hangupBy = "callee"
-		case l == c.first && c.answer.IsZero():
-			c.hangupBy = "callee" // the PBX refused it on the callee's behalf
-		default:
-			c.hangupBy = "system"
-		}
 	}
 	c.legs--
 	last := c.legs == 0 && !c.finished

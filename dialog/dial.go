@@ -166,6 +166,11 @@ func (e *Engine) fork(ctx context.Context, l *Leg, targets []dialTarget, o dialO
 	l.peer, l.user, l.musicClass = wt.peer, wt.user, wt.music
 	l.mu.Unlock()
 	e.indexDialog(l, winner.ID, winner.InviteRequest.CallID().Value())
+	// The callee's 2xx sets the session timer: the PBX refreshes when it
+	// is named refresher (uac), else watches for the callee's refresh.
+	if st, err := sip.SessionTimerFromResponse(winner.InviteResponse, e.clock.Now()); err == nil {
+		l.armTimer(st)
+	}
 	return true
 }
 

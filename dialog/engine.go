@@ -39,24 +39,25 @@ type CDRSink interface {
 // Options are what the engine needs: its own settings, then the layers
 // below it. The wiring fills them from pbx.yaml (OptionsFrom).
 type Options struct {
-	Node        string        // prefixed to every leg, bridge and call id
-	Codecs      []string      // preference order
-	RingTimeout time.Duration // an unanswered outbound leg ends after this
-	MinSE       time.Duration // smallest RFC 4028 session interval accepted
-	RTPTimeout  time.Duration // a leg whose RTP stops this long is hung up; 0 disables
-	InbandDTMF  bool          // detect tones from far ends without telephone-event
-	UserAgent   string
-	Features    config.Features
-	Conference  config.Conference
-	Users       []config.User
-	Trunks      []config.Trunk
-	Dialplan    []config.DialplanRule
-	Music       map[string]string // extra hold-music classes: name -> WAV file or folder
-	RecordBeep  bool              // beep when a recording starts, unless the request says
-	MaxLegs     int               // legs at once; 0 derives it from the open-file limit and the RTP ports
-	MaxSetup    int               // calls being set up at once; 0 derives it
-	RTPPortMin  int
-	RTPPortMax  int
+	Node           string        // prefixed to every leg, bridge and call id
+	Codecs         []string      // preference order
+	RingTimeout    time.Duration // an unanswered outbound leg ends after this
+	MinSE          time.Duration // smallest RFC 4028 session interval accepted
+	SessionExpires time.Duration // the interval the PBX asks for; 0 accepts what the far end asks
+	RTPTimeout     time.Duration // a leg whose RTP stops this long is hung up; 0 disables
+	InbandDTMF     bool          // detect tones from far ends without telephone-event
+	UserAgent      string
+	Features       config.Features
+	Conference     config.Conference
+	Users          []config.User
+	Trunks         []config.Trunk
+	Dialplan       []config.DialplanRule
+	Music          map[string]string // extra hold-music classes: name -> WAV file or folder
+	RecordBeep     bool              // beep when a recording starts, unless the request says
+	MaxLegs        int               // legs at once; 0 derives it from the open-file limit and the RTP ports
+	MaxSetup       int               // calls being set up at once; 0 derives it
+	RTPPortMin     int
+	RTPPortMax     int
 
 	Stack    *sip.Stack
 	Media    *media.Engine
@@ -77,7 +78,7 @@ type Options struct {
 func OptionsFrom(cfg *config.Config) Options {
 	return Options{
 		Node: cfg.Node, Codecs: cfg.Media.Codecs, RingTimeout: cfg.Calls.RingTimeout,
-		MinSE: cfg.Calls.MinSE, RTPTimeout: cfg.Media.RTPTimeout, InbandDTMF: cfg.Media.InbandDTMF,
+		MinSE: cfg.Calls.MinSE, SessionExpires: cfg.Calls.SessionExpires, RTPTimeout: cfg.Media.RTPTimeout, InbandDTMF: cfg.Media.InbandDTMF,
 		UserAgent: cfg.SIP.UserAgent, Features: cfg.Features, Conference: cfg.Conference,
 		Users: cfg.Users, Trunks: cfg.Trunks, Dialplan: cfg.Dialplan, Music: cfg.Sounds.Music,
 		RecordBeep: cfg.Recordings.Beep, RTPPortMin: cfg.Media.RTPPortMin, RTPPortMax: cfg.Media.RTPPortMax,

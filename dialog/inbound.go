@@ -96,6 +96,12 @@ func (e *Engine) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		respondStateless(tx, req, 488, "Not Acceptable Here")
 		return
 	}
+	if _, refused := sip.NegotiateSessionTimer(req, e.timerPolicy(), e.clock.Now()); refused != nil {
+		if err := sip.RespondStateless(tx, refused); err != nil {
+			e.log.Debug("session timer refusal not sent", "error", err)
+		}
+		return
+	}
 	// Admission comes before any port or goroutine is taken.
 	if !e.admit.trySetup() {
 		e.refuse(tx, req)

@@ -3,8 +3,6 @@ package dialog
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
 
@@ -79,10 +77,15 @@ func (e *Engine) onUpdate(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		return
 	}
 	l.ops.do(context.Background(), func() error {
+		st, refused := l.negotiateTimer(req)
+		if refused != nil {
+			tx.Respond(refused)
+			return nil
+		}
 		res := sipmsg.NewResponseFromRequest(req, 200, "OK", nil)
-		e.sessionTimerHeaders(req, res)
+		addHeaders(res, st.Headers())
 		tx.Respond(res)
-		l.startSessionTimer(req)
+		l.armTimer(st)
 		return nil
 	})
 }
@@ -114,13 +117,18 @@ func (l *Leg) reinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		respond(tx, req, 500, "Server Internal Error", sipmsg.NewHeader("Retry-After", "1"))
 		return
 	}
+	st, refused := l.negotiateTimer(req)
+	if refused != nil {
+		tx.Respond(refused)
+		return
+	}
 	if len(req.Body()) == 0 {
 		// An offerless re-INVITE (a session refresh): offer what is in use.
 		res := sipmsg.NewSDPResponseFromRequest(req, l.sdp([]sip.SDPCodec{l.currentCodec()}, l.remoteDTMF(), "sendrecv", nil))
 		e.addContact(res, req)
-		e.sessionTimerHeaders(req, res)
+		addHeaders(res, st.Headers())
 		tx.Respond(res)
-		l.startSessionTimer(req)
+		l.armTimer(st)
 		return
 	}
 	offer, err := sip.ParseSDP(req.Body())
@@ -137,11 +145,11 @@ func (l *Leg) reinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	held := offer.Direction == "sendonly" || offer.Direction == "inactive"
 	res := sipmsg.NewSDPResponseFromRequest(req, l.answerSDP(codec))
 	e.addContact(res, req)
-	e.sessionTimerHeaders(req, res)
+	addHeaders(res, st.Headers())
 	if err := tx.Respond(res); err != nil {
 		l.log.Debug("re-invite answer", "error", err)
 	}
-	l.startSessionTimer(req)
+	l.armTimer(st)
 	l.log.Info("re-invite", "direction", offer.Direction, "codec", codec.Name)
 	l.setPhoneHeld(held)
 }
@@ -252,59 +260,4 @@ func (e *Engine) SendRequest(ctx context.Context, legID, method string, headers 
 		return 0, fmt.Errorf("send %s to %s: %w", method, legID, err)
 	}
 	return res.StatusCode, nil
-}
-
-// sessionTimerHeaders answers an RFC 4028 request: when the far end asks for
-// a session timer, the PBX accepts its interval (raised to Min-SE) and lets
-// the far end refresh.
-func (e *Engine) sessionTimerHeaders(req *sipmsg.Request, res *sipmsg.Response) {
-	se := req.GetHeader("Session-Expires")
-	if se == nil {
-		return
-	}
-	secs := parseDeltaSeconds(se.Value())
-	if min := int(e.opts.MinSE / time.Second); secs < min {
-		secs = min
-	}
-	res.AppendHeader(sipmsg.NewHeader("Session-Expires", strconv.Itoa(secs)+";refresher=uac"))
-	res.AppendHeader(sipmsg.NewHeader("Require", "timer"))
-}
-
-// startSessionTimer ends the leg if the far end does not refresh its
-// session within the interval it asked for.
-func (l *Leg) startSessionTimer(req *sipmsg.Request) {
-	se := req.GetHeader("Session-Expires")
-	if se == nil {
-		return
-	}
-	secs := parseDeltaSeconds(se.Value())
-	if min := int(l.e.opts.MinSE / time.Second); secs < min {
-		secs = min
-	}
-	d := time.Duration(secs) * time.Second
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.sessTimer != nil {
-		l.sessTimer.Stop()
-	}
-	if l.state == StateEnded {
-		return
-	}
-	l.sessTimer = l.e.clock.AfterFunc(d, func() {
-		l.ops.post(func() { l.end(CauseSessionTimer, bySystem, 0) })
-	})
-}
-
-func parseDeltaSeconds(v string) int {
-	n := 0
-	for _, r := range v {
-		if r < '0' || r > '9' {
-			break
-		}
-		n = n*10 + int(r-'0')
-		if n > 1<<20 {
-			break
-		}
-	}
-	return n
 }

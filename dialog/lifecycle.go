@@ -38,6 +38,7 @@ func (l *Leg) end(cause Cause, by string, code int) {
 	l.sessTimer, l.music, l.onEnds = nil, nil, nil
 	l.mu.Unlock()
 
+	l.call.decide(l, cause, by)
 	l.cancel()
 	if timer != nil {
 		timer.Stop()
@@ -72,7 +73,7 @@ func (l *Leg) end(cause Cause, by string, code int) {
 	close(l.done)
 	l.log.Info("leg ended", "cause", cause.String(), "by", by, "code", code)
 	l.publish(Event{Kind: EventLegEnded, Cause: cause.String(), SIPCode: code, By: by})
-	l.call.legEnded(l, cause, by)
+	l.call.legEnded(l)
 	for _, fn := range onEnds {
 		fn()
 	}
@@ -123,8 +124,14 @@ func (l *Leg) answer() error {
 		return fmt.Errorf("answer %s: %w", l.id, err)
 	}
 	l.applyRemote(offer, codec)
+	st, refused := l.negotiateTimer(srv.InviteRequest)
+	if refused != nil {
+		// Checked when the INVITE came; a policy change since cannot
+		// refuse an answer now: answer without a timer.
+		st = sip.SessionTimer{}
+	}
 	res := sipmsg.NewSDPResponseFromRequest(srv.InviteRequest, l.answerSDP(codec))
-	l.e.sessionTimerHeaders(srv.InviteRequest, res)
+	addHeaders(res, st.Headers())
 	// The leg is answered from the moment the 200 leaves; sipgo's write
 	// returns only with the caller's ACK.
 	l.answered()
@@ -134,7 +141,7 @@ func (l *Leg) answer() error {
 		return fmt.Errorf("answer %s: %w", l.id, err)
 	}
 	l.finalSent()
-	l.startSessionTimer(srv.InviteRequest)
+	l.armTimer(st)
 	return nil
 }
 

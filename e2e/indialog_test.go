@@ -38,6 +38,23 @@ func TestSessionTimerHonoured(t *testing.T) {
 	}
 }
 
+// A caller that supports session timers and asks for less than
+// calls.min_se gets 422 with the PBX's Min-SE (RFC 4028), before any leg
+// is made.
+func TestSessionTimerTooSmall(t *testing.T) {
+	p := testkit.StartPBX(t, "", func(c *config.Config) { c.Calls.MinSE = 2 * time.Second })
+	alice := phone(t, p, "1001")
+	phone(t, p, "1002")
+	_, err := alice.Call(ctxTimeout(t, 5*time.Second), "1002", testkit.CallOptions{
+		Headers: map[string]string{"Session-Expires": "1", "Supported": "timer"}})
+	if code := testkit.StatusOf(err); code != 422 {
+		t.Fatalf("status %d (%v), want 422", code, err)
+	}
+	if legs := p.Engine().Legs(); len(legs) != 0 {
+		t.Fatalf("legs made for a refused call: %+v", legs)
+	}
+}
+
 // OPTIONS and INFO inside a call are answered, and the call goes on.
 func TestInDialogOptionsAndInfo(t *testing.T) {
 	p := testkit.StartPBX(t, "")

@@ -39,8 +39,8 @@ const sessionMaxDelta = 1<<32 - 1
 type SessionTimerPolicy struct {
 	// MinSE is the smallest interval accepted. A request asking for less
 	// gets a 422 (or, from a far end that cannot understand a 422, the
-	// interval raised to MinSE). Below MinSessionInterval counts as
-	// MinSessionInterval.
+	// interval raised to MinSE). 0 means MinSessionInterval, the RFC's
+	// floor; a smaller explicit value is honoured, for test rigs.
 	MinSE time.Duration
 	// Expires, when set, is the interval the PBX wants: it is granted to a
 	// far end that supports session timers but asked for none, and a longer
@@ -125,7 +125,10 @@ func (st SessionTimer) RefreshAt() time.Time {
 func NegotiateSessionTimer(req *sipmsg.Request, p SessionTimerPolicy, now time.Time) (SessionTimer, *sipmsg.Response) {
 	st := SessionTimer{Start: now}
 	supported := SupportsTimer(req)
-	floor := ceilSecond(max(p.MinSE, MinSessionInterval))
+	floor := MinSessionInterval
+	if p.MinSE > 0 {
+		floor = ceilSecond(p.MinSE) // an operator's explicit floor, even below the RFC's (test rigs)
+	}
 
 	var reqMin time.Duration
 	if h := firstHeader(req, "Min-SE", ""); h != nil {
