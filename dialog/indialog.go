@@ -136,21 +136,20 @@ func (l *Leg) reinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		respond(tx, req, 488, "Not Acceptable Here")
 		return
 	}
-	codec, err := e.codecFor(offer, l.currentCodec().Name)
+	body, err := l.acceptOffer(offer, l.currentCodec().Name)
 	if err != nil {
 		respond(tx, req, 488, "Not Acceptable Here")
 		return
 	}
-	l.applyRemote(offer, codec)
 	held := offer.Direction == "sendonly" || offer.Direction == "inactive"
-	res := sipmsg.NewSDPResponseFromRequest(req, l.answerSDP(codec))
+	res := sipmsg.NewSDPResponseFromRequest(req, body)
 	e.addContact(res, req)
 	addHeaders(res, st.Headers())
 	if err := tx.Respond(res); err != nil {
 		l.log.Debug("re-invite answer", "error", err)
 	}
 	l.armTimer(st)
-	l.log.Info("re-invite", "direction", offer.Direction, "codec", codec.Name)
+	l.log.Info("re-invite", "direction", offer.Direction, "codec", l.currentCodec().Name)
 	l.setPhoneHeld(held)
 }
 

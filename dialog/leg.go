@@ -224,16 +224,6 @@ func (l *Leg) remoteDTMF() uint8 {
 	return l.dtmf
 }
 
-// answerSDP is the PBX's answer to the far end's last offer.
-func (l *Leg) answerSDP(codec sip.SDPCodec) []byte {
-	l.mu.Lock()
-	dir := sip.AnswerDirection(l.remote.Direction)
-	dtmf := l.remote.DTMF
-	streams := l.remote.Streams
-	l.mu.Unlock()
-	return l.sdp([]sip.SDPCodec{codec}, dtmf, dir, streams)
-}
-
 func mediaCodec(c sip.SDPCodec) media.Codec {
 	if mc, ok := media.CodecByName(c.Name); ok {
 		return mc

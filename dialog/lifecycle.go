@@ -119,18 +119,17 @@ func (l *Leg) answer() error {
 			prefer = o.currentCodec().Name
 		}
 	}
-	codec, err := l.e.codecFor(offer, prefer)
+	body, err := l.acceptOffer(offer, prefer)
 	if err != nil {
 		return fmt.Errorf("answer %s: %w", l.id, err)
 	}
-	l.applyRemote(offer, codec)
 	st, refused := l.negotiateTimer(srv.InviteRequest)
 	if refused != nil {
 		// Checked when the INVITE came; a policy change since cannot
 		// refuse an answer now: answer without a timer.
 		st = sip.SessionTimer{}
 	}
-	res := sipmsg.NewSDPResponseFromRequest(srv.InviteRequest, l.answerSDP(codec))
+	res := sipmsg.NewSDPResponseFromRequest(srv.InviteRequest, body)
 	addHeaders(res, st.Headers())
 	// The leg is answered from the moment the 200 leaves; sipgo's write
 	// returns only with the caller's ACK.
@@ -186,12 +185,11 @@ func (l *Leg) earlyMedia(prefer string) error {
 	if srv == nil || state != StateRinging {
 		return nil
 	}
-	codec, err := l.e.codecFor(offer, prefer)
+	body, err := l.acceptOffer(offer, prefer)
 	if err != nil {
 		return err
 	}
-	l.applyRemote(offer, codec)
-	r := sipmsg.NewResponseFromRequest(srv.InviteRequest, 183, "Session Progress", l.answerSDP(codec))
+	r := sipmsg.NewResponseFromRequest(srv.InviteRequest, 183, "Session Progress", body)
 	r.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
 	if err := srv.WriteResponse(r); err != nil {
 		return fmt.Errorf("early media on %s: %w", l.id, err)
@@ -202,10 +200,15 @@ func (l *Leg) earlyMedia(prefer string) error {
 	return nil
 }
 
-// codecFor picks the codec toward a far end whose offer is d: prefer, if
-// that far end offers it (no transcoding), else the best shared one. The
-// offer/answer rules live in sip.AnswerOffer.
-func (e *Engine) codecFor(d sip.SessionDesc, prefer string) (sip.SDPCodec, error) {
-	a, err := sip.AnswerOffer(d, e.opts.Codecs, prefer)
-	return a.Codec, err
+// acceptOffer answers a far end's offer, once (sip.AnswerOffer holds the
+// rules): the codec is prefer when the offer has it (then a relay needs no
+// transcoding), else the best shared one. The endpoint is pointed at the
+// far end, and the PBX's answer SDP returned.
+func (l *Leg) acceptOffer(offer sip.SessionDesc, prefer string) ([]byte, error) {
+	a, err := sip.AnswerOffer(offer, l.e.opts.Codecs, prefer)
+	if err != nil {
+		return nil, err
+	}
+	l.applyRemote(offer, a.Codec)
+	return l.sdp([]sip.SDPCodec{a.Codec}, a.DTMF, a.Direction, a.Streams), nil
 }

@@ -415,21 +415,6 @@ func sdpPtime(attrs []sdp.Attribute) int {
 	return 0
 }
 
-// Negotiate picks the codec of an answer: the first codec of the offer, in
-// the offer's order, whose name is in supported (compared without case), and
-// the offer's telephone-event payload type (0 if it has none). With nothing
-// in common it returns ErrSDPNoCommonCodec, and the caller answers 488.
-func Negotiate(offer SessionDesc, supported []string) (codec SDPCodec, dtmf uint8, err error) {
-	for _, c := range offer.Codecs {
-		for _, s := range supported {
-			if strings.EqualFold(c.Name, s) {
-				return c, offer.DTMF, nil
-			}
-		}
-	}
-	return SDPCodec{}, 0, ErrSDPNoCommonCodec
-}
-
 // AnswerDirection is the direction an answer gives to an offer's:
 // sendonly→recvonly, recvonly→sendonly, inactive→inactive, anything
 // else→sendrecv.

@@ -212,47 +212,6 @@ func TestSDPParseRefuses(t *testing.T) {
 	}
 }
 
-func TestSDPNegotiate(t *testing.T) {
-	parse := func(body string) SessionDesc {
-		t.Helper()
-		d, err := ParseSDP([]byte(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	tests := []struct {
-		name      string
-		offer     SessionDesc
-		supported []string
-		codec     string
-		dtmf      uint8
-	}{
-		{"SIPp: PCMU", parse(sdpTestSIPpUAC), []string{"PCMA", "PCMU"}, "PCMU", 0},
-		{"the offer's order wins over ours", parse(sdpTestYealink), []string{"PCMA", "PCMU"}, "PCMU", 101},
-		{"skips what we lack", parse(sdpTestZoiper), []string{"PCMU", "PCMA"}, "PCMU", 101},
-		{"Linphone's 8 kHz telephone-event", parse(sdpTestLinphone), []string{"pcma"}, "PCMA", 100},
-		{"names compare without case", SessionDesc{Codecs: []SDPCodec{{"pcma", 8, 8000}}, DTMF: 96}, []string{"PCMA"}, "pcma", 96},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, dtmf, err := Negotiate(tt.offer, tt.supported)
-			if err != nil || c.Name != tt.codec || dtmf != tt.dtmf {
-				t.Fatalf("got %+v dtmf %d err %v, want %s dtmf %d", c, dtmf, err, tt.codec, tt.dtmf)
-			}
-		})
-	}
-	for name, offer := range map[string]SessionDesc{
-		"G729 only":  {Codecs: []SDPCodec{{"G729", 18, 8000}}, DTMF: 101},
-		"no codecs":  {},
-		"opus, G722": parse(sdpTestLines("v=0", "o=- 1 1 IN IP4 192.0.2.5", "s=-", "c=IN IP4 192.0.2.5", "t=0 0", "m=audio 4000 RTP/AVP 111 9", "a=rtpmap:111 opus/48000/2")),
-	} {
-		if c, _, err := Negotiate(offer, []string{"PCMU", "PCMA"}); !errors.Is(err, ErrSDPNoCommonCodec) {
-			t.Errorf("%s: got %+v, %v; want ErrSDPNoCommonCodec (488)", name, c, err)
-		}
-	}
-}
-
 func TestSDPAnswerDirection(t *testing.T) {
 	for offer, want := range map[string]string{
 		"sendrecv": "sendrecv", "sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive", "": "sendrecv", "bogus": "sendrecv",
