@@ -111,17 +111,18 @@ type Engine struct {
 	rooms   rooms
 	admit   *admission
 
-	mu       sync.Mutex
-	legs     map[string]*Leg             // by leg id, from creation to end
-	bridges  map[string]*Bridge          // by bridge id
-	calls    map[string]*Call            // call records in progress
-	consults map[string]*consultation    // attended transfers by consultation leg id
-	recs     map[string]*bridgeRecording // recordings by id
-	byDialog map[string]*Leg             // by sipgo dialog id
-	bySIPID  map[string]*Leg             // by SIP Call-ID, for Replaces
-	idle     chan struct{}               // closed and replaced when the last leg ends
-	draining atomic.Bool
-	wg       sync.WaitGroup // every goroutine the engine starts
+	mu        sync.Mutex
+	legs      map[string]*Leg             // by leg id, from creation to end
+	bridges   map[string]*Bridge          // by bridge id
+	calls     map[string]*Call            // call records in progress
+	consults  map[string]*consultation    // attended transfers by consultation leg id
+	recs      map[string]*bridgeRecording // recordings by id
+	playbacks map[string]*Playback        // playbacks by id
+	byDialog  map[string]*Leg             // by sipgo dialog id
+	bySIPID   map[string]*Leg             // by SIP Call-ID, for Replaces
+	idle      chan struct{}               // closed and replaced when the last leg ends
+	draining  atomic.Bool
+	wg        sync.WaitGroup // every goroutine the engine starts
 }
 
 // Metrics are the engine's counters for /metrics.
@@ -183,7 +184,7 @@ func New(o Options) (*Engine, error) {
 		opts: o, stack: o.Stack, media: o.Media, loc: o.Location,
 		digest: o.Digest, guard: o.Guard, users: o.Lookup, cdrs: o.CDRs,
 		log: o.Logger, clock: o.Clock, plan: plan, trunks: tr,
-		legs: map[string]*Leg{}, bridges: map[string]*Bridge{}, calls: map[string]*Call{}, consults: map[string]*consultation{}, recs: map[string]*bridgeRecording{},
+		legs: map[string]*Leg{}, bridges: map[string]*Bridge{}, calls: map[string]*Call{}, consults: map[string]*consultation{}, recs: map[string]*bridgeRecording{}, playbacks: map[string]*Playback{},
 		byDialog: map[string]*Leg{}, bySIPID: map[string]*Leg{}, idle: make(chan struct{}),
 		prompts: o.Prompts, archive: o.Recordings, events: NewBus(0),
 		admit: newAdmission(maxLegs, maxSetup),

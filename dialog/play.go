@@ -63,7 +63,10 @@ func (e *Engine) Play(ctx context.Context, legID string, src media.Source, o Pla
 		r := pb.reason
 		pb.mu.Unlock()
 		l.publish(Event{Kind: EventPlayFinished, Detail: pb.ID, Cause: r})
+		e.mu.Lock()
+		delete(e.playbacks, pb.ID)
 		close(pb.done)
+		e.mu.Unlock()
 	}
 	if b := l.currentBridge(); b != nil {
 		stop, err := b.addSource(src, l, func() { finished("finished") })
@@ -85,6 +88,13 @@ func (e *Engine) Play(ctx context.Context, legID string, src media.Source, o Pla
 		})
 		pb.stopFn = func() { mp.Stop() }
 	}
+	e.mu.Lock()
+	select {
+	case <-pb.done: // it ended already
+	default:
+		e.playbacks[pb.ID] = pb
+	}
+	e.mu.Unlock()
 	l.publish(Event{Kind: EventPlayStarted, Detail: pb.ID})
 	if o.Interrupt {
 		cancelKeys := l.keys.subscribe(func(media.Digit) { e.goOwned(func() { pb.end("interrupted") }) })
@@ -107,8 +117,22 @@ func (e *Engine) PlayPrompts(ctx context.Context, legID string, names []string, 
 	return e.Play(ctx, legID, p, o)
 }
 
-// StopPlay stops a playback by id.
-func (e *Engine) StopPlay(pb *Playback) { pb.end("stopped") }
+// StopPlay stops a playback by its id, as play.started reported it.
+func (e *Engine) StopPlay(ctx context.Context, id string) error {
+	e.mu.Lock()
+	pb := e.playbacks[id]
+	e.mu.Unlock()
+	if pb == nil {
+		return fmt.Errorf("stop playback %s: %w", id, ErrNotFound)
+	}
+	pb.end("stopped")
+	select {
+	case <-pb.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // playPrompts plays prompts to a leg and does not wait.
 func (e *Engine) playPrompts(l *Leg, names ...string) {

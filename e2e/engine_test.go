@@ -124,6 +124,9 @@ func TestEnginePlayAndCollect(t *testing.T) {
 	if err := a.WaitHears(3*time.Second, 500); err != nil {
 		t.Fatalf("prompt: %v", err)
 	}
+	if err := p.Engine().StopPlay(context.Background(), "no-such-playback"); !errors.Is(err, dialog.ErrNotFound) {
+		t.Fatalf("stop of an unknown playback: %v", err)
+	}
 	got := make(chan dialog.Collected, 1)
 	go func() {
 		c, err := p.Engine().CollectDTMF(context.Background(), la, dialog.CollectOptions{Max: 4, Terminator: "#", Timeout: 5 * time.Second})
@@ -145,6 +148,23 @@ func TestEnginePlayAndCollect(t *testing.T) {
 	}
 	if c := <-got; c.Digits != "42" || c.Reason != "terminator" {
 		t.Fatalf("collected %+v, want 42 by terminator", c)
+	}
+	// A looping prompt stopped by its id; the parked leg hears silence again.
+	loop, err := p.Engine().PlayPrompts(context.Background(), la, []string{"welcome"}, dialog.PlayOptions{Loop: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WaitHears(3*time.Second, 500); err != nil {
+		t.Fatalf("looping prompt: %v", err)
+	}
+	if err := p.Engine().StopPlay(context.Background(), loop.ID); err != nil {
+		t.Fatal(err)
+	}
+	if loop.Reason() != "stopped" {
+		t.Fatalf("stopped playback ended %q", loop.Reason())
+	}
+	if err := a.WaitHearsAll(3*time.Second, nil, []float64{500}); err != nil {
+		t.Fatalf("after stop: %v", err)
 	}
 	a.Hangup()
 }
