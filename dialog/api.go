@@ -120,6 +120,17 @@ func (e *Engine) destination(r OriginateRequest) ([][]dialTarget, error) {
 	if !ok {
 		return nil, fmt.Errorf("originate to %s: %w: no dial-plan rule", to, ErrBadTarget)
 	}
+	groups, err := e.routeGroups(route)
+	if err != nil {
+		return nil, fmt.Errorf("originate to %s: %w", to, err)
+	}
+	return groups, nil
+}
+
+// routeGroups turns a dial-plan route that dials (an extension, trunks)
+// into the INVITEs to send: one group per trunk, tried in turn; an
+// extension's contacts in one group, rung at once.
+func (e *Engine) routeGroups(route Route) ([][]dialTarget, error) {
 	switch t := route.Parsed.(type) {
 	case ExtensionTarget:
 		ext := route.Number
@@ -128,13 +139,13 @@ func (e *Engine) destination(r OriginateRequest) ([][]dialTarget, error) {
 		}
 		targets, cause := e.extensionTargets(ext)
 		if targets == nil {
-			return nil, fmt.Errorf("originate to %s: %w: %s", to, ErrBadTarget, cause)
+			return nil, fmt.Errorf("%w: %s", ErrBadTarget, cause)
 		}
 		return [][]dialTarget{targets}, nil
 	case TrunkTarget:
 		return e.trunkTargets(t.Trunks, route.Number), nil
 	}
-	return nil, fmt.Errorf("originate to %s: %w: target %s cannot be dialled", to, ErrBadTarget, route.Kind)
+	return nil, fmt.Errorf("%w: target %s cannot be dialled", ErrBadTarget, route.Kind)
 }
 
 // outboundLeg makes and registers a leg the PBX will dial.

@@ -28,24 +28,14 @@ func (e *Engine) routeTransfer(transferor *Leg, number string) ([][]dialTarget, 
 	if !ok {
 		return nil, fmt.Errorf("transfer to %s: %w: no route", number, ErrTransfer)
 	}
-	switch t := route.Parsed.(type) {
-	case ExtensionTarget:
-		ext := route.Number
-		if t.Extension != "" {
-			ext = t.Extension
-		}
-		targets, cause := e.extensionTargets(ext)
-		if targets == nil {
-			return nil, fmt.Errorf("transfer to %s: %w: %s", number, ErrTransfer, cause)
-		}
-		return [][]dialTarget{targets}, nil
-	case TrunkTarget:
-		if transferor.user == "" {
-			return nil, fmt.Errorf("transfer to %s: %w: only users may transfer to a trunk", number, ErrTransfer)
-		}
-		return e.trunkTargets(t.Trunks, route.Number), nil
+	if _, toTrunk := route.Parsed.(TrunkTarget); toTrunk && transferor.user == "" {
+		return nil, fmt.Errorf("transfer to %s: %w: only users may transfer to a trunk", number, ErrTransfer)
 	}
-	return nil, fmt.Errorf("transfer to %s: %w: target %s cannot be dialled", number, ErrTransfer, route.Kind)
+	groups, err := e.routeGroups(route)
+	if err != nil {
+		return nil, fmt.Errorf("transfer to %s: %w: %v", number, ErrTransfer, err)
+	}
+	return groups, nil
 }
 
 // identity is the number a leg's party is known by.
