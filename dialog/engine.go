@@ -226,6 +226,13 @@ func (e *Engine) ActiveCalls() int {
 	return len(e.calls)
 }
 
+// LegCount is the number of legs alive.
+func (e *Engine) LegCount() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.legs)
+}
+
 // Leg returns a snapshot of the leg with this id.
 func (e *Engine) Leg(id string) (LegInfo, bool) {
 	if l := e.leg(id); l != nil {

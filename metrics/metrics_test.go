@@ -48,6 +48,18 @@ func (s *sources) CallsStarted() uint64 {
 	return s.started
 }
 
+func (s *sources) LegsActive() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return 2 * s.active
+}
+
+func (s *sources) CallsRefused() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.started / 10
+}
+
 func (s *sources) CallResults() map[string]uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -161,6 +173,8 @@ func TestScrapeKeepsEveryName(t *testing.T) {
 		{"pbx_registered_aors", gauge, 2},
 		{"pbx_calls_active", gauge, 3},
 		{"pbx_calls_started_total", counter, 7},
+		{"pbx_legs_active", gauge, 6},
+		{"pbx_calls_refused_total", counter, 0},
 		{"pbx_rtp_packets_in_total", counter, 100},
 		{"pbx_rtp_packets_out_total", counter, 90},
 		{"pbx_rtp_bytes_in_total", counter, 17200},

@@ -25,6 +25,10 @@ type Calls interface {
 	CallsStarted() uint64
 	// CallResults is the number of ended calls per call-record disposition.
 	CallResults() map[string]uint64
+	// LegsActive is the number of legs alive (call sides, ringing or up).
+	LegsActive() int
+	// CallsRefused is the number of new calls refused for capacity (503).
+	CallsRefused() uint64
 }
 
 // RTP reports the media engine's packet counters; *media.Engine is one.
@@ -51,6 +55,8 @@ type engineCalls struct{ e *dialog.Engine }
 func (c engineCalls) ActiveCalls() int               { return c.e.ActiveCalls() }
 func (c engineCalls) CallsStarted() uint64           { return c.e.Metrics().CallsStarted.Load() }
 func (c engineCalls) CallResults() map[string]uint64 { return c.e.Metrics().Results() }
+func (c engineCalls) LegsActive() int                { return c.e.LegCount() }
+func (c engineCalls) CallsRefused() uint64           { return c.e.Metrics().Refused.Load() }
 
 // sourceCollector reads every source once per scrape, so the samples of one
 // source (the six RTP counters, say) come from one consistent snapshot.
@@ -61,6 +67,7 @@ type sourceCollector struct {
 
 	registrations, registeredAORs      *prometheus.Desc
 	callsActive, callsStarted, calls   *prometheus.Desc
+	legsActive, callsRefused           *prometheus.Desc
 	packetsIn, packetsOut              *prometheus.Desc
 	bytesIn, bytesOut, lost, endpoints *prometheus.Desc
 	authFailures, bansActive           *prometheus.Desc
@@ -77,6 +84,8 @@ func newSourceCollector(src Sources) *sourceCollector {
 		callsActive:    d("pbx_calls_active", "Calls in progress."),
 		callsStarted:   d("pbx_calls_started_total", "Calls taken."),
 		calls:          d("pbx_calls_total", "Calls ended, by disposition.", "result"),
+		legsActive:     d("pbx_legs_active", "Legs alive: call sides ringing or up."),
+		callsRefused:   d("pbx_calls_refused_total", "New calls refused with 503 for capacity (calls.max_legs, calls.max_setup)."),
 		packetsIn:      d("pbx_rtp_packets_in_total", "RTP packets received."),
 		packetsOut:     d("pbx_rtp_packets_out_total", "RTP packets sent."),
 		bytesIn:        d("pbx_rtp_bytes_in_total", "RTP bytes received."),
@@ -93,6 +102,7 @@ func newSourceCollector(src Sources) *sourceCollector {
 func (c *sourceCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.registrations, c.registeredAORs, c.callsActive, c.callsStarted, c.calls,
+		c.legsActive, c.callsRefused,
 		c.packetsIn, c.packetsOut, c.bytesIn, c.bytesOut, c.lost, c.endpoints,
 		c.authFailures, c.bansActive,
 	} {
@@ -119,6 +129,8 @@ func (c *sourceCollector) Collect(ch chan<- prometheus.Metric) {
 
 	gauge(c.callsActive, float64(c.src.Calls.ActiveCalls()))
 	counter(c.callsStarted, float64(c.src.Calls.CallsStarted()))
+	gauge(c.legsActive, float64(c.src.Calls.LegsActive()))
+	counter(c.callsRefused, float64(c.src.Calls.CallsRefused()))
 	for result, n := range c.src.Calls.CallResults() {
 		counter(c.calls, float64(n), result)
 	}
