@@ -37,7 +37,11 @@
 # OVERLOAD_RATE, OVERLOAD_SECS, NORMAL_RATE, NORMAL_SECS, AFTER_SECS,
 # FLOOD_RATE, FLOOD_SECS, FLOOD_TCP, FLOOD_IDLE, FLOOD_LOG_LEVEL, FLOOD_KINDS
 # (comma-separated, see go run ./bench/flood -h; default all),
-# BENCH_WORK, BENCH_RESULTS,
+# BENCH_WORK, BENCH_RESULTS, BENCH_PROFILE=1 (at the moments memory is
+# measured, save the PBX's heap profile, runtime memory statistics,
+# goroutine counts and /proc memory figures in BENCH_WORK: <step>.heap.pb.gz,
+# <step>.memstats.txt, <step>.goroutines.txt, <step>.proc.txt; read with
+# go tool pprof -sample_index=inuse_space PBX_BIN FILE),
 # BENCH_MAX_SECS, BENCH_QUIET_WAIT (seconds to wait before a step for other
 # processes to leave the CPUs; default 120), BENCH_SYSCTL=1 (raise UDP socket
 # buffer defaults while running, restored on exit; needs root).
@@ -227,6 +231,24 @@ count_col() {
 	awk -F';' -v s="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if (substr($i, length($i) - length(s) + 1) == s) c = i; next }
 		NF > 1 { last = $0 } END { if (c && last != "") { split(last, f, ";"); print f[c] + 0 } else print 0 }' "$1" 2>/dev/null || echo 0
 }
+# snapshot TAG: with BENCH_PROFILE=1, the PBX's memory as it stands, for a
+# breakdown of what an RSS figure is made of (see BENCH_PROFILE above).
+# Taken after the figures it explains: fetching profiles allocates.
+snapshot() {
+	[[ ${BENCH_PROFILE:-0} == 1 && -n $PBX_PID ]] || return 0
+	local tag=$1 base="http://$PBX_HTTP/debug/pprof"
+	curl -fsS --max-time 20 -o "$WORK/$tag.heap.pb.gz" "$base/heap" 2>/dev/null || true
+	curl -fsS --max-time 20 "$base/heap?debug=1" 2>/dev/null | sed -n '/^# runtime.MemStats/,$p' >"$WORK/$tag.memstats.txt" || true
+	curl -fsS --max-time 20 -o "$WORK/$tag.goroutines.txt" "$base/goroutine?debug=1" 2>/dev/null || true
+	{
+		# GC share of the CPU: GCCPUFraction (memstats) x GOMAXPROCS x elapsed / cpu.
+		echo "elapsed_s cpu_s: $(ps -o etimes=,times= -p "$PBX_PID")"
+		grep -E '^(VmRSS|VmHWM|RssAnon|RssFile|VmStk|Threads):' "/proc/$PBX_PID/status"
+		cat "/proc/$PBX_PID/smaps_rollup"
+	} >"$WORK/$tag.proc.txt" 2>/dev/null || true
+	log "snapshot $tag: $WORK/$tag.{heap.pb.gz,memstats.txt,goroutines.txt,proc.txt}"
+}
+
 pss_kb() { # pss_kb PID...: proportional set size summed (shared memory counted once)
 	local p t=0 v
 	for p in "$@"; do
@@ -568,6 +590,7 @@ rtp_step() {
 	pd_b=$(udp_drops 20000 59999) sd_b=$(udp_drops "$UAS_MEDIA" $((UAC_MEDIA + 3)))
 	mem1=$(rss_kb "$PBX_PID")
 	active=$(metric pbx_calls_active)
+	snapshot "$tag"
 	wait "$uac" || rc=$?
 	forget "$uac"
 	stop_pid "$UAS_PID"
@@ -654,6 +677,7 @@ time.sleep(float(sys.argv[3]))' "$UAC_IP" "$UAC_MEDIA" $((2 * hold_s + 60)) &
 	pd_b=$(udp_drops 20000 59999)
 	mem1=$(rss_kb "$PBX_PID")
 	active=$(metric pbx_calls_active)
+	snapshot "$tag"
 	wait "$uac" || rc=$?
 	forget "$uac"
 	stop_pid "$sink"
@@ -740,9 +764,11 @@ section_overload() {
 	stop_pid "$UAS_PID"
 	local peak end_rss after_rss after_active lines
 	peak=$(peak_rss_kb "$PBX_PID") end_rss=$(rss_kb "$PBX_PID")
+	snapshot overload.end
 	log "overload: load over; waiting ${AFTER_SECS}s for the PBX to settle"
 	sleep "$AFTER_SECS"
 	after_rss=$(rss_kb "$PBX_PID") after_active=$(metric pbx_calls_active)
+	snapshot overload.after
 	lines=$(($(log_lines) - lines0))
 	{
 		echo "## Overload: $OVERLOAD_RATE calls/s for ${OVERLOAD_SECS}s, then $NORMAL_RATE calls/s for ${NORMAL_SECS}s (${hold_s}s hold)"

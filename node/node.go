@@ -184,7 +184,9 @@ func (s *Node) lookupUser(user string) (string, bool) {
 // once the PBX answers on all of them.
 func (s *Node) Start(ctx context.Context) error {
 	ctx, s.cancel = context.WithCancel(ctx)
+	s.log.Debug("garbage collector target", "gogc", tuneGC())
 	s.goRun(func() { s.feedMetrics(ctx) })
+	s.goRun(func() { s.reclaimMemory(ctx) })
 	if err := s.stack.Listen(ctx); err != nil {
 		return err
 	}
