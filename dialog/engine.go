@@ -334,7 +334,7 @@ func (e *Engine) indexDialog(l *Leg, dialogID, sipCallID string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	l.mu.Lock()
-	l.dialogID = dialogID
+	l.dialogID, l.sipCallID = dialogID, sipCallID
 	l.mu.Unlock()
 	e.byDialog[dialogID] = l
 	e.bySIPID[sipCallID] = l
@@ -344,15 +344,14 @@ func (e *Engine) unregister(l *Leg) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.legs, l.id)
-	for k, x := range e.byDialog {
-		if x == l {
-			delete(e.byDialog, k)
-		}
+	l.mu.Lock()
+	dialogID, sipCallID := l.dialogID, l.sipCallID
+	l.mu.Unlock()
+	if e.byDialog[dialogID] == l {
+		delete(e.byDialog, dialogID)
 	}
-	for k, x := range e.bySIPID {
-		if x == l {
-			delete(e.bySIPID, k)
-		}
+	if e.bySIPID[sipCallID] == l {
+		delete(e.bySIPID, sipCallID)
 	}
 	e.admit.doneLeg()
 	if len(e.legs) == 0 {

@@ -91,6 +91,7 @@ type Leg struct {
 	srv        *sipgo.DialogServerSession // inbound
 	cli        *sipgo.DialogClientSession // outbound, once a fork answered
 	dialogID   string
+	sipCallID  string
 	cancelDial context.CancelFunc // outbound, while it rings
 	state      LegState
 	bridge     *Bridge
