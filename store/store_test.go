@@ -2,9 +2,11 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -282,5 +284,37 @@ func TestCDRRoundTrip(t *testing.T) {
 	got.Start, got.Answer, got.End = in.Start, in.Answer, in.End
 	if got != in {
 		t.Fatalf("round trip:\n got %+v\nwant %+v", got, in)
+	}
+}
+
+// Records added by many calls ending at once are all kept: they share
+// transactions, not records.
+func TestAddCDRConcurrent(t *testing.T) {
+	s, _ := openTemp(t)
+	const n = 64
+	start := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := CDR{ID: fmt.Sprintf("node-%03d", i), Start: start.Add(time.Duration(i) * time.Millisecond), End: start.Add(time.Second)}
+			if err := s.AddCDR(c); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	recs, err := s.CDRs(time.Time{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != n {
+		t.Fatalf("%d records, want %d", len(recs), n)
+	}
+	for i, r := range recs {
+		if want := fmt.Sprintf("node-%03d", i); r.ID != want {
+			t.Fatalf("record %d is %s, want %s (oldest first)", i, r.ID, want)
+		}
 	}
 }
