@@ -136,9 +136,10 @@ type DialplanRule struct {
 	Match   `yaml:",inline"`
 	Strip   int    `yaml:"strip"`   // digits removed from the front
 	Prepend string `yaml:"prepend"` // digits added to the front, after strip
-	// Target is "extension:N", "trunk:NAME" or "trunks:A,B" (failover order);
-	// later issues add queue:, agent:, rwi:, agentrpc:. "extension" alone means
-	// the number itself.
+	// Target is "kind" or "kind:ARG,ARG": a kind some package registered
+	// with dialog (extension, trunk, echo, play, conference, music, park;
+	// later queue, agent, rwi, agentrpc). config checks the syntax only;
+	// dialog.CheckDialplan checks the kind and its arguments.
 	Target string `yaml:"target"`
 }
 

@@ -102,7 +102,7 @@ func parseTrunkTarget(args []string, env TargetEnv) (any, error) {
 
 func parsePlayTarget(args []string, env TargetEnv) (any, error) {
 	if len(args) == 0 {
-		return nil, fmt.Errorf("want play:NAME or play:NAME,NAME,...")
+		return nil, fmt.Errorf("want play:NAME, or several names separated by commas")
 	}
 	for _, name := range args {
 		if err := env.prompt(name); err != nil {

@@ -321,3 +321,80 @@ func TestEngineCancelRingingLeg(t *testing.T) {
 		t.Fatalf("hangup of an ended leg: %v, want ErrNotFound", err)
 	}
 }
+
+// A program's subscription drops, a call happens meanwhile, and the
+// program resumes after the last sequence number it saw: it gets exactly
+// the events it missed, in order, then live ones.
+func TestEngineEventsResume(t *testing.T) {
+	p := testkit.StartPBX(t, "")
+	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
+	e := p.Engine()
+	all, err := e.Subscribe(dialog.EventFilter{Buffer: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer all.Close()
+	first, err := e.Subscribe(dialog.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := connect(t, alice, bob, "1002")
+	hangUp(t, a, b)
+	var last uint64
+	for ev := range first.C {
+		last = ev.Seq
+		if ev.Kind == dialog.EventCallEnded {
+			break
+		}
+	}
+	first.Close()
+
+	// Missed: a whole second call.
+	a, b = connect(t, alice, bob, "1002")
+	hangUp(t, a, b)
+	var missed []dialog.Event
+	for ev := range all.C {
+		if ev.Seq <= last {
+			continue
+		}
+		missed = append(missed, ev)
+		if ev.Kind == dialog.EventCallEnded {
+			break
+		}
+	}
+
+	resumed, err := e.Subscribe(dialog.EventFilter{After: last})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resumed.Close()
+	for i, want := range missed {
+		select {
+		case got := <-resumed.C:
+			if got.Seq != want.Seq || got.Kind != want.Kind || got.LegID != want.LegID {
+				t.Fatalf("resumed event %d: %d %s %s, want %d %s %s", i, got.Seq, got.Kind, got.LegID, want.Seq, want.Kind, want.LegID)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatalf("resumed only %d of %d missed events", i, len(missed))
+		}
+	}
+	if len(missed) < 10 {
+		t.Fatalf("a whole call made only %d events", len(missed))
+	}
+	// Then live events: a third call's first event follows at once.
+	a, b = connect(t, alice, bob, "1002")
+	select {
+	case ev := <-resumed.C:
+		if ev.Seq != missed[len(missed)-1].Seq+1 {
+			t.Fatalf("live event %d after resume, want %d", ev.Seq, missed[len(missed)-1].Seq+1)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("no live event after the replay")
+	}
+	hangUp(t, a, b)
+
+	// Too far back: the history is bounded, and a future point is refused.
+	if _, err := e.Subscribe(dialog.EventFilter{After: last + 1_000_000}); !errors.Is(err, dialog.ErrTooLate) {
+		t.Fatalf("resume from the future: %v, want ErrTooLate", err)
+	}
+}
