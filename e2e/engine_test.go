@@ -398,3 +398,36 @@ func TestEngineEventsResume(t *testing.T) {
 		t.Fatalf("resume from the future: %v, want ErrTooLate", err)
 	}
 }
+
+// The ring timeout runs on the engine's clock: a leg that rings for 30 s
+// of that clock is cancelled as unanswered, with no real wait.
+func TestEngineRingTimeoutOnTheClock(t *testing.T) {
+	clk := testkit.NewManualClock()
+	p := testkit.StartPBX(t, "", testkit.WithClock(clk))
+	bob := phone(t, p, "1002")
+	sub, err := p.Engine().Subscribe(dialog.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	cancelled := ringUntilCancelled(bob)
+	leg, err := p.Engine().Originate(context.Background(), dialog.OriginateRequest{To: "1002", Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.WaitLeg(sub, leg.ID, dialog.EventLegRinging, 3*time.Second)
+	clk.Advance(29 * time.Second)
+	if info, ok := p.Engine().Leg(leg.ID); !ok || info.State != dialog.StateRinging {
+		t.Fatalf("after 29 s of ringing: %+v %v", info, ok)
+	}
+	clk.Advance(time.Second)
+	select {
+	case <-cancelled:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the phone was not sent CANCEL at the ring timeout")
+	}
+	ev := p.WaitLeg(sub, leg.ID, dialog.EventLegEnded, 3*time.Second)
+	if ev.Cause != dialog.CauseNoAnswer.String() || ev.By != "system" {
+		t.Fatalf("ended: %+v", ev)
+	}
+}

@@ -49,6 +49,9 @@ type Options struct {
 	Logs    *logging.Loggers
 	// MediaIP is the address RTP sockets bind to; "" binds all addresses.
 	MediaIP string
+	// Clock is the call engine's time (ring, digit and session timers);
+	// nil is the wall clock. Tests pass one they drive.
+	Clock dialog.Clock
 }
 
 // New opens the store and builds every layer; nothing listens until Start.
@@ -153,7 +156,7 @@ func (s *Node) build(o Options) error {
 	do := dialog.OptionsFrom(cfg)
 	do.Stack, do.Media, do.Location, do.Digest, do.Guard = stack, s.media, s.loc, digest, s.guard
 	do.Lookup, do.CDRs, do.Logger = users, s.store, s.logs.For("dialog")
-	do.Prompts, do.Recordings = prompts.New(cfg.Sounds.Prompts), s.rec
+	do.Prompts, do.Recordings, do.Clock = prompts.New(cfg.Sounds.Prompts), s.rec, o.Clock
 	s.engine, err = dialog.New(do)
 	if err != nil {
 		return err

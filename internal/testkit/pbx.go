@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,7 +55,7 @@ func StartPBX(t testing.TB, dataDir string, opts ...PBXOption) *PBX {
 		w = os.Stderr
 	}
 	logs := logging.NewLoggers(w, false, "debug", nil)
-	srv, err := node.New(cfg, node.Options{DataDir: dataDir, Logs: logs, MediaIP: "127.0.0.1"})
+	srv, err := node.New(cfg, node.Options{DataDir: dataDir, Logs: logs, MediaIP: "127.0.0.1", Clock: clockFor(cfg)})
 	if err != nil {
 		t.Fatalf("new pbx: %v", err)
 	}
@@ -168,4 +169,19 @@ func (p *PBX) WaitLeg(sub *dialog.Subscription, leg string, kind dialog.EventKin
 			p.t.Fatalf("no %s of leg %s within %s", kind, leg, timeout)
 		}
 	}
+}
+
+// clocks are the manual clocks tests asked for, by configuration.
+var clocks sync.Map // *config.Config -> *ManualClock
+
+// WithClock makes the PBX's call engine run on c, a clock the test moves.
+func WithClock(c *ManualClock) PBXOption {
+	return func(cfg *config.Config) { clocks.Store(cfg, c) }
+}
+
+func clockFor(cfg *config.Config) dialog.Clock {
+	if c, ok := clocks.LoadAndDelete(cfg); ok {
+		return c.(*ManualClock)
+	}
+	return nil
 }
