@@ -95,6 +95,7 @@ func NewPhoneOn(t testing.TB, ip, pbx, user, password string) *Phone {
 	srv.OnAck(p.onAck)
 	srv.OnBye(p.onBye)
 	srv.OnNotify(p.onNotify)
+	srv.OnMessage(p.onMessage)
 	srv.OnOptions(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		tx.Respond(sipmsg.NewResponseFromRequest(req, 200, "OK", nil))
 	})
@@ -510,6 +511,21 @@ func (p *Phone) onNotify(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	line, _, _ := strings.Cut(string(req.Body()), "\r\n")
 	select {
 	case c.notifies <- line:
+	default:
+	}
+}
+
+// onMessage takes a MESSAGE inside a call and hands its body to the call.
+func (p *Phone) onMessage(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	c := p.lookup(req)
+	if c == nil {
+		tx.Respond(sipmsg.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+		return
+	}
+	tx.Respond(sipmsg.NewResponseFromRequest(req, 200, "OK", nil))
+	c.init()
+	select {
+	case c.messages <- string(req.Body()):
 	default:
 	}
 }

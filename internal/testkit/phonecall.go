@@ -38,6 +38,7 @@ type PhoneCall struct {
 	digits    []rune      // keys received, in any form
 	capture   *capture    // everything heard since StartCapture
 	notifies  chan string // sipfrag bodies of NOTIFYs about a REFER
+	messages  chan string // bodies of MESSAGEs received in the call
 }
 
 // capture is audio heard over a span, with the arrival time of each packet.
@@ -52,6 +53,7 @@ func (c *PhoneCall) init() {
 	c.initOnce.Do(func() {
 		c.reinvites = make(chan string, 8)
 		c.notifies = make(chan string, 8)
+		c.messages = make(chan string, 8)
 	})
 }
 
@@ -471,3 +473,6 @@ func (c *PhoneCall) Tags() (local, remote string) {
 	t, _ := c.srvSess.InviteResponse.To().Params.Get("tag")
 	return t, f
 }
+
+// Messages delivers the bodies of the MESSAGE requests the call receives.
+func (c *PhoneCall) Messages() <-chan string { c.init(); return c.messages }
