@@ -166,7 +166,14 @@ func (b *Bridge) leave(l *Leg, hungUp bool) {
 	}
 	switch {
 	case hungUp && b.together && !b.persistent:
-		hangup = append(hangup, b.legs...)
+		// The parties are hung up; a supervisor is the program's, parked.
+		for _, x := range b.legs {
+			if b.supervise[x].mode == 0 {
+				hangup = append(hangup, x)
+			} else {
+				parked = append(parked, x)
+			}
+		}
 		b.dissolveLocked()
 	case parties < 2 && !b.persistent || parties == 0:
 		parked = append(parked, b.legs...)

@@ -431,3 +431,39 @@ func TestEngineRingTimeoutOnTheClock(t *testing.T) {
 		t.Fatalf("ended: %+v", ev)
 	}
 }
+
+// A supervisor listening to a dial-plan call stays up when the call ends:
+// the parties are hung up together, the supervisor's leg is parked.
+func TestEngineSupervisorOutlivesTheCall(t *testing.T) {
+	p := testkit.StartPBX(t, "")
+	alice, bob, carol := threePhones(t, p)
+	sub, err := p.Engine().Subscribe(dialog.EventFilter{Kinds: []dialog.EventKind{dialog.EventCallAnswered}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	a, b := connect(t, alice, bob, "1002")
+	talking(t, a, b)
+	var bobLeg string
+	select {
+	case ev := <-sub.C:
+		bobLeg = ev.LegID
+	case <-time.After(3 * time.Second):
+		t.Fatal("no call.answered")
+	}
+	ls, sup := p.Originate("1003", carol, toneC, "")
+	if err := p.Engine().Listen(context.Background(), ls, bobLeg); err != nil {
+		t.Fatal(err)
+	}
+	if err := sup.WaitHearsAll(3*time.Second, []float64{toneA, toneB}, nil); err != nil {
+		t.Fatalf("listening: %v", err)
+	}
+	hangUp(t, a, b)
+	if info, ok := p.Engine().Leg(ls); !ok || info.State != dialog.StateAnswered || info.BridgeID != "" {
+		t.Fatalf("supervisor after the call: %+v %v", info, ok)
+	}
+	if err := sup.WaitHearsAll(3*time.Second, nil, []float64{toneA, toneB}); err != nil {
+		t.Fatalf("parked supervisor: %v", err)
+	}
+	sup.Hangup()
+}
