@@ -339,7 +339,7 @@ func (b *Bridge) reconcile() {
 			want[l] = b.e.music(class)
 			continue
 		}
-		if l.isPhoneHeld() && len(b.legs) == 2 {
+		if l.isPhoneHeld() && len(b.partiesLocked()) == 2 {
 			continue // its phone neither sends nor hears; the other hears music
 		}
 		talking = append(talking, l)

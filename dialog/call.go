@@ -34,11 +34,10 @@ type Call struct {
 	hangupBy string
 	codec    string
 	lost     uint64
-	done     chan struct{}
 }
 
 func (e *Engine) newCall(from, to string) *Call {
-	c := &Call{ID: e.newID(), e: e, From: from, To: to, start: e.clock.Now(), done: make(chan struct{})}
+	c := &Call{ID: e.newID(), e: e, From: from, To: to, start: e.clock.Now()}
 	c.log = e.log.With("call", c.ID)
 	e.mu.Lock()
 	e.calls[c.ID] = c
@@ -155,7 +154,6 @@ func (c *Call) finish() {
 	c.e.mu.Lock()
 	delete(c.e.calls, c.ID)
 	c.e.mu.Unlock()
-	close(c.done)
 	// The record is written on an owned goroutine, never on media's or a
 	// leg's queue: its fsync must not stall them. call.ended follows it.
 	c.e.goOwned(func() {
