@@ -119,6 +119,37 @@ func (s *Store) Put(bucket, key string, value []byte) error {
 	return nil
 }
 
+// PutMany writes every key of kv to bucket in one transaction, creating
+// the bucket if needed; a nil value deletes its key. A writer that
+// coalesces many changes pays for one fsync instead of one per key, and a
+// reader never sees half of them.
+func (s *Store) PutMany(bucket string, kv map[string][]byte) error {
+	if len(kv) == 0 {
+		return nil
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte(bucket))
+		if err != nil {
+			return err
+		}
+		for k, v := range kv {
+			if v == nil {
+				err = b.Delete([]byte(k))
+			} else {
+				err = b.Put([]byte(k), v)
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", k, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: put many in %s: %w", bucket, err)
+	}
+	return nil
+}
+
 // Get returns a copy of the value under key, or nil, nil if there is none.
 func (s *Store) Get(bucket, key string) ([]byte, error) {
 	var out []byte

@@ -318,3 +318,35 @@ func TestAddCDRConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// PutMany puts and deletes in one transaction, and what it wrote is there
+// after the file is closed and opened again.
+func TestPutManyPutsDeletesAndPersists(t *testing.T) {
+	s, dir := openTemp(t)
+	if err := s.Put("regs", "1003", []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	err := s.PutMany("regs", map[string][]byte{
+		"1001": []byte("a"),
+		"1002": []byte("b"),
+		"1003": nil, // deleted
+		"1004": nil, // deleting what is not there is no error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutMany("regs", nil); err != nil {
+		t.Fatalf("empty batch: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := keys(t, s, "regs"); got != "1001=a,1002=b" {
+		t.Fatalf("after reopen: %s", got)
+	}
+}
