@@ -186,7 +186,7 @@ func (e *Engine) collect(ctx context.Context, l *Leg, keys <-chan rune, o Collec
 			t = arm(o.InterDigit)
 		case <-expired:
 			return got.String(), "timeout", nil
-		case <-l.done:
+		case <-l.ctx.Done():
 			return got.String(), "", fmt.Errorf("%w: the leg ended", ErrNotFound)
 		case <-ctx.Done():
 			return got.String(), "", ctx.Err()

@@ -401,10 +401,25 @@ func (e *Engine) newID() string {
 
 func respond(tx sipmsg.ServerTransaction, req *sipmsg.Request, code int, reason string, hdrs ...sipmsg.Header) {
 	res := sipmsg.NewResponseFromRequest(req, code, reason, nil)
-	for _, h := range hdrs {
-		res.AppendHeader(h)
-	}
+	addHeaders(res, hdrs)
 	if err := tx.Respond(res); err != nil && !errors.Is(err, sipmsg.ErrTransactionTerminated) {
 		slog.Debug("respond failed", "code", code, "error", err)
+	}
+}
+
+// respondStateless answers a request the PBX keeps no state for: the
+// transaction ends with the answer, so a flood of refused INVITEs holds
+// no memory for 32 s.
+func respondStateless(tx sipmsg.ServerTransaction, req *sipmsg.Request, code int, reason string, hdrs ...sipmsg.Header) {
+	res := sipmsg.NewResponseFromRequest(req, code, reason, nil)
+	addHeaders(res, hdrs)
+	if err := sip.RespondStateless(tx, res); err != nil {
+		slog.Debug("respond failed", "code", code, "error", err)
+	}
+}
+
+func addHeaders(res *sipmsg.Response, hs []sipmsg.Header) {
+	for _, h := range hs {
+		res.AppendHeader(h)
 	}
 }

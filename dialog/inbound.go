@@ -2,7 +2,6 @@ package dialog
 
 import (
 	"context"
-	"log/slog"
 	"net/netip"
 	"strings"
 
@@ -216,17 +215,4 @@ func (e *Engine) authorizeCaller(req *sipmsg.Request, tx sipmsg.ServerTransactio
 		}
 	}
 	return caller{user: user}, true
-}
-
-// respondStateless answers a request the PBX keeps no state for: the
-// transaction ends with the answer, so a flood of refused INVITEs holds
-// no memory for 32 s.
-func respondStateless(tx sipmsg.ServerTransaction, req *sipmsg.Request, code int, reason string, hdrs ...sipmsg.Header) {
-	res := sipmsg.NewResponseFromRequest(req, code, reason, nil)
-	for _, h := range hdrs {
-		res.AppendHeader(h)
-	}
-	if err := sip.RespondStateless(tx, res); err != nil {
-		slog.Debug("respond failed", "code", code, "error", err)
-	}
 }

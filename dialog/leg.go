@@ -77,7 +77,6 @@ type Leg struct {
 	ep        *media.Endpoint
 	log       *slog.Logger
 	ops       serial
-	done      chan struct{} // closed when the leg has ended
 	final     chan struct{} // inbound: closed once the INVITE has its final response
 	finalOnce sync.Once
 	ctx       context.Context // done when the leg has ended
@@ -119,7 +118,7 @@ func (e *Engine) newLeg(dir Direction, call *Call, ep *media.Endpoint, from, to,
 	now := e.clock.Now()
 	l := &Leg{
 		id: e.newID(), dir: dir, e: e, call: call, from: from, to: to, context: ctxName, ep: ep,
-		done: make(chan struct{}), final: make(chan struct{}), created: now, sessID: uint64(now.UnixNano() / 1000),
+		final: make(chan struct{}), created: now, sessID: uint64(now.UnixNano() / 1000),
 	}
 	l.ops.wg = &e.wg
 	l.ctx, l.cancel = context.WithCancel(context.Background())

@@ -70,7 +70,6 @@ func (l *Leg) end(cause Cause, by string, code int) {
 	l.finalSent()
 	l.ep.Close()
 	l.e.unregister(l)
-	close(l.done)
 	l.log.Info("leg ended", "cause", cause.String(), "by", by, "code", code)
 	l.publish(Event{Kind: EventLegEnded, Cause: cause.String(), SIPCode: code, By: by})
 	l.call.legEnded(l)

@@ -152,7 +152,7 @@ func (e *Engine) playAndWait(l *Leg, o PlayOptions, names ...string) bool {
 	select {
 	case <-pb.Done():
 		return !l.ended()
-	case <-l.done:
+	case <-l.ctx.Done():
 		pb.Stop()
 		return false
 	}

@@ -77,9 +77,3 @@ func (l *Leg) refreshSession(st sip.SessionTimer) {
 	next.LocalRefresh = true
 	l.armTimer(next)
 }
-
-func addHeaders(res *sipmsg.Response, hs []sipmsg.Header) {
-	for _, h := range hs {
-		res.AppendHeader(h)
-	}
-}

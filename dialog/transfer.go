@@ -143,7 +143,7 @@ func (e *Engine) blindTransfer(transferor *Leg, number string, progress func(cod
 func (e *Engine) release(l *Leg, waitForBye bool) {
 	if waitForBye {
 		t := e.clock.AfterFunc(2*time.Second, func() { l.ops.post(func() { l.end(CauseNormal, byLocal, 0) }) })
-		<-l.done
+		<-l.ctx.Done()
 		t.Stop()
 		return
 	}

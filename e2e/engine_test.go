@@ -58,19 +58,27 @@ func TestEngineOriginateAndBridge(t *testing.T) {
 	}
 }
 
+// bridgedPair originates a leg to each of two phones, which answer with
+// their tones, bridges the legs, and checks that each hears the other.
+func bridgedPair(t *testing.T, p *testkit.PBX, nx string, x *testkit.Phone, tx float64, ny string, y *testkit.Phone, ty float64) (lx string, cx *testkit.PhoneCall, ly string, cy *testkit.PhoneCall) {
+	t.Helper()
+	lx, cx = p.Originate(nx, x, tx, "")
+	ly, cy = p.Originate(ny, y, ty, "")
+	if _, err := p.Engine().Bridge(context.Background(), lx, ly); err != nil {
+		t.Fatal(err)
+	}
+	talkingTones(t, cx, tx, cy, ty)
+	return lx, cx, ly, cy
+}
+
 // Unbridge and re-bridge to another leg: a swap. A talks to B, then to C;
 // B is parked and hears neither.
 func TestEngineSwap(t *testing.T) {
 	p := testkit.StartPBX(t, "")
 	alice, bob, carol := threePhones(t, p)
-	la, a := p.Originate("1001", alice, toneA, "")
-	lb, b := p.Originate("1002", bob, toneB, "")
+	la, a, lb, b := bridgedPair(t, p, "1001", alice, toneA, "1002", bob, toneB)
 	lc, c := p.Originate("1003", carol, toneC, "")
 	ctx := context.Background()
-	if _, err := p.Engine().Bridge(ctx, la, lb); err != nil {
-		t.Fatal(err)
-	}
-	talking(t, a, b)
 	if err := p.Engine().Unbridge(ctx, lb); err != nil {
 		t.Fatal(err)
 	}
@@ -176,12 +184,7 @@ func TestEngineAttendedTransfer(t *testing.T) {
 	p := testkit.StartPBX(t, "")
 	alice, bob, carol := threePhones(t, p)
 	ctx := context.Background()
-	la, a := p.Originate("1001", alice, toneA, "")
-	lb, b := p.Originate("1002", bob, toneB, "")
-	if _, err := p.Engine().Bridge(ctx, la, lb); err != nil {
-		t.Fatal(err)
-	}
-	talking(t, a, b)
+	la, a, _, b := bridgedPair(t, p, "1001", alice, toneA, "1002", bob, toneB)
 
 	carolCall := answerNext(t, carol, toneC)
 	x, err := p.Engine().AttendedTransfer(ctx, la, "1003")
@@ -229,13 +232,8 @@ func TestEngineSupervise(t *testing.T) {
 	p := testkit.StartPBX(t, "")
 	alice, bob, carol := threePhones(t, p)
 	ctx := context.Background()
-	lc, cust := p.Originate("1001", alice, toneA, "")
-	la, agent := p.Originate("1002", bob, toneB, "")
+	_, cust, la, agent := bridgedPair(t, p, "1001", alice, toneA, "1002", bob, toneB)
 	ls, sup := p.Originate("1003", carol, toneC, "")
-	if _, err := p.Engine().Bridge(ctx, lc, la); err != nil {
-		t.Fatal(err)
-	}
-	talking(t, cust, agent)
 	hears := func(mode string, x *testkit.PhoneCall, want, notWant []float64) {
 		t.Helper()
 		if err := x.WaitHearsAll(3*time.Second, want, notWant); err != nil {

@@ -56,19 +56,6 @@ func (t *manualTimer) Stop() bool {
 	return true
 }
 
-// Pending is the number of timers not yet fired nor stopped.
-func (c *ManualClock) Pending() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, t := range c.timers {
-		if !t.stopped {
-			n++
-		}
-	}
-	return n
-}
-
 // Advance moves the clock on by d and fires, in time order, every timer
 // due by then.
 func (c *ManualClock) Advance(d time.Duration) {
