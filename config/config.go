@@ -19,6 +19,7 @@ type Config struct {
 	Features   Features   `yaml:"features"`   // in-call DTMF feature codes
 	Conference Conference `yaml:"conference"` // conference rooms
 	Recordings Recordings `yaml:"recordings"` // call recording
+	RWI        RWI        `yaml:"rwi"`        // the RWI control plane (JSON over WebSocket)
 
 	// File is the path the config was read from ("embedded pbx.yaml" for the default).
 	File string `yaml:"-"`
@@ -180,4 +181,46 @@ type Recordings struct {
 	MaxAge      time.Duration `yaml:"max_age"`      // recordings older than this are deleted; 0 = kept
 	MaxTotalMB  int64         `yaml:"max_total_mb"` // oldest recordings go beyond this total; 0 = no limit
 	Token       string        `yaml:"token"`        // bearer token for HTTP downloads; "" = downloads off
+}
+
+// RWI configures the RWI control plane: programs that connect over a
+// WebSocket at /rwi/v1 on the HTTP listener, authenticate with a token and
+// drive calls with JSON commands.
+type RWI struct {
+	// Tokens are the credentials programs connect with; none means no
+	// program can connect.
+	Tokens []RWIToken `yaml:"tokens"`
+	// MaxLegs bounds the legs one session may own at once.
+	MaxLegs int `yaml:"max_legs"`
+	// OriginateRate bounds call.originate per second per session (the
+	// burst is the same number).
+	OriginateRate float64 `yaml:"originate_rate"`
+	// OrphanHold is how long the legs of a disconnected session wait for
+	// session.resume before they go to Fallback; 0 sends them at once.
+	OrphanHold time.Duration `yaml:"orphan_hold"`
+	// OfferTimeout is how long a call sent to an rwi:CONTEXT target waits
+	// for a session to claim it before it goes to Fallback.
+	OfferTimeout time.Duration `yaml:"offer_timeout"`
+	// Fallback is the dial-plan target ("kind" or "kind:arguments") that
+	// takes unclaimed offers and orphaned legs; "" hangs them up (480 while
+	// still ringing). config checks its syntax, dialog.CheckDialplan its kind.
+	Fallback string `yaml:"fallback"`
+	// MaxFrame is the largest inbound WebSocket frame in bytes; a bigger
+	// one closes the connection.
+	MaxFrame int `yaml:"max_frame"`
+}
+
+// RWIToken is one credential of the RWI control plane and what it may do.
+type RWIToken struct {
+	Name  string `yaml:"name"`  // shown in logs instead of the secret; unique
+	Token string `yaml:"token"` // the secret, sent as a bearer token; unique, at least 12 characters
+	// Scopes are the groups of actions allowed: call.control,
+	// record.control, supervisor.control, queue.control, media.stream.
+	// session.* actions need none.
+	Scopes []string `yaml:"scopes"`
+	// CIDRs are the addresses the token may connect from (a CIDR or a bare
+	// address); none means loopback only.
+	CIDRs []string `yaml:"cidrs"`
+	// MaxConnections bounds the connections open with this token at once.
+	MaxConnections int `yaml:"max_connections"`
 }

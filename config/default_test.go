@@ -47,7 +47,7 @@ func TestDefaultFileShowsTheDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Users, c.Dialplan, c.Trunks, c.Security.Allow, c.Log.Packages, c.lines = nil, nil, nil, nil, nil, nil
-	c.Sounds.Music, c.Conference.PINs = nil, nil
+	c.Sounds.Music, c.Conference.PINs, c.RWI.Tokens = nil, nil, nil
 	empty.lines = nil
 	if !reflect.DeepEqual(c, empty) {
 		t.Fatalf("pbx.yaml differs from the defaults:\n file %+v\n code %+v", c, empty)
@@ -58,7 +58,7 @@ func TestDefaultFileShowsTheDefaults(t *testing.T) {
 func TestDefaultFileMentionsEveryOption(t *testing.T) {
 	text := string(DefaultYAML())
 	for _, typ := range []any{Config{}, Log{}, SIP{}, HTTP{}, Media{}, Calls{}, Security{}, User{}, Trunk{}, DID{}, Match{}, DialplanRule{},
-		Sounds{}, Features{}, Conference{}, Recordings{}} {
+		Sounds{}, Features{}, Conference{}, Recordings{}, RWI{}, RWIToken{}} {
 		rt := reflect.TypeOf(typ)
 		for i := range rt.NumField() {
 			name, _, _ := strings.Cut(rt.Field(i).Tag.Get("yaml"), ",")

@@ -45,7 +45,19 @@ const (
 	DefaultRecordingsPath    = "{yyyy}/{mm}/{dd}/{id}.wav"
 	DefaultRecordingsMode    = "stereo"
 	DefaultRecordingsMaxDur  = 4 * time.Hour
+
+	DefaultRWIMaxConnections = 10
+	DefaultRWIMaxLegs        = 200
+	DefaultRWIOriginateRate  = 10.0
+	DefaultRWIOrphanHold     = 30 * time.Second
+	DefaultRWIOfferTimeout   = 10 * time.Second
+	DefaultRWIMaxFrame       = 65536
 )
+
+// DefaultRWICIDRs are the addresses an RWI token may connect from when it
+// names none: loopback only, so a token copied by mistake is useless from
+// the network.
+func DefaultRWICIDRs() []string { return []string{"127.0.0.0/8", "::1/128"} }
 
 // DefaultCodecs is the codec preference when the file names none.
 func DefaultCodecs() []string { return []string{"PCMU", "PCMA"} }
@@ -139,6 +151,7 @@ func (c *Config) applyDefaults() {
 	}
 	setStr(&c.Recordings.Path, DefaultRecordingsPath)
 	setStr(&c.Recordings.Mode, DefaultRecordingsMode)
+	c.rwiDefaults(absent)
 	for i := range c.Users {
 		setStr(&c.Users[i].Music, DefaultMusicClass)
 	}
@@ -146,6 +159,28 @@ func (c *Config) applyDefaults() {
 		setStr(&c.Trunks[i].Music, DefaultMusicClass)
 		setStr(&c.Trunks[i].Transport, DefaultTrunkTransport)
 		setInt(&c.Trunks[i].Expires, DefaultTrunkExpires)
+	}
+}
+
+// rwiDefaults fills the rwi section. orphan_hold keeps an explicit 0
+// (orphaned legs go to the fallback at once).
+func (c *Config) rwiDefaults(absent func(string) bool) {
+	r := &c.RWI
+	setInt(&r.MaxLegs, DefaultRWIMaxLegs)
+	if r.OriginateRate == 0 {
+		r.OriginateRate = DefaultRWIOriginateRate
+	}
+	if absent("rwi.orphan_hold") {
+		r.OrphanHold = DefaultRWIOrphanHold
+	}
+	setDur(&r.OfferTimeout, DefaultRWIOfferTimeout)
+	setInt(&r.MaxFrame, DefaultRWIMaxFrame)
+	for i := range r.Tokens {
+		t := &r.Tokens[i]
+		if len(t.CIDRs) == 0 {
+			t.CIDRs = DefaultRWICIDRs()
+		}
+		setInt(&t.MaxConnections, DefaultRWIMaxConnections)
 	}
 }
 

@@ -203,6 +203,7 @@ func TestDefaultsFillWhatIsLeftOut(t *testing.T) {
 		Features:   Features{Record: "*1", BlindTransfer: "##", AttendedTransfer: "*2", DigitTimeout: 3 * time.Second},
 		Conference: Conference{Beep: true, MuteKey: "*"},
 		Recordings: Recordings{Path: "{yyyy}/{mm}/{dd}/{id}.wav", Mode: "stereo", Beep: true, MaxDuration: 4 * time.Hour},
+		RWI:        RWI{MaxLegs: 200, OriginateRate: 10, OrphanHold: 30 * time.Second, OfferTimeout: 10 * time.Second, MaxFrame: 65536},
 		File:       "empty.yaml",
 	}
 	c.lines = nil

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -29,6 +30,11 @@ var (
 	musicClassRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$`)
 	// builtinMusic are the classes the binary ships.
 	builtinMusic = map[string]bool{"default": true, "calm": true}
+	// rwiScopes are the scopes an RWI token may hold.
+	rwiScopes = map[string]bool{"call.control": true, "record.control": true, "supervisor.control": true, "queue.control": true, "media.stream": true}
+	// rwiTokenRe is a secret that travels in an Authorization header or a
+	// query string: visible ASCII, no spaces.
+	rwiTokenRe = regexp.MustCompile(`^[\x21-\x7e]{12,}$`)
 )
 
 // Validate checks what the options mean; every problem names the line and
@@ -50,6 +56,7 @@ func (c *Config) Validate() error {
 	v.trunks()
 	v.sounds()
 	v.features()
+	v.rwi()
 	for i, r := range c.Dialplan {
 		p := fmt.Sprintf("dialplan[%d]", i)
 		v.match(p, r.Match)
@@ -454,5 +461,72 @@ func (v *validator) features() {
 	v.notNegative("recordings.max_age", r.MaxAge)
 	if r.MaxTotalMB < 0 {
 		v.fail("recordings.max_total_mb", "must not be negative")
+	}
+}
+
+// rwi checks the rwi section: tokens named and unique, secrets long enough
+// to resist guessing, scopes known, CIDRs that parse, and limits that let a
+// session do something.
+func (v *validator) rwi() {
+	r := v.c.RWI
+	names, secrets := map[string]bool{}, map[string]bool{}
+	for i, t := range r.Tokens {
+		p := fmt.Sprintf("rwi.tokens[%d]", i)
+		switch {
+		case t.Name == "":
+			v.fail(p+".name", "required")
+		case !trunkNameRe.MatchString(t.Name):
+			v.fail(p+".name", "want letters, digits, '-', '_' or '.', got %q", t.Name)
+		case names[t.Name]:
+			v.fail(p+".name", "duplicate token name %s", t.Name)
+		}
+		names[t.Name] = true
+		// The secret is never quoted in a message: it may be a real one.
+		switch {
+		case t.Token == "":
+			v.fail(p+".token", "required")
+		case len(t.Token) < 12:
+			v.fail(p+".token", "want at least 12 characters, got %d", len(t.Token))
+		case !rwiTokenRe.MatchString(t.Token):
+			v.fail(p+".token", "want visible ASCII characters without spaces")
+		case secrets[t.Token]:
+			v.fail(p+".token", "the same secret as another token")
+		}
+		secrets[t.Token] = true
+		seen := map[string]bool{}
+		for j, sc := range t.Scopes {
+			sp := fmt.Sprintf("%s.scopes[%d]", p, j)
+			switch {
+			case !rwiScopes[sc]:
+				v.fail(sp, "unknown scope %q: want call.control, record.control, supervisor.control, queue.control or media.stream", sc)
+			case seen[sc]:
+				v.fail(sp, "%s listed twice", sc)
+			}
+			seen[sc] = true
+		}
+		for j, cidr := range t.CIDRs {
+			if _, err := netip.ParsePrefix(cidr); err != nil {
+				if _, err := netip.ParseAddr(cidr); err != nil {
+					v.fail(fmt.Sprintf("%s.cidrs[%d]", p, j), "want an address or a CIDR such as 10.0.0.0/8, got %q", cidr)
+				}
+			}
+		}
+		if t.MaxConnections < 1 {
+			v.fail(p+".max_connections", "want at least 1, got %d", t.MaxConnections)
+		}
+	}
+	if r.MaxLegs < 1 {
+		v.fail("rwi.max_legs", "want at least 1, got %d", r.MaxLegs)
+	}
+	if !(r.OriginateRate > 0) || math.IsInf(r.OriginateRate, 1) {
+		v.fail("rwi.originate_rate", "want a number of calls per second more than 0, got %v", r.OriginateRate)
+	}
+	v.notNegative("rwi.orphan_hold", r.OrphanHold)
+	v.positive("rwi.offer_timeout", r.OfferTimeout)
+	if r.Fallback != "" {
+		v.target("rwi.fallback", r.Fallback)
+	}
+	if r.MaxFrame < 1 {
+		v.fail("rwi.max_frame", "want at least 1 byte, got %d", r.MaxFrame)
 	}
 }

@@ -202,9 +202,9 @@ func ParseTarget(t string, env TargetEnv) (Route, error) {
 	return r, nil
 }
 
-// CheckDialplan checks the target of every dial-plan rule and every trunk
-// DID of cfg against the registered kinds. Each problem names the file,
-// the line and the field, as config's own errors do:
+// CheckDialplan checks the target of every dial-plan rule, every trunk
+// DID and the RWI fallback of cfg against the registered kinds. Each
+// problem names the file, the line and the field, as config's own errors do:
 //
 //	pbx.yaml:41: dialplan[3].target: unknown target kind "qeue": want one of conference, echo, ...
 //
@@ -225,6 +225,9 @@ func CheckDialplan(cfg *config.Config) error {
 		for j, d := range t.DIDs {
 			check(fmt.Sprintf("trunks[%d].dids[%d].target", i, j), d.Target)
 		}
+	}
+	if cfg.RWI.Fallback != "" { // where unclaimed and orphaned RWI calls go
+		check("rwi.fallback", cfg.RWI.Fallback)
 	}
 	return cfg.JoinErrors(errs)
 }

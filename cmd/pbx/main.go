@@ -11,6 +11,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -94,7 +97,7 @@ func run(args []string) error {
 		srv.Shutdown(ctx)
 		return err
 	}
-	printBanner(cfg, srv)
+	printBanner(os.Stdout, cfg, srv)
 
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
@@ -110,38 +113,82 @@ func run(args []string) error {
 	return srv.Shutdown(dctx)
 }
 
-func printBanner(cfg *config.Config, srv *node.Node) {
-	fmt.Fprintf(os.Stdout, "pbx %s is running (config: %s)\n", cfg.Node, cfg.File)
+// listeners is what the banner reads from the running node.
+type listeners interface {
+	SIPAddr(transport string) netip.AddrPort
+	HTTPAddr() string
+}
+
+// printBanner tells the operator where the PBX listens and how to reach it
+// at once: the accounts, the dial plan and the RWI endpoint.
+func printBanner(w io.Writer, cfg *config.Config, srv listeners) {
+	fmt.Fprintf(w, "pbx %s is running (config: %s)\n", cfg.Node, cfg.File)
 	for _, t := range []string{"UDP", "TCP", "TLS"} {
 		if a := srv.SIPAddr(t); a.IsValid() {
-			fmt.Fprintf(os.Stdout, "  SIP %-3s  %s\n", t, a)
+			fmt.Fprintf(w, "  SIP %-3s  %s\n", t, a)
 		}
 	}
 	if a := srv.HTTPAddr(); a != "" {
-		fmt.Fprintf(os.Stdout, "  HTTP     %s  (/healthz, /metrics)\n", a)
+		fmt.Fprintf(w, "  HTTP     %s  (/healthz, /metrics)\n", a)
 	}
 	if len(cfg.Users) > 0 {
-		fmt.Fprintln(os.Stdout, "  accounts (register with user = extension, realm =", cfg.SIP.Realm+"):")
+		fmt.Fprintln(w, "  accounts (register with user = extension, realm =", cfg.SIP.Realm+"):")
 		for _, u := range cfg.Users {
 			// The embedded demo passwords are printed so a softphone can
 			// register at once; a configured password is never shown.
 			pw := "(from your config)"
-			if cfg.File == "embedded pbx.yaml" {
+			if cfg.File == config.DefaultName {
 				pw = u.Password
 			}
-			fmt.Fprintf(os.Stdout, "    %-6s %s\n", u.Extension, pw)
+			fmt.Fprintf(w, "    %-6s %s\n", u.Extension, pw)
 		}
 	}
 	if len(cfg.Dialplan) > 0 {
-		fmt.Fprintln(os.Stdout, "  dial plan:")
+		fmt.Fprintln(w, "  dial plan:")
 		for _, r := range cfg.Dialplan {
 			m := r.Exact + r.Prefix + r.Regex
 			if r.Prefix != "" {
 				m += "…"
 			}
-			fmt.Fprintf(os.Stdout, "    %-12s %-20s %s\n", m, r.Target, r.Name)
+			fmt.Fprintf(w, "    %-12s %-20s %s\n", m, r.Target, r.Name)
 		}
 	}
+	printRWI(w, cfg, srv.HTTPAddr())
+}
+
+// printRWI shows where programs connect over RWI and with which tokens.
+// Like the demo passwords, the embedded demo token is printed so a program
+// can connect at once; a configured secret is never shown, only its name.
+func printRWI(w io.Writer, cfg *config.Config, httpAddr string) {
+	if len(cfg.RWI.Tokens) == 0 {
+		return
+	}
+	if httpAddr == "" {
+		fmt.Fprintln(w, "  RWI      off: it is served on the HTTP listener, and http.listen is empty")
+		return
+	}
+	fmt.Fprintf(w, "  RWI      %s  (Authorization: Bearer TOKEN)\n", rwiURL(httpAddr))
+	fmt.Fprintln(w, "  RWI tokens:")
+	for _, t := range cfg.RWI.Tokens {
+		secret := "(from your config)"
+		if cfg.File == config.DefaultName {
+			secret = t.Token + "  (demo secret: change it)"
+		}
+		fmt.Fprintf(w, "    %-12s %s\n", t.Name, secret)
+	}
+}
+
+// rwiURL is the RWI endpoint on the HTTP listener at addr; a listener on
+// every address is shown as loopback, where the default tokens may connect.
+func rwiURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "ws://" + addr + "/rwi/v1"
+	}
+	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "ws://" + net.JoinHostPort(host, port) + "/rwi/v1"
 }
 
 // checkConfig validates a file: config's own checks, then every dial-plan

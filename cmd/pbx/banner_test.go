@@ -1,0 +1,71 @@
+package main
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"pbx/config"
+)
+
+// fixedListeners stands for a running node's listen addresses.
+type fixedListeners struct{ http string }
+
+func (f fixedListeners) SIPAddr(t string) netip.AddrPort {
+	if t == "UDP" {
+		return netip.MustParseAddrPort("127.0.0.1:5060")
+	}
+	return netip.AddrPort{}
+}
+
+func (f fixedListeners) HTTPAddr() string { return f.http }
+
+// The banner shows the RWI endpoint when tokens exist; the embedded demo
+// token's secret is printed with its warning, a configured secret never.
+func TestBannerRWI(t *testing.T) {
+	demo, err := config.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := config.Parse("my.yaml", []byte("rwi:\n  tokens:\n    - name: crm\n      token: very-secret-crm-token\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	none, err := config.Parse("none.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		cfg       *config.Config
+		http      string
+		want, not []string
+	}{
+		{"demo on every address", demo, "[::]:8088",
+			[]string{"  RWI      ws://127.0.0.1:8088/rwi/v1", "    demo         rwi-demo-token  (demo secret: change it)"}, nil},
+		{"demo on loopback", demo, "127.0.0.1:40000", []string{"ws://127.0.0.1:40000/rwi/v1"}, nil},
+		{"demo on an address", demo, "192.0.2.10:8088", []string{"ws://192.0.2.10:8088/rwi/v1"}, nil},
+		{"demo on IPv6", demo, "[2001:db8::1]:8088", []string{"ws://[2001:db8::1]:8088/rwi/v1"}, nil},
+		{"configured token: name only", own, "0.0.0.0:8088",
+			[]string{"ws://127.0.0.1:8088/rwi/v1", "    crm          (from your config)"}, []string{"very-secret-crm-token", "demo secret"}},
+		{"no HTTP listener", own, "", []string{"  RWI      off: it is served on the HTTP listener"}, []string{"ws://", "very-secret"}},
+		{"no tokens: no RWI line", none, "127.0.0.1:8088", nil, []string{"RWI"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			printBanner(&b, tt.cfg, fixedListeners{http: tt.http})
+			out := b.String()
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("banner lacks %q:\n%s", w, out)
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(out, n) {
+					t.Errorf("banner shows %q:\n%s", n, out)
+				}
+			}
+		})
+	}
+}
