@@ -61,7 +61,7 @@ func (e *Engine) Originate(ctx context.Context, r OriginateRequest) (LegInfo, er
 		return LegInfo{}, fmt.Errorf("originate to %s: %w", r.To, ErrBusy)
 	}
 	call := e.newCall(o.fromUser, r.To)
-	l, err := e.outboundLeg(call, o.fromUser, r.To, r.Context)
+	l, err := e.outboundLeg(call, o.fromUser, r.To, r.Context, r.Owner)
 	if err != nil {
 		e.admit.doneSetup()
 		call.mu.Lock()
@@ -71,7 +71,7 @@ func (e *Engine) Originate(ctx context.Context, r OriginateRequest) (LegInfo, er
 		return LegInfo{}, fmt.Errorf("originate to %s: %w", r.To, err)
 	}
 	l.mu.Lock()
-	l.owner, l.park = r.Owner, r.Music
+	l.park = r.Music
 	l.mu.Unlock()
 	e.goOwned(func() {
 		defer e.admit.doneSetup()
@@ -148,8 +148,9 @@ func (e *Engine) routeGroups(route Route) ([][]dialTarget, error) {
 	return nil, fmt.Errorf("%w: target %s cannot be dialled", ErrBadTarget, route.Kind)
 }
 
-// outboundLeg makes and registers a leg the PBX will dial.
-func (e *Engine) outboundLeg(call *Call, from, to, ctxName string) (*Leg, error) {
+// outboundLeg makes and registers a leg the PBX will dial. owner is set
+// before leg.created is published, so that event reaches the owner too.
+func (e *Engine) outboundLeg(call *Call, from, to, ctxName, owner string) (*Leg, error) {
 	if !e.admit.tryLeg() {
 		e.metrics.Refused.Add(1)
 		return nil, fmt.Errorf("new leg to %s: %w", to, ErrBusy)
@@ -160,6 +161,7 @@ func (e *Engine) outboundLeg(call *Call, from, to, ctxName string) (*Leg, error)
 		return nil, fmt.Errorf("new leg to %s: %w: %v", to, ErrBusy, err)
 	}
 	l := e.newLeg(Outbound, call, ep, from, to, ctxName)
+	l.owner = owner
 	call.addLeg(l)
 	e.register(l)
 	l.publish(Event{Kind: EventLegCreated, Direction: string(Outbound), Context: ctxName, From: from, To: to})
@@ -316,7 +318,7 @@ func (e *Engine) Park(ctx context.Context, legID, class string) error {
 }
 
 // SetOwner records the control-plane session that commands a leg; ""
-// releases it.
+// releases it. It sets unconditionally: Claim is the compare-and-set.
 func (e *Engine) SetOwner(legID, owner string) error {
 	l, err := e.liveLeg("own", legID)
 	if err != nil {
@@ -324,6 +326,26 @@ func (e *Engine) SetOwner(legID, owner string) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.owner = owner
+	return nil
+}
+
+// Claim makes owner the leg's owner if it has none, or already is: two
+// sessions offered one call race for it, and exactly one wins. The loser
+// gets an error wrapping ErrOwned; a leg that has ended, ErrNotFound.
+func (e *Engine) Claim(legID, owner string) error {
+	l, err := e.liveLeg("claim", legID)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.state == StateEnded:
+		return fmt.Errorf("claim %s: %w", legID, ErrNotFound)
+	case l.owner != "" && l.owner != owner:
+		return fmt.Errorf("claim %s for %s: %w", legID, owner, ErrOwned)
+	}
 	l.owner = owner
 	return nil
 }

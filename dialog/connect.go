@@ -36,7 +36,7 @@ func handleTrunk(ctx context.Context, e *Engine, a *Leg, r Route) {
 
 // connect dials groups for the caller's leg a and bridges the two.
 func (e *Engine) connect(ctx context.Context, a *Leg, groups [][]dialTarget, to string) {
-	b, err := e.outboundLeg(a.call, a.from, to, a.context)
+	b, err := e.outboundLeg(a.call, a.identity(), to, a.context, "")
 	if err != nil {
 		a.ops.do(context.Background(), func() error { a.end(CauseCongestion, byLocal, 0); return nil })
 		return

@@ -29,6 +29,7 @@ var (
 	ErrInvalidState = errors.New("dialog: invalid state for this command")
 	ErrBusy         = errors.New("dialog: over capacity")
 	ErrBadTarget    = errors.New("dialog: target cannot be reached")
+	ErrOwned        = errors.New("dialog: owned by another controller")
 )
 
 // CDRSink receives a record for every call that ends.

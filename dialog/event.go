@@ -56,7 +56,7 @@ type Event struct {
 	LegID      string        `json:"leg_id,omitempty"`
 	BridgeID   string        `json:"bridge_id,omitempty"`
 	OtherLegID string        `json:"other_leg_id,omitempty"`
-	Direction  string        `json:"direction,omitempty"` // inbound or outbound
+	Direction  string        `json:"direction,omitempty"` // inbound or outbound: on every leg event
 	Context    string        `json:"context,omitempty"`   // the dial-plan rule or program that offered an inbound leg
 	From       string        `json:"from,omitempty"`
 	To         string        `json:"to,omitempty"`
@@ -68,4 +68,8 @@ type Event struct {
 	Digits     string        `json:"digits,omitempty"` // leg.digits
 	Detail     string        `json:"detail,omitempty"` // a recording or playback id, a transfer target, a supervisor mode
 	Setup      time.Duration `json:"setup,omitempty"`  // leg.answered, call.answered: time from creation to answer
+	// Owner is the control-plane session that commanded the leg when the
+	// event was published ("" for the dial plan), so that a control plane
+	// routes a leg's events to its owner without a lookup of its own.
+	Owner string `json:"owner,omitempty"`
 }

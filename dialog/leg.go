@@ -152,18 +152,37 @@ func (l *Leg) getState() LegState {
 
 func (l *Leg) ended() bool { return l.getState() == StateEnded }
 
+// wasAnswered reports whether the leg was ever answered, ended or not.
+func (l *Leg) wasAnswered() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.answeredAt.IsZero()
+}
+
+func (l *Leg) getOwner() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.owner
+}
+
 func (l *Leg) currentBridge() *Bridge {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.bridge
 }
 
-// publish sends a leg event, with its bridge and one other leg of it.
+// publish sends a leg event, with the leg's direction, its owner at this
+// moment, its bridge and one other leg of it.
 func (l *Leg) publish(ev Event) {
 	ev.LegID = l.id
 	ev.CallID = l.call.ID
+	ev.Direction = string(l.dir)
+	l.mu.Lock()
+	ev.Owner = l.owner
+	b := l.bridge
+	l.mu.Unlock()
 	if ev.BridgeID == "" {
-		if b := l.currentBridge(); b != nil {
+		if b != nil {
 			ev.BridgeID = b.id
 			if ev.OtherLegID == "" {
 				if o := b.other(l); o != nil {

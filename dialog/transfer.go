@@ -69,9 +69,10 @@ func (b *Bridge) setPersistent(on bool) {
 	b.persistent = on
 }
 
-// dialFor rings a transfer target on behalf of the transferee's call.
+// dialFor rings a transfer target on behalf of the transferee's call. The
+// target's leg belongs to the transferee's owner, who will command it.
 func (e *Engine) dialFor(transferee *Leg, number string, groups [][]dialTarget) (*Leg, error) {
-	target, err := e.outboundLeg(transferee.call, transferee.identity(), number, transferee.context)
+	target, err := e.outboundLeg(transferee.call, transferee.identity(), number, transferee.context, transferee.getOwner())
 	if err != nil {
 		return nil, err
 	}
@@ -156,10 +157,15 @@ type consultation struct {
 	transferor *Leg
 	held       *Leg
 	target     *Leg
+	number     string  // the target as the transferor named it
 	orig       *Bridge // the held party's bridge, kept up meanwhile
 	consult    *Bridge // transferor and target
 	once       sync.Once
 	done       chan struct{}
+
+	mu       sync.Mutex
+	answered bool // the target answered (set after its leg.answered)
+	pending  bool // the transferor hung up while the target rang: complete on answer
 }
 
 // consultationOf finds the consultation a leg takes part in.
@@ -175,10 +181,14 @@ func (e *Engine) consultationOf(l *Leg) *consultation {
 }
 
 // consult begins an attended transfer: the party facing transferor hears
-// music while the PBX rings number; when it answers, the transferor talks
-// to it. Then the transferor hangs up (or complete) to join the held party
-// with the target, or keys the code again (or cancel, or the target hangs
-// up) to return.
+// music while the PBX rings number, and the transferor waits for the
+// target in a consultation bridge (hearing its early media, if any). It
+// returns as soon as the target's leg exists; the dialling goes on, on a
+// goroutine the engine owns. When the target answers, the transferor
+// talks to it. Then the transferor hangs up (or complete) to join the
+// held party with the target, or keys the code again (or cancel, or the
+// target hangs up) to return. A target that does not answer returns the
+// transferor to the held party, with transfer.failed and a prompt.
 func (e *Engine) consult(transferor *Leg, number string) (*consultation, error) {
 	b := transferor.currentBridge()
 	var held *Leg
@@ -188,43 +198,87 @@ func (e *Engine) consult(transferor *Leg, number string) (*consultation, error) 
 	if held == nil || !b.claimTransfer() {
 		return nil, fmt.Errorf("attended transfer from %s: %w: not a two-party call, or a transfer is under way", transferor.id, ErrTransfer)
 	}
-	defer b.releaseTransfer()
 	groups, err := e.routeTransfer(transferor, number)
 	if err != nil {
+		b.releaseTransfer()
 		return nil, err
 	}
 	transferor.log.Info("attended transfer", "held", held.id, "target", number)
 	transferor.publish(Event{Kind: EventTransferStarted, OtherLegID: held.id, Detail: number})
 	b.setPersistent(true)
 	held.ops.do(context.Background(), func() error { held.setHold(held.musicClass); return nil })
-	target, err := e.dialFor(held, number, groups)
+	target, err := e.outboundLeg(held.call, held.identity(), number, held.context, held.getOwner())
 	if err != nil {
 		held.ops.do(context.Background(), func() error { held.setHold(""); return nil })
 		b.setPersistent(false)
-		cause := CauseCongestion
-		if target != nil {
-			cause = target.endCause()
-		}
-		transferor.publish(Event{Kind: EventTransferFailed, Detail: number, Cause: cause.String()})
+		b.releaseTransfer()
+		transferor.publish(Event{Kind: EventTransferFailed, Detail: number, Cause: CauseCongestion.String()})
 		e.playPrompts(transferor, sounds.TransferFailed)
-		return nil, err
+		return nil, fmt.Errorf("attended transfer to %s: %w", number, err)
 	}
-	x := &consultation{e: e, transferor: transferor, held: held, target: target, orig: b, done: make(chan struct{})}
+	x := &consultation{e: e, transferor: transferor, held: held, target: target, number: number, orig: b, done: make(chan struct{})}
 	x.consult = e.newBridge(false, false)
+	e.mu.Lock()
+	e.consults[target.id] = x
+	e.mu.Unlock()
 	if err := x.consult.join(transferor); err != nil {
 		x.cancel("transferor gone")
 		return nil, fmt.Errorf("attended transfer from %s: %w: the call ended", transferor.id, ErrTransfer)
 	}
 	x.consult.join(target)
-	e.mu.Lock()
-	e.consults[target.id] = x
-	e.mu.Unlock()
-	// The target hanging up returns the call; the transferor hanging up
-	// completes the transfer.
-	target.onEnd(func() { e.goOwned(func() { x.cancel("target hung up") }) })
-	transferor.onEnd(func() { e.goOwned(func() { x.complete() }) })
+	// The target hanging up (or failing) returns the call; the transferor
+	// hanging up completes the transfer, at once or when the target answers.
+	target.onEnd(func() { e.goOwned(x.targetEnded) })
+	transferor.onEnd(func() { e.goOwned(x.transferorEnded) })
 	held.onEnd(func() { e.goOwned(func() { x.cancel("held party hung up") }) })
+	e.goOwned(func() {
+		if e.dial(held.ctx, target, groups, dialOptions{fromUser: held.identity()}) {
+			x.targetAnswered()
+		}
+	})
 	return x, nil
+}
+
+// isAnswered reports whether the target has answered.
+func (x *consultation) isAnswered() bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.answered || x.target.wasAnswered()
+}
+
+// targetAnswered completes the transfer if the transferor hung up while
+// the target rang.
+func (x *consultation) targetAnswered() {
+	x.mu.Lock()
+	x.answered = true
+	pending := x.pending
+	x.mu.Unlock()
+	if pending {
+		x.complete()
+	}
+}
+
+// transferorEnded completes the transfer, or marks it to complete when the
+// target answers.
+func (x *consultation) transferorEnded() {
+	x.mu.Lock()
+	if !x.answered {
+		x.pending = true
+		x.mu.Unlock()
+		return
+	}
+	x.mu.Unlock()
+	x.complete()
+}
+
+// targetEnded returns the call when the target hangs up, or when it never
+// answered (busy, declined, no answer): then the transfer failed.
+func (x *consultation) targetEnded() {
+	if x.target.wasAnswered() {
+		x.cancel("target hung up")
+		return
+	}
+	x.fail(x.target.endCause())
 }
 
 // finish makes x no longer in progress; false when it already was not.
@@ -235,6 +289,7 @@ func (x *consultation) finish() bool {
 		x.e.mu.Lock()
 		delete(x.e.consults, x.target.id)
 		x.e.mu.Unlock()
+		x.orig.releaseTransfer()
 		close(x.done)
 	})
 	return ok
@@ -273,6 +328,20 @@ func (x *consultation) cancel(why string) bool {
 	return true
 }
 
+// fail returns the transferor to the held party after the target did not
+// answer, and tells it with a prompt.
+func (x *consultation) fail(cause Cause) {
+	if !x.finish() {
+		return
+	}
+	x.restore()
+	x.transferor.log.Info("attended transfer failed", "target", x.number, "cause", cause.String())
+	x.transferor.publish(Event{Kind: EventTransferFailed, Detail: x.number, Cause: cause.String()})
+	if !x.transferor.ended() {
+		x.e.playPrompts(x.transferor, sounds.TransferFailed)
+	}
+}
+
 // restore puts the transferor back with the held party, or ends what is
 // left when one of them is gone.
 func (x *consultation) restore() {
@@ -282,10 +351,12 @@ func (x *consultation) restore() {
 			l.ops.do(context.Background(), func() error { l.end(CauseNormal, byLocal, 0); return nil })
 		}
 		x.orig.dissolve()
+		x.consult.dissolve()
 		return
 	}
 	x.orig.join(x.transferor)
 	x.held.ops.do(context.Background(), func() error { x.held.setHold(""); return nil })
+	x.consult.dissolve()
 }
 
 // Transfer is the engine API's blind transfer: leg legID is sent to
@@ -311,8 +382,12 @@ type Consultation struct {
 }
 
 // AttendedTransfer holds leg legID with music while the PBX dials target
-// and connects it to the party legID was talking to. Complete then joins
-// legID with the target, Cancel returns to the call as it was.
+// (a dial-plan number, or a SIP URI) and connects it to the party legID
+// was talking to. It returns as soon as the target's leg exists, while it
+// rings; that leg (Consultation.ID) belongs to legID's owner. If the
+// target does not answer, transfer.failed says so and the call is as it
+// was. Once it has answered, Complete joins legID with the target, and
+// Cancel returns to the call as it was.
 func (e *Engine) AttendedTransfer(ctx context.Context, legID, target string) (*Consultation, error) {
 	l, err := e.liveLeg("attended transfer", legID)
 	if err != nil {
@@ -330,19 +405,20 @@ func (e *Engine) AttendedTransfer(ctx context.Context, legID, target string) (*C
 }
 
 // CompleteTransfer completes the attended transfer whose consultation leg
-// is consultationID.
+// is consultationID. It fails with ErrInvalidState while the target still
+// rings, ErrNotFound when there is no such transfer in progress.
 func (e *Engine) CompleteTransfer(ctx context.Context, consultationID string) error {
 	e.mu.Lock()
 	x := e.consults[consultationID]
 	e.mu.Unlock()
-	if x == nil || !x.complete() {
+	if x == nil {
 		return fmt.Errorf("complete transfer %s: %w", consultationID, ErrNotFound)
 	}
-	return nil
+	return x.completeByAPI()
 }
 
 // CancelTransfer cancels the attended transfer whose consultation leg is
-// consultationID, restoring the bridge.
+// consultationID, ringing or answered, restoring the bridge.
 func (e *Engine) CancelTransfer(ctx context.Context, consultationID string) error {
 	e.mu.Lock()
 	x := e.consults[consultationID]
@@ -353,13 +429,20 @@ func (e *Engine) CancelTransfer(ctx context.Context, consultationID string) erro
 	return nil
 }
 
-// Complete joins the held leg with the target; the transferor is hung up.
-func (c *Consultation) Complete() error {
-	if !c.x.complete() {
-		return fmt.Errorf("complete transfer %s: %w: it is over", c.ID, ErrTransfer)
+// completeByAPI is complete, refused while the target rings.
+func (x *consultation) completeByAPI() error {
+	if !x.isAnswered() {
+		return fmt.Errorf("complete transfer %s: %w: the target has not answered", x.target.id, ErrInvalidState)
+	}
+	if !x.complete() {
+		return fmt.Errorf("complete transfer %s: %w: it is over", x.target.id, ErrNotFound)
 	}
 	return nil
 }
+
+// Complete joins the held leg with the target; the transferor is hung up.
+// It fails with ErrInvalidState while the target rings.
+func (c *Consultation) Complete() error { return c.x.completeByAPI() }
 
 // Cancel hangs up the target and reconnects the transferor with the held leg.
 func (c *Consultation) Cancel() error {
@@ -369,5 +452,5 @@ func (c *Consultation) Cancel() error {
 	return nil
 }
 
-// Done is closed when the consultation is completed or cancelled.
+// Done is closed when the consultation is completed, cancelled or failed.
 func (c *Consultation) Done() <-chan struct{} { return c.x.done }
