@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"path/filepath"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"pbx/metrics"
 	"pbx/prompts"
 	"pbx/recordings"
+	"pbx/rwi"
 	"pbx/sip"
 	"pbx/store"
 	"pbx/web"
@@ -37,6 +39,8 @@ type Node struct {
 	guard  *sip.Guard
 	trunks []*sip.TrunkRegistration
 	web    *web.Server
+	rwi    *rwi.Server
+	clock  dialog.Clock
 	mx     *metrics.Metrics
 
 	cancel context.CancelFunc
@@ -157,6 +161,7 @@ func (s *Node) build(o Options) error {
 	do.Stack, do.Media, do.Location, do.Digest, do.Guard = stack, s.media, s.loc, digest, s.guard
 	do.Lookup, do.CDRs, do.Logger = users, s.store, s.logs.For("dialog")
 	do.Prompts, do.Recordings, do.Clock = prompts.New(cfg.Sounds.Prompts), s.rec, o.Clock
+	s.clock = o.Clock
 	s.engine, err = dialog.New(do)
 	if err != nil {
 		return err
@@ -193,11 +198,17 @@ func (s *Node) Start(ctx context.Context) error {
 	if err := s.stack.Listen(ctx); err != nil {
 		return err
 	}
+	var err error
+	s.rwi, err = rwi.New(rwi.Options{Engine: s.engine, Config: s.cfg.RWI, Clock: s.clock, Logger: s.logs.For("rwi")})
+	if err != nil {
+		return err
+	}
 	if s.cfg.HTTP.Listen != "" {
 		s.web = web.New(web.Options{
 			Engine: s.engine, Location: s.loc, Guard: s.guard, Store: s.store,
 			Recordings: s.rec, RecordingsToken: s.cfg.Recordings.Token,
 			Metrics: s.mx.Handler(), Logger: s.logs.For("web"),
+			Handlers: map[string]http.Handler{rwi.Path: s.rwi},
 		})
 		if err := s.web.Start(s.cfg.HTTP.Listen); err != nil {
 			return err
@@ -291,6 +302,9 @@ func (s *Node) TrunkRegistrations() []*sip.TrunkRegistration { return s.trunks }
 // Shutdown drains calls (new calls get 503) until ctx ends, hangs up those
 // left, then stops every listener and flushes the store.
 func (s *Node) Shutdown(ctx context.Context) error {
+	if s.rwi != nil {
+		s.rwi.Close()
+	}
 	s.engine.Drain(ctx)
 	if s.web != nil {
 		hctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -30,7 +30,10 @@ type Options struct {
 	RecordingsToken string
 	// Metrics serves /metrics (metrics.Metrics.Handler); nil leaves it out.
 	Metrics http.Handler
-	Logger  *slog.Logger
+	// Handlers are more routes, by ServeMux pattern: the control planes
+	// that speak over HTTP (RWI's WebSocket).
+	Handlers map[string]http.Handler
+	Logger   *slog.Logger
 }
 
 // Server is the HTTP listener and its routes. It owns the goroutine that
@@ -43,6 +46,7 @@ type Server struct {
 	store   *store.Store
 	rec     *recordings.Archive
 	token   string
+	extra   map[string]http.Handler
 	log     *slog.Logger
 
 	http *http.Server
@@ -57,7 +61,7 @@ func New(o Options) *Server {
 	}
 	return &Server{
 		engine: o.Engine, metrics: o.Metrics, loc: o.Location, guard: o.Guard,
-		store: o.Store, rec: o.Recordings, token: o.RecordingsToken, log: o.Logger,
+		store: o.Store, rec: o.Recordings, token: o.RecordingsToken, extra: o.Handlers, log: o.Logger,
 	}
 }
 
@@ -127,6 +131,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/registrations", loopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, s.loc.All())
 	})))
+	for pattern, h := range s.extra {
+		mux.Handle(pattern, h)
+	}
 	// Profiles for whoever runs the PBX, from the machine itself.
 	mux.Handle("/debug/pprof/", loopbackOnly(http.HandlerFunc(pprof.Index)))
 	mux.Handle("/debug/pprof/profile", loopbackOnly(http.HandlerFunc(pprof.Profile)))

@@ -1,0 +1,202 @@
+package rwi
+
+import (
+	"strings"
+
+	"pbx/dialog"
+)
+
+// Engine event kinds of conference rooms and in-dialog requests.
+const (
+	kindRoomCreated dialog.EventKind = "room.created"
+	kindRoomEnded   dialog.EventKind = "room.ended"
+	kindRoomJoined  dialog.EventKind = "room.joined"
+	kindRoomLeft    dialog.EventKind = "room.left"
+	kindRoomMuted   dialog.EventKind = "room.muted"
+	kindRoomUnmuted dialog.EventKind = "room.unmuted"
+	kindMessage     dialog.EventKind = "leg.message"
+	kindNotify      dialog.EventKind = "leg.notify"
+)
+
+// eventNames are the RWI events a session may ask for.
+var eventNames = map[string]bool{}
+
+func init() {
+	for _, n := range strings.Fields(`call.incoming call.ringing call.early_media call.answered call.bridged
+		call.unbridged call.transferred call.transfer.failed call.hangup call.dtmf dtmf.collected
+		media.play.started media.play.finished media.hold.started media.hold.stopped
+		record.started record.paused record.resumed record.stopped
+		supervisor.listen.started supervisor.whisper.started supervisor.barge.started supervisor.takeover.started
+		supervisor.mode.stopped conference.created conference.destroyed conference.member_joined
+		conference.member_left conference.member_muted conference.member_unmuted
+		sip.message.received sip.notify.received`) {
+		eventNames[n] = true
+	}
+}
+
+// pump routes every engine event to the sessions it concerns. A
+// subscription that lags resumes from the last event it delivered.
+func (s *Server) pump(sub *dialog.Subscription) {
+	for {
+		select {
+		case <-s.ctx.Done():
+			sub.Close()
+			return
+		case ev, ok := <-sub.C:
+			if ok {
+				s.route(ev)
+				continue
+			}
+			next, err := s.e.Subscribe(dialog.EventFilter{After: sub.Last(), Resume: true, Buffer: 1 << 16})
+			if err != nil {
+				s.log.Error("rwi events lost: resubscribing live", "error", err)
+				if next, err = s.e.Subscribe(dialog.EventFilter{Buffer: 1 << 16}); err != nil {
+					s.log.Error("rwi events: no subscription", "error", err)
+					return
+				}
+			}
+			sub = next
+		}
+	}
+}
+
+// route gives an event to the owner of its leg; an unclaimed offer's
+// events to the sessions subscribed to its context; a room's events
+// also to the session that made the room.
+func (s *Server) route(ev dialog.Event) {
+	var targets []*session
+	s.mu.Lock()
+	if id, ok := strings.CutPrefix(ev.Owner, "rwi:"); ok {
+		if ss := s.sessions[id]; ss != nil {
+			targets = append(targets, ss)
+		}
+	} else if o := s.offers[ev.LegID]; o != nil && ev.Owner == "" {
+		targets = s.subscribersLocked(o.context)
+	}
+	if strings.HasPrefix(string(ev.Kind), "room.") {
+		if ss := s.sessions[s.rooms[ev.Detail]]; ss != nil && !containsSession(targets, ss) {
+			targets = append(targets, ss)
+		}
+	}
+	if ev.Kind == dialog.EventLegEnded {
+		delete(s.offers, ev.LegID)
+	}
+	s.mu.Unlock()
+	for _, ss := range targets {
+		ss.deliver(ev)
+	}
+}
+
+func containsSession(list []*session, ss *session) bool {
+	for _, x := range list {
+		if x == ss {
+			return true
+		}
+	}
+	return false
+}
+
+// deliver translates an engine event into the session's terms and sends it.
+func (ss *session) deliver(ev dialog.Event) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	name, data, ok := ss.translateLocked(ev)
+	if ok {
+		ss.emitLocked(name, ss.nameLocked(ev.LegID), "", ev.Time, data)
+	}
+	if ev.Kind == dialog.EventLegEnded {
+		ss.forgetLocked(ev.LegID)
+	}
+}
+
+// translateLocked names an engine event in RWI and gives its data; false
+// for events RWI does not report.
+func (ss *session) translateLocked(ev dialog.Event) (string, any, bool) {
+	switch ev.Kind {
+	case dialog.EventLegRinging:
+		return "call.ringing", nil, true
+	case dialog.EventLegEarly:
+		return "call.early_media", nil, true
+	case dialog.EventLegAnswered:
+		return "call.answered", nil, true
+	case dialog.EventLegBridged:
+		return "call.bridged", map[string]string{
+			"leg_a": ss.nameLocked(ev.LegID), "leg_b": ss.nameLocked(ev.OtherLegID), "bridge_id": ev.BridgeID,
+		}, true
+	case dialog.EventLegUnbridged:
+		return "call.unbridged", map[string]string{"bridge_id": ev.BridgeID}, true
+	case dialog.EventLegEnded:
+		d := map[string]any{"reason": ev.Cause, "sip_status": nil, "hangup_by": hangupBy(ev)}
+		if ev.SIPCode != 0 {
+			d["sip_status"] = ev.SIPCode
+		}
+		return "call.hangup", d, true
+	case dialog.EventLegHeld:
+		return "media.hold.started", map[string]string{"music": ev.Detail}, true
+	case dialog.EventLegResumed:
+		return "media.hold.stopped", nil, true
+	case dialog.EventDTMF:
+		return "call.dtmf", map[string]string{"digit": ev.Digit, "source": ev.Source}, true
+	case dialog.EventDigits:
+		return "dtmf.collected", map[string]string{"digits": ev.Digits, "reason": ev.Cause}, true
+	case dialog.EventPlayStarted:
+		return "media.play.started", map[string]string{"play_id": ev.Detail}, true
+	case dialog.EventPlayFinished:
+		return "media.play.finished", map[string]any{
+			"play_id": ev.Detail, "interrupted": ev.Cause == "interrupted", "reason": ev.Cause,
+		}, true
+	case dialog.EventRecordingStarted:
+		return "record.started", map[string]string{"recording_id": ev.Detail}, true
+	case dialog.EventRecordingPaused:
+		return "record.paused", map[string]string{"recording_id": ev.Detail}, true
+	case dialog.EventRecordingResumed:
+		return "record.resumed", map[string]string{"recording_id": ev.Detail}, true
+	case dialog.EventRecordingStopped:
+		return "record.stopped", map[string]any{"recording_id": ev.Detail, "duration_secs": ev.Setup.Seconds()}, true
+	case dialog.EventTransferDone:
+		return "call.transferred", map[string]string{"target": ev.Detail, "peer_call_id": ss.nameLocked(ev.OtherLegID)}, true
+	case dialog.EventTransferFailed:
+		return "call.transfer.failed", map[string]string{"target": ev.Detail, "reason": ev.Cause}, true
+	case dialog.EventSuperviseStarted:
+		return "supervisor." + ev.Detail + ".started", ss.superviseData(ev), true
+	case dialog.EventSuperviseStopped:
+		return "supervisor.mode.stopped", ss.superviseData(ev), true
+	case kindRoomCreated:
+		return "conference.created", map[string]string{"conf_id": ev.Detail}, true
+	case kindRoomEnded:
+		return "conference.destroyed", map[string]string{"conf_id": ev.Detail}, true
+	case kindRoomJoined:
+		return "conference.member_joined", ss.memberData(ev), true
+	case kindRoomLeft:
+		return "conference.member_left", ss.memberData(ev), true
+	case kindRoomMuted:
+		return "conference.member_muted", ss.memberData(ev), true
+	case kindRoomUnmuted:
+		return "conference.member_unmuted", ss.memberData(ev), true
+	case kindMessage:
+		return "sip.message.received", map[string]string{"content_type": ev.ContentType, "body": ev.Body}, true
+	case kindNotify:
+		return "sip.notify.received", map[string]string{"event": ev.Detail, "content_type": ev.ContentType, "body": ev.Body}, true
+	}
+	return "", nil, false
+}
+
+func (ss *session) superviseData(ev dialog.Event) map[string]string {
+	return map[string]string{"supervisor_call_id": ss.nameLocked(ev.LegID), "target_call_id": ss.nameLocked(ev.OtherLegID)}
+}
+
+func (ss *session) memberData(ev dialog.Event) map[string]string {
+	return map[string]string{"conf_id": ev.Detail, "call_id": ss.nameLocked(ev.LegID)}
+}
+
+// hangupBy says who ended a leg in rustpbx's words: the far end is the
+// caller of an inbound leg and the callee of an outbound one.
+func hangupBy(ev dialog.Event) string {
+	if ev.By != "remote" {
+		return "system"
+	}
+	if ev.Direction == string(dialog.Inbound) {
+		return "caller"
+	}
+	return "callee"
+}
