@@ -134,12 +134,16 @@ func (e *Engine) StopSupervise(ctx context.Context, supervisorID string) error {
 		return fmt.Errorf("stop supervising %s: %w: not supervising", supervisorID, ErrInvalidState)
 	}
 	b.mu.Lock()
-	_, ok := b.supervise[s]
+	sv, ok := b.supervise[s]
 	b.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("stop supervising %s: %w: not supervising", supervisorID, ErrInvalidState)
 	}
 	b.leave(s, false)
-	s.publish(Event{Kind: EventSuperviseStopped, BridgeID: b.id})
+	ev := Event{Kind: EventSuperviseStopped, BridgeID: b.id, Detail: sv.mode.String()}
+	if sv.target != nil {
+		ev.OtherLegID = sv.target.id
+	}
+	s.publish(ev)
 	return nil
 }

@@ -113,6 +113,9 @@ func listCalls(x *cmd) (any, *Error) {
 			CallID: x.ss.nameLocked(l.ID), LegID: l.ID, Direction: string(l.Direction), State: l.State.String(),
 			From: l.From, To: l.To, Context: l.Context, BridgeID: l.BridgeID, StartedAt: stamp(l.Created),
 		}
+		if ctx, ok := x.ss.offered[l.ID]; ok {
+			c.Context = ctx
+		}
 		if !l.Answered.IsZero() {
 			c.AnsweredAt = stamp(l.Answered)
 		}

@@ -64,6 +64,13 @@ func (s *Server) pump(sub *dialog.Subscription) {
 // events to the sessions subscribed to its context; a room's events
 // also to the session that made the room.
 func (s *Server) route(ev dialog.Event) {
+	if ev.Owner == "" && ev.LegID != "" {
+		// Events the engine publishes about a leg from outside it
+		// (recordings) name the leg, not its owner.
+		if l, ok := s.e.Leg(ev.LegID); ok {
+			ev.Owner = l.Owner
+		}
+	}
 	var targets []*session
 	s.mu.Lock()
 	if id, ok := strings.CutPrefix(ev.Owner, "rwi:"); ok {

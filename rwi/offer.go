@@ -121,6 +121,9 @@ func (s *Server) claim(ss *session, legID string) *Error {
 	delete(s.offers, legID)
 	s.mu.Unlock()
 	if o != nil {
+		ss.mu.Lock()
+		ss.offered[legID] = o.context
+		ss.mu.Unlock()
 		close(o.claimed)
 		s.log.Info("rwi offer claimed", "leg", legID, "session", ss.id)
 	}

@@ -255,7 +255,7 @@ func unauthorized(w http.ResponseWriter, why string) {
 }
 
 func (s *Server) newSessionLocked(t *token) *session {
-	ss := &session{srv: s, id: newID(), tok: t, names: map[string]string{}, aliases: map[string]string{}, contexts: map[string]bool{}}
+	ss := &session{srv: s, id: newID(), tok: t, names: map[string]string{}, aliases: map[string]string{}, contexts: map[string]bool{}, offered: map[string]string{}}
 	ss.tag = "rwi:" + ss.id
 	ss.bucket = float64(burst(s.cfg.OriginateRate))
 	ss.refilled = s.clock.Now()

@@ -30,6 +30,7 @@ type session struct {
 	names    map[string]string // call_id the client chose -> leg id
 	aliases  map[string]string // leg id -> call_id the client chose
 	contexts map[string]bool   // rwi:CONTEXT offers it hears
+	offered  map[string]string // leg id -> the context of the offer it claimed
 	events   map[string]bool   // event names it wants; empty means all
 	orphan   dialog.Timer      // runs out orphan_hold after a disconnect
 	bucket   float64           // originate tokens left
@@ -159,6 +160,7 @@ func (ss *session) resolve(callID string) string {
 
 // forget drops the name of a leg that ended.
 func (ss *session) forgetLocked(legID string) {
+	delete(ss.offered, legID)
 	if n, ok := ss.aliases[legID]; ok {
 		delete(ss.aliases, legID)
 		delete(ss.names, n)
