@@ -30,7 +30,7 @@ func TestDefaultParsesAndValidates(t *testing.T) {
 	if strings.Join(exts, ",") != "1001,1002,1003" {
 		t.Fatalf("users %v", exts)
 	}
-	if len(c.Trunks) != 0 || len(c.Dialplan) != 4 || c.Dialplan[0].Target != "extension" || c.Dialplan[1].Target != "echo" {
+	if len(c.Trunks) != 0 || len(c.Dialplan) != 5 || c.Dialplan[0].Target != "extension" || c.Dialplan[1].Target != "echo" || c.Dialplan[4].Target != "rwi:default" {
 		t.Fatalf("trunks %+v dialplan %+v", c.Trunks, c.Dialplan)
 	}
 }

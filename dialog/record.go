@@ -197,7 +197,11 @@ func (e *Engine) withRecording(op, id string, kind EventKind, fn func(*recording
 	}
 	fn(r.rec)
 	if kind != "" {
-		e.events.publish(Event{Kind: kind, BridgeID: r.b.id, Detail: id})
+		ev := Event{Kind: kind, BridgeID: r.b.id, Detail: id}
+		if r.left != nil {
+			ev.LegID, ev.CallID = r.left.id, r.left.call.ID
+		}
+		e.events.publish(ev)
 	}
 	return nil
 }
