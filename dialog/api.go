@@ -3,8 +3,6 @@ package dialog
 import (
 	"context"
 	"fmt"
-	"net"
-	"strconv"
 	"strings"
 	"time"
 
@@ -21,7 +19,9 @@ import (
 // OriginateRequest says where to place a new outbound leg.
 type OriginateRequest struct {
 	// To is a SIP URI (sip:user@host[:port]), an extension, or a number
-	// the dial plan routes to an extension or a trunk.
+	// the dial plan routes to an extension or a trunk. A URI naming this
+	// PBX (sip:1001@local, @localhost, @the node, @the realm, @its SIP
+	// address) is the number in its user part.
 	To string
 	// Trunk, when set, sends To through this trunk.
 	Trunk      string
@@ -80,7 +80,9 @@ func (e *Engine) Originate(ctx context.Context, r OriginateRequest) (LegInfo, er
 	return l.Info(), nil
 }
 
-// destination resolves an originate's target into groups of INVITEs.
+// destination resolves an originate's target into groups of INVITEs. A
+// SIP URI that names this PBX (sip:1001@local) is the number in its user
+// part.
 func (e *Engine) destination(r OriginateRequest) ([][]dialTarget, error) {
 	to := strings.TrimSpace(r.To)
 	switch {
@@ -91,23 +93,15 @@ func (e *Engine) destination(r OriginateRequest) ([][]dialTarget, error) {
 			return nil, fmt.Errorf("originate to %s: %w: no trunk %q", to, ErrBadTarget, r.Trunk)
 		}
 		return e.trunkTargets([]string{r.Trunk}, to), nil
-	case strings.HasPrefix(to, "sip:") || strings.HasPrefix(to, "sips:"):
-		var uri sipmsg.Uri
-		if err := sipmsg.ParseUri(to, &uri); err != nil || uri.Host == "" {
-			return nil, fmt.Errorf("originate to %s: %w: bad URI", to, ErrBadTarget)
+	case isSIPURI(to):
+		number, t, err := e.self().sipTarget(to)
+		if err != nil {
+			return nil, fmt.Errorf("originate to %s: %w", to, err)
 		}
-		port := uri.Port
-		if port == 0 {
-			port = 5060
+		if number == "" {
+			return [][]dialTarget{{t}}, nil
 		}
-		transport := "udp"
-		if t, ok := uri.UriParams.Get("transport"); ok && t != "" {
-			transport = strings.ToLower(t)
-		}
-		return [][]dialTarget{{{
-			uri: uri, dest: net.JoinHostPort(uri.Host, strconv.Itoa(port)), transport: transport,
-			peer: uri.User + "@" + uri.Host, toUser: uri.User, music: "default",
-		}}}, nil
+		to = number
 	}
 	if _, ok := e.users(to); ok {
 		targets, cause := e.extensionTargets(to)

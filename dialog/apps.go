@@ -12,10 +12,18 @@ import (
 // test, prompts to play, hold music, and park (answer and wait for a
 // program). Each runs on a goroutine the engine owns.
 
-// answerApp answers a caller's leg with the PBX's own media; false when
-// the caller is gone.
+// answerApp answers a caller's leg with the PBX's own media (a leg
+// already answered, redirected here, stays so); false when the caller is
+// gone. A parked leg then hears what the application set up for it.
 func (e *Engine) answerApp(l *Leg) bool {
-	if err := l.ops.do(context.Background(), l.answer); err != nil {
+	err := l.ops.do(context.Background(), func() error {
+		if err := l.answer(); err != nil {
+			return err
+		}
+		l.reconcileSolo()
+		return nil
+	})
+	if err != nil {
 		l.log.Info("caller did not take the answer", "error", err)
 		return false
 	}

@@ -23,8 +23,10 @@ type Bridge struct {
 
 	mu           sync.Mutex
 	legs         []*Leg
-	persistent   bool // stays up with fewer than two legs (a conference room, a call in consultation)
-	together     bool // a dial-plan call: when one party hangs up, the others are hung up
+	persistent   bool   // stays up with fewer than two legs (a conference room, a call in consultation)
+	room         string // the conference room it is, "" for none; set at creation
+	keep         bool   // stays up with no party at all (a room a program made); set at creation
+	together     bool   // a dial-plan call: when one party hangs up, the others are hung up
 	ended        bool
 	transferring bool // a transfer is dialing its target
 	muted        map[*Leg]bool
@@ -144,6 +146,9 @@ func (b *Bridge) join(l *Leg) error {
 		ev.OtherLegID = other.id
 	}
 	l.publish(ev)
+	if b.room != "" {
+		l.publish(Event{Kind: EventRoomJoined, BridgeID: b.id, Detail: b.room})
+	}
 	return nil
 }
 
@@ -175,7 +180,7 @@ func (b *Bridge) leave(l *Leg, hungUp bool) {
 			}
 		}
 		b.dissolveLocked()
-	case parties < 2 && !b.persistent || parties == 0:
+	case parties < 2 && !b.persistent || parties == 0 && !b.keep:
 		parked = append(parked, b.legs...)
 		b.dissolveLocked()
 	default:
@@ -183,6 +188,10 @@ func (b *Bridge) leave(l *Leg, hungUp bool) {
 	}
 	b.mu.Unlock()
 	l.publish(Event{Kind: EventLegUnbridged, BridgeID: b.id})
+	if b.room != "" {
+		l.publish(Event{Kind: EventRoomLeft, BridgeID: b.id, Detail: b.room})
+		b.e.rooms.left(b.e, b)
+	}
 	for _, x := range parked {
 		x.publish(Event{Kind: EventLegUnbridged, BridgeID: b.id})
 		x.reconcileSolo()

@@ -34,7 +34,8 @@ func handleTrunk(ctx context.Context, e *Engine, a *Leg, r Route) {
 	e.connect(ctx, a, groups, r.Number)
 }
 
-// connect dials groups for the caller's leg a and bridges the two.
+// connect dials groups for the caller's leg a and bridges the two. a may
+// be answered already (an outbound leg, or one a program redirected).
 func (e *Engine) connect(ctx context.Context, a *Leg, groups [][]dialTarget, to string) {
 	b, err := e.outboundLeg(a.call, a.identity(), to, a.context, "")
 	if err != nil {
@@ -91,7 +92,7 @@ func (e *Engine) connect(ctx context.Context, a *Leg, groups [][]dialTarget, to 
 // caller's behalf: its number and name, its offer's codecs first, and one
 // hop less, so calls looping through trunks die out.
 func (e *Engine) callerDialOptions(a *Leg) dialOptions {
-	o := dialOptions{fromUser: a.from, callerOffer: a.remoteOffer()}
+	o := dialOptions{fromUser: a.identity(), callerOffer: a.remoteOffer()}
 	if srv := a.srv; srv != nil {
 		req := srv.InviteRequest
 		if f := req.From(); f != nil {

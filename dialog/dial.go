@@ -85,9 +85,12 @@ func (e *Engine) dial(ctx context.Context, l *Leg, groups [][]dialTarget, o dial
 			})
 			if !answered {
 				l.mu.Lock()
-				srv, cli := l.srv, l.cli
+				srv, cli, done := l.srv, l.cli, l.byeDone
+				l.byeDone = true
 				l.mu.Unlock()
-				l.bye(srv, cli)
+				if !done { // the callee may have sent BYE already
+					l.bye(srv, cli)
+				}
 			}
 			return answered
 		}
@@ -158,14 +161,16 @@ func (e *Engine) fork(ctx context.Context, l *Leg, targets []dialTarget, o dialO
 	if winner == nil {
 		return false
 	}
-	if err := winner.Ack(context.Background()); err != nil {
-		l.log.Warn("ack to callee", "error", err)
-	}
+	// The leg is findable by its dialog before the ACK leaves: a callee
+	// may send BYE as soon as it has the ACK.
 	l.mu.Lock()
 	l.cli = winner
 	l.peer, l.user, l.musicClass = wt.peer, wt.user, wt.music
 	l.mu.Unlock()
 	e.indexDialog(l, winner.ID, winner.InviteRequest.CallID().Value())
+	if err := winner.Ack(context.Background()); err != nil {
+		l.log.Warn("ack to callee", "error", err)
+	}
 	// The callee's 2xx sets the session timer: the PBX refreshes when it
 	// is named refresher (uac), else watches for the callee's refresh.
 	if st, err := sip.SessionTimerFromResponse(winner.InviteResponse, e.clock.Now()); err == nil {

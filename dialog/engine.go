@@ -54,11 +54,15 @@ type Options struct {
 	Trunks         []config.Trunk
 	Dialplan       []config.DialplanRule
 	Music          map[string]string // extra hold-music classes: name -> WAV file or folder
-	RecordBeep     bool              // beep when a recording starts, unless the request says
-	MaxLegs        int               // legs at once; 0 derives it from the open-file limit and the RTP ports
-	MaxSetup       int               // calls being set up at once; 0 derives it
-	RTPPortMin     int
-	RTPPortMax     int
+	// Config, when set, is what target kinds registered by other packages
+	// check their arguments against (TargetEnv.Config), in the dial plan
+	// and in Redirect.
+	Config     *config.Config
+	RecordBeep bool // beep when a recording starts, unless the request says
+	MaxLegs    int  // legs at once; 0 derives it from the open-file limit and the RTP ports
+	MaxSetup   int  // calls being set up at once; 0 derives it
+	RTPPortMin int
+	RTPPortMax int
 
 	Stack    *sip.Stack
 	Media    *media.Engine
@@ -83,7 +87,7 @@ func OptionsFrom(cfg *config.Config) Options {
 		UserAgent: cfg.SIP.UserAgent, Features: cfg.Features, Conference: cfg.Conference,
 		Users: cfg.Users, Trunks: cfg.Trunks, Dialplan: cfg.Dialplan, Music: cfg.Sounds.Music,
 		RecordBeep: cfg.Recordings.Beep, RTPPortMin: cfg.Media.RTPPortMin, RTPPortMax: cfg.Media.RTPPortMax,
-		MaxLegs: cfg.Calls.MaxLegs, MaxSetup: cfg.Calls.MaxSetup,
+		MaxLegs: cfg.Calls.MaxLegs, MaxSetup: cfg.Calls.MaxSetup, Config: cfg,
 	}
 }
 
@@ -102,15 +106,19 @@ type Engine struct {
 	log     *slog.Logger
 	clock   Clock
 	plan    *Dialplan
+	env     TargetEnv // what targets named by programs are parsed against
 	trunks  *trunks
 	metrics Metrics
 	events  *Bus
 	prompts *prompts.Library
 	musics  map[string]*media.Music // hold-music streams by class
-	silence *media.Music            // what a parked leg hears by default
-	archive *recordings.Archive
-	rooms   rooms
-	admit   *admission
+	// musicPCM is each class's audio, for PlayMusic's players; the
+	// streams above hold the same slices.
+	musicPCM map[string][]int16
+	silence  *media.Music // what a parked leg hears by default
+	archive  *recordings.Archive
+	rooms    rooms
+	admit    *admission
 
 	mu        sync.Mutex
 	legs      map[string]*Leg             // by leg id, from creation to end
@@ -156,7 +164,7 @@ func (m *Metrics) ended(disposition string) {
 
 // New builds the engine and registers its SIP handlers on the stack.
 func New(o Options) (*Engine, error) {
-	env := TargetEnv{Trunks: map[string]bool{}, Music: builtinMusicClasses(), Prompts: o.Prompts}
+	env := TargetEnv{Config: o.Config, Trunks: map[string]bool{}, Music: builtinMusicClasses(), Prompts: o.Prompts}
 	for _, t := range o.Trunks {
 		env.Trunks[t.Name] = true
 	}
@@ -184,7 +192,7 @@ func New(o Options) (*Engine, error) {
 	e := &Engine{
 		opts: o, stack: o.Stack, media: o.Media, loc: o.Location,
 		digest: o.Digest, guard: o.Guard, users: o.Lookup, cdrs: o.CDRs,
-		log: o.Logger, clock: o.Clock, plan: plan, trunks: tr,
+		log: o.Logger, clock: o.Clock, plan: plan, env: env, trunks: tr,
 		legs: map[string]*Leg{}, bridges: map[string]*Bridge{}, calls: map[string]*Call{}, consults: map[string]*consultation{}, recs: map[string]*bridgeRecording{}, playbacks: map[string]*Playback{},
 		byDialog: map[string]*Leg{}, bySIPID: map[string]*Leg{}, idle: make(chan struct{}),
 		prompts: o.Prompts, archive: o.Recordings, events: NewBus(0),

@@ -20,6 +20,8 @@ const (
 	EventLegEnded     EventKind = "leg.ended"     // Cause, SIPCode, By
 	EventDTMF         EventKind = "leg.dtmf"      // Digit, Source: rfc4733, inband or info
 	EventDigits       EventKind = "leg.digits"    // Digits collected by CollectDTMF; Cause: terminator, max, timeout
+	EventLegMessage   EventKind = "leg.message"   // the far end sent MESSAGE in the dialog: ContentType, Body
+	EventLegNotify    EventKind = "leg.notify"    // the far end sent NOTIFY in the dialog: Detail (its Event header), ContentType, Body
 
 	EventPlayStarted  EventKind = "play.started"  // Detail: the playback id
 	EventPlayFinished EventKind = "play.finished" // Detail: the playback id; Cause: finished, stopped, interrupted
@@ -35,6 +37,15 @@ const (
 
 	EventSuperviseStarted EventKind = "supervise.started" // LegID: the supervisor, OtherLegID: the supervised leg, Detail: listen, whisper, barge or takeover
 	EventSuperviseStopped EventKind = "supervise.stopped"
+
+	// Conference rooms: Detail is the room's name. Created and ended
+	// carry the room's BridgeID; the others are leg events of a member.
+	EventRoomCreated EventKind = "room.created"
+	EventRoomEnded   EventKind = "room.ended"
+	EventRoomJoined  EventKind = "room.joined"
+	EventRoomLeft    EventKind = "room.left"
+	EventRoomMuted   EventKind = "room.muted"
+	EventRoomUnmuted EventKind = "room.unmuted"
 
 	EventCallStarted  EventKind = "call.started"
 	EventCallRinging  EventKind = "call.ringing"
@@ -72,4 +83,13 @@ type Event struct {
 	// event was published ("" for the dial plan), so that a control plane
 	// routes a leg's events to its owner without a lookup of its own.
 	Owner string `json:"owner,omitempty"`
+	// ContentType and Body are what a far end sent in a MESSAGE or NOTIFY
+	// (leg.message, leg.notify); Body is cut to MaxEventBody bytes.
+	ContentType string `json:"content_type,omitempty"`
+	Body        string `json:"body,omitempty"`
 }
+
+// MaxEventBody is the most of a MESSAGE's or NOTIFY's body an event
+// carries: events are kept in the bus's history and sent to programs, so
+// a far end cannot make them large.
+const MaxEventBody = 4096

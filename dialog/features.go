@@ -20,10 +20,18 @@ type featureKeys struct {
 	timer  Timer
 }
 
-// watchFeatures subscribes the feature codes to a leg's keys.
+// watchFeatures subscribes the feature codes to a leg's keys, once per
+// leg however many calls it goes through (transfers, redirects).
 func (e *Engine) watchFeatures(l *Leg) {
 	f := e.opts.Features
 	if f.Record == "" && f.BlindTransfer == "" && f.AttendedTransfer == "" {
+		return
+	}
+	l.mu.Lock()
+	already := l.features
+	l.features = true
+	l.mu.Unlock()
+	if already {
 		return
 	}
 	fk := &featureKeys{}

@@ -3,6 +3,8 @@ package dialog
 import (
 	"context"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	sipmsg "github.com/emiago/sipgo/sip"
 
@@ -47,13 +49,46 @@ func (e *Engine) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	l.ops.post(func() { l.end(CauseNormal, byRemote, 0) })
 }
 
-// onInDialog answers NOTIFY and MESSAGE inside a dialog.
+// onInDialog answers NOTIFY and MESSAGE inside a dialog, and reports
+// them as leg.notify and leg.message, in order with the leg's other
+// events, so that the program commanding the leg sees them.
 func (e *Engine) onInDialog(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-	if e.legFor(req) == nil {
+	l := e.legFor(req)
+	if l == nil {
 		respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	respond(tx, req, 200, "OK")
+	ev := Event{Kind: EventLegMessage, Body: cutBody(req.Body(), MaxEventBody)}
+	if h := req.ContentType(); h != nil {
+		ev.ContentType = cutBody([]byte(h.Value()), 256)
+	}
+	if req.Method == sipmsg.NOTIFY {
+		ev.Kind = EventLegNotify
+		if h := req.GetHeader("Event"); h != nil {
+			ev.Detail = cutBody([]byte(h.Value()), 256)
+		}
+	}
+	l.ops.post(func() {
+		if !l.ended() {
+			l.publish(ev)
+		}
+	})
+}
+
+// cutBody makes text of at most max bytes from what a far end sent: cut
+// at a character boundary, with invalid UTF-8 replaced, so that events
+// encode as JSON and stay small.
+func cutBody(b []byte, max int) string {
+	s := strings.ToValidUTF8(string(b), "\uFFFD")
+	if len(s) <= max {
+		return s
+	}
+	end := max
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end]
 }
 
 // onOptions answers keep-alives and capability queries, in or out of a dialog.

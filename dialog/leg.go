@@ -109,6 +109,8 @@ type Leg struct {
 	playing    int          // prompts playing straight to the parked leg
 	sessTimer  Timer
 	keys       keySubscribers
+	features   bool // the feature codes listen to its keys
+	roomKeys   bool // the conference mute key listens to its keys
 	byeDone    bool // BYE sent or received: no BYE to send at the end
 	cause      Cause
 	onEnds     []func() // run when the leg ends, on its queue; they must not block

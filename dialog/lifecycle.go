@@ -33,7 +33,11 @@ func (l *Leg) end(cause Cause, by string, code int) {
 	l.cause = cause
 	srv, cli := l.srv, l.cli
 	sendBye := !l.byeDone && by != byRemote
-	l.byeDone = true
+	if srv != nil || cli != nil {
+		// Without a dialog yet (a callee answering as the leg ends), the
+		// dialling ends the dialog it gets.
+		l.byeDone = true
+	}
 	timer, music, cancelDial, onEnds := l.sessTimer, l.music, l.cancelDial, l.onEnds
 	l.sessTimer, l.music, l.onEnds = nil, nil, nil
 	l.mu.Unlock()
@@ -105,12 +109,12 @@ func (l *Leg) answer() error {
 	srv, state, offer := l.srv, l.state, l.remote
 	l.mu.Unlock()
 	switch {
-	case srv == nil:
-		return fmt.Errorf("answer %s: %w: an outbound leg is answered by its far end", l.id, ErrInvalidState)
 	case state == StateEnded:
 		return fmt.Errorf("answer %s: %w", l.id, ErrNotFound)
 	case state >= StateAnswered:
-		return nil
+		return nil // already answered, either way: a redirected leg is
+	case srv == nil:
+		return fmt.Errorf("answer %s: %w: an outbound leg is answered by its far end", l.id, ErrInvalidState)
 	}
 	prefer := ""
 	if b := l.currentBridge(); b != nil {

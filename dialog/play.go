@@ -17,6 +17,7 @@ type PlayOptions struct {
 // Playback is audio being played to a leg.
 type Playback struct {
 	ID     string
+	leg    string // the leg that hears it
 	once   sync.Once
 	stopFn func()
 	done   chan struct{}
@@ -54,7 +55,7 @@ func (e *Engine) Play(ctx context.Context, legID string, src media.Source, o Pla
 	if err != nil {
 		return nil, err
 	}
-	pb := &Playback{ID: e.newID(), done: make(chan struct{})}
+	pb := &Playback{ID: e.newID(), leg: l.id, done: make(chan struct{})}
 	finished := func(reason string) {
 		pb.mu.Lock()
 		if pb.reason == "" {
@@ -132,6 +133,53 @@ func (e *Engine) StopPlay(ctx context.Context, id string) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// PlayMusic plays a hold-music class to a leg as Play plays a prompt: in
+// a bridge only that leg hears it, mixed over the others; parked, it hears
+// it alone. Music has no end, so it plays until stopped (StopPlay,
+// StopPlays, a key when o.Interrupt) or the leg ends; o.Loop changes
+// nothing. An unknown class is ErrBadTarget. Unlike Hold, the leg still
+// hears its bridge, and play.started and play.finished report it.
+func (e *Engine) PlayMusic(ctx context.Context, legID, class string, o PlayOptions) (*Playback, error) {
+	pcm, ok := e.musicPCM[class]
+	if !ok {
+		return nil, fmt.Errorf("play music to %s: %w: no hold-music class %q", legID, ErrBadTarget, class)
+	}
+	return e.Play(ctx, legID, media.NewPlayer(true, pcm), o)
+}
+
+// StopPlays stops every playback a leg hears (prompts, URLs, music) and
+// says how many it stopped; 0 is no error.
+func (e *Engine) StopPlays(ctx context.Context, legID string) (int, error) {
+	l, err := e.liveLeg("stop playbacks", legID)
+	if err != nil {
+		return 0, err
+	}
+	return e.stopPlays(ctx, l), nil
+}
+
+// stopPlays stops the playbacks of l and waits for their end, or for ctx.
+func (e *Engine) stopPlays(ctx context.Context, l *Leg) int {
+	e.mu.Lock()
+	var pbs []*Playback
+	for _, pb := range e.playbacks {
+		if pb.leg == l.id {
+			pbs = append(pbs, pb)
+		}
+	}
+	e.mu.Unlock()
+	for _, pb := range pbs {
+		pb.end("stopped")
+	}
+	for _, pb := range pbs {
+		select {
+		case <-pb.done:
+		case <-ctx.Done():
+			return len(pbs)
+		}
+	}
+	return len(pbs)
 }
 
 // playPrompts plays prompts to a leg and does not wait.

@@ -12,6 +12,7 @@ import (
 // then the operator's, which may replace them.
 func (e *Engine) loadMusic() error {
 	e.musics = map[string]*media.Music{}
+	e.musicPCM = map[string][]int16{}
 	classes := map[string]string{"default": "", "calm": ""}
 	for name, path := range e.opts.Music {
 		classes[name] = path
@@ -30,6 +31,7 @@ func (e *Engine) loadMusic() error {
 			return fmt.Errorf("hold music %q: %w", name, err)
 		}
 		e.musics[name] = e.media.NewMusic(name, pcm)
+		e.musicPCM[name] = pcm
 	}
 	return nil
 }

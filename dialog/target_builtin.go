@@ -58,7 +58,7 @@ var (
 	// extensionTargetRe is an extension number, as config checks users'.
 	extensionTargetRe = regexp.MustCompile(`^[0-9]{1,15}$`)
 	// roomRe is a conference room: it shows in logs and events.
-	roomRe = regexp.MustCompile(`^[A-Za-z0-9*#][A-Za-z0-9*#_.-]{0,31}$`)
+	roomRe = regexp.MustCompile(`^[A-Za-z0-9*#][A-Za-z0-9*#_.-]{0,63}$`)
 )
 
 // atMostOne refuses a second argument to a kind that takes an optional one.
@@ -118,7 +118,7 @@ func parseConferenceTarget(args []string, _ TargetEnv) (any, error) {
 		return nil, err
 	}
 	if room != "" && !roomRe.MatchString(room) {
-		return nil, fmt.Errorf("room %q: want up to 32 letters, digits, '*', '#', '-', '_' or '.'", room)
+		return nil, fmt.Errorf("room %q: want up to 64 letters, digits, '*', '#', '-', '_' or '.'", room)
 	}
 	return ConferenceTarget{Room: room}, nil
 }

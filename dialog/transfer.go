@@ -22,13 +22,30 @@ var ErrTransfer = errors.New("dialog: transfer refused")
 // transferor's place, cancel hangs the target up and restores the bridge.
 
 // routeTransfer finds where a transfer's number goes, with the toll-fraud
-// rule: only a user's leg may transfer to a trunk.
+// rule: only a user's leg may transfer to a trunk, or to a SIP URI that
+// is not this PBX's. A URI that names this PBX (sip:1001@local) is the
+// number in its user part.
 func (e *Engine) routeTransfer(transferor *Leg, number string) ([][]dialTarget, error) {
+	transferor.mu.Lock()
+	user := transferor.user
+	transferor.mu.Unlock()
+	if isSIPURI(number) {
+		local, t, err := e.self().sipTarget(number)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("transfer to %s: %w: %v", number, ErrTransfer, err)
+		case local == "" && user == "":
+			return nil, fmt.Errorf("transfer to %s: %w: only users may transfer out of the PBX", number, ErrTransfer)
+		case local == "":
+			return [][]dialTarget{{t}}, nil
+		}
+		number = local
+	}
 	route, ok := e.plan.Route(number)
 	if !ok {
 		return nil, fmt.Errorf("transfer to %s: %w: no route", number, ErrTransfer)
 	}
-	if _, toTrunk := route.Parsed.(TrunkTarget); toTrunk && transferor.user == "" {
+	if _, toTrunk := route.Parsed.(TrunkTarget); toTrunk && user == "" {
 		return nil, fmt.Errorf("transfer to %s: %w: only users may transfer to a trunk", number, ErrTransfer)
 	}
 	groups, err := e.routeGroups(route)
