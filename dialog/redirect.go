@@ -29,23 +29,32 @@ func (e *Engine) Redirect(ctx context.Context, legID, target string) error {
 	if err != nil {
 		return fmt.Errorf("redirect %s: %w: %v", legID, ErrBadTarget, err)
 	}
-	kind, _ := LookupTarget(route.Kind)
-	if kind.Handle == nil {
-		return fmt.Errorf("redirect %s to %s: %w: nobody serves target kind %q", legID, target, ErrBadTarget, route.Kind)
-	}
 	l.mu.Lock()
 	user := l.user
 	l.mu.Unlock()
 	if _, toTrunk := route.Parsed.(TrunkTarget); toTrunk && user == "" {
 		return fmt.Errorf("redirect %s to %s: %w: only users may reach a trunk", legID, target, ErrBadTarget)
 	}
-	route.Rule, route.Number = "redirect", l.to
-	err = l.ops.do(ctx, func() error {
+	route.Rule = "redirect"
+	return e.redirect(ctx, l, route, target)
+}
+
+// redirect hands l to a parsed target's handler, as Redirect says; what
+// names the target in logs. Number "" means the number l was placed to.
+func (e *Engine) redirect(ctx context.Context, l *Leg, route Route, what string) error {
+	kind, _ := LookupTarget(route.Kind)
+	if kind.Handle == nil {
+		return fmt.Errorf("redirect %s to %s: %w: nobody serves target kind %q", l.id, what, ErrBadTarget, route.Kind)
+	}
+	if route.Number == "" {
+		route.Number = l.to
+	}
+	err := l.ops.do(ctx, func() error {
 		switch st := l.getState(); {
 		case st == StateEnded:
-			return fmt.Errorf("redirect %s: %w", legID, ErrNotFound)
+			return fmt.Errorf("redirect %s: %w", l.id, ErrNotFound)
 		case l.dir == Outbound && st < StateAnswered:
-			return fmt.Errorf("redirect %s: %w: an outbound leg that has not answered", legID, ErrInvalidState)
+			return fmt.Errorf("redirect %s: %w: an outbound leg that has not answered", l.id, ErrInvalidState)
 		}
 		if b := l.currentBridge(); b != nil {
 			b.leave(l, false)
@@ -57,7 +66,7 @@ func (e *Engine) Redirect(ctx context.Context, legID, target string) error {
 		return err
 	}
 	e.stopPlays(ctx, l)
-	l.log.Info("redirected", "target", target)
+	l.log.Info("redirected", "target", what, "kind", route.Kind)
 	e.goOwned(func() { kind.Handle(l.ctx, e, l, route) })
 	return nil
 }

@@ -24,8 +24,11 @@ var ErrTransfer = errors.New("dialog: transfer refused")
 // routeTransfer finds where a transfer's number goes, with the toll-fraud
 // rule: only a user's leg may transfer to a trunk, or to a SIP URI that
 // is not this PBX's. A URI that names this PBX (sip:1001@local) is the
-// number in its user part.
-func (e *Engine) routeTransfer(transferor *Leg, number string) ([][]dialTarget, error) {
+// number in its user part. A number whose target takes the call itself
+// (an application: music, play, conference, a queue, a program's context)
+// comes back as app, with no INVITE to send: the transferee is redirected
+// to it.
+func (e *Engine) routeTransfer(transferor *Leg, number string) (groups [][]dialTarget, app *Route, err error) {
 	transferor.mu.Lock()
 	user := transferor.user
 	transferor.mu.Unlock()
@@ -33,26 +36,29 @@ func (e *Engine) routeTransfer(transferor *Leg, number string) ([][]dialTarget, 
 		local, t, err := e.self().sipTarget(number)
 		switch {
 		case err != nil:
-			return nil, fmt.Errorf("transfer to %s: %w: %v", number, ErrTransfer, err)
+			return nil, nil, fmt.Errorf("transfer to %s: %w: %v", number, ErrTransfer, err)
 		case local == "" && user == "":
-			return nil, fmt.Errorf("transfer to %s: %w: only users may transfer out of the PBX", number, ErrTransfer)
+			return nil, nil, fmt.Errorf("transfer to %s: %w: only users may transfer out of the PBX", number, ErrTransfer)
 		case local == "":
-			return [][]dialTarget{{t}}, nil
+			return [][]dialTarget{{t}}, nil, nil
 		}
 		number = local
 	}
 	route, ok := e.plan.Route(number)
 	if !ok {
-		return nil, fmt.Errorf("transfer to %s: %w: no route", number, ErrTransfer)
+		return nil, nil, fmt.Errorf("transfer to %s: %w: no route", number, ErrTransfer)
 	}
 	if _, toTrunk := route.Parsed.(TrunkTarget); toTrunk && user == "" {
-		return nil, fmt.Errorf("transfer to %s: %w: only users may transfer to a trunk", number, ErrTransfer)
+		return nil, nil, fmt.Errorf("transfer to %s: %w: only users may transfer to a trunk", number, ErrTransfer)
 	}
-	groups, err := e.routeGroups(route)
+	if k, _ := LookupTarget(route.Kind); !k.Dials && k.Handle != nil {
+		return nil, &route, nil
+	}
+	groups, err = e.routeGroups(route)
 	if err != nil {
-		return nil, fmt.Errorf("transfer to %s: %w: %v", number, ErrTransfer, err)
+		return nil, nil, fmt.Errorf("transfer to %s: %w: %v", number, ErrTransfer, err)
 	}
-	return groups, nil
+	return groups, nil, nil
 }
 
 // identity is the number a leg's party is known by.
@@ -118,13 +124,25 @@ func (e *Engine) blindTransfer(transferor *Leg, number string, progress func(cod
 		return fmt.Errorf("transfer from %s: %w: not a two-party call, or a transfer is under way", transferor.id, ErrTransfer)
 	}
 	defer b.releaseTransfer()
-	groups, err := e.routeTransfer(transferor, number)
+	groups, app, err := e.routeTransfer(transferor, number)
 	if err != nil {
 		report(403, "Forbidden")
 		return err
 	}
 	transferor.log.Info("blind transfer", "transferee", transferee.id, "target", number)
 	transferor.publish(Event{Kind: EventTransferStarted, OtherLegID: transferee.id, Detail: number})
+	if app != nil {
+		// An application takes the transferee itself; the transferor goes.
+		if err := e.redirect(context.Background(), transferee, *app, number); err != nil {
+			report(487, "Request Terminated")
+			transferor.publish(Event{Kind: EventTransferFailed, Detail: number, Cause: CauseNormal.String()})
+			return fmt.Errorf("transfer from %s: %w: %v", transferor.id, ErrTransfer, err)
+		}
+		report(200, "OK")
+		transferor.publish(Event{Kind: EventTransferDone, OtherLegID: transferee.id, Detail: number})
+		e.release(transferor, progress != nil)
+		return nil
+	}
 	transferee.ops.do(context.Background(), func() error { transferee.setHold(transferee.musicClass); return nil })
 	target, err := e.dialFor(transferee, number, groups)
 	transferee.ops.do(context.Background(), func() error { transferee.setHold(""); return nil })
@@ -215,7 +233,10 @@ func (e *Engine) consult(transferor *Leg, number string) (*consultation, error) 
 	if held == nil || !b.claimTransfer() {
 		return nil, fmt.Errorf("attended transfer from %s: %w: not a two-party call, or a transfer is under way", transferor.id, ErrTransfer)
 	}
-	groups, err := e.routeTransfer(transferor, number)
+	groups, app, err := e.routeTransfer(transferor, number)
+	if err == nil && app != nil {
+		err = fmt.Errorf("attended transfer to %s: %w: target %s takes the call itself, so there is no one to consult: transfer blind", number, ErrTransfer, app.Kind)
+	}
 	if err != nil {
 		b.releaseTransfer()
 		return nil, err
@@ -377,9 +398,11 @@ func (x *consultation) restore() {
 }
 
 // Transfer is the engine API's blind transfer: leg legID is sent to
-// target (a dial-plan number), and the party it was talking to is hung up
-// once target answers. It returns when the transfer has succeeded or
-// failed.
+// target (a dial-plan number or a SIP URI), and the party it was talking
+// to is hung up once target answers. A number whose target takes the call
+// itself (music, play, conference, a queue, a program's context) gets leg
+// legID at once, as Redirect would. It returns when the transfer has
+// succeeded or failed.
 func (e *Engine) Transfer(ctx context.Context, legID, target string) error {
 	l, err := e.liveLeg("transfer", legID)
 	if err != nil {
@@ -400,7 +423,9 @@ type Consultation struct {
 
 // AttendedTransfer holds leg legID with music while the PBX dials target
 // (a dial-plan number, or a SIP URI) and connects it to the party legID
-// was talking to. It returns as soon as the target's leg exists, while it
+// was talking to; a target that takes the call itself (an application)
+// cannot be consulted (ErrTransfer: transfer blind instead). It returns
+// as soon as the target's leg exists, while it
 // rings; that leg (Consultation.ID) belongs to legID's owner. If the
 // target does not answer, transfer.failed says so and the call is as it
 // was. Once it has answered, Complete joins legID with the target, and

@@ -341,6 +341,35 @@ func TestEngineRedirect(t *testing.T) {
 	}
 }
 
+// A blind transfer to a number whose target takes the call itself (7000
+// plays the jazz class) redirects the transferee there; such a target
+// cannot be consulted.
+func TestEngineTransferToApplication(t *testing.T) {
+	p := supportPBX(t)
+	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
+	e := p.Engine()
+	ctx := context.Background()
+	sub := subscribe(t, p)
+	la, a, _, b := bridgedPair(t, p, "1001", alice, toneA, "1002", bob, toneB)
+	if _, err := e.AttendedTransfer(ctx, la, "sip:7000@local"); !errors.Is(err, dialog.ErrTransfer) {
+		t.Fatalf("consulting an application: %v, want ErrTransfer", err)
+	}
+	talking(t, a, b)
+	if err := e.Transfer(ctx, la, "sip:7000@local"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitEnded(3 * time.Second); err != nil {
+		t.Fatalf("transferor not released: %v", err)
+	}
+	if err := a.WaitHearsAll(3*time.Second, []float64{supportJazz}, []float64{toneB}); err != nil {
+		t.Fatalf("transferee in the application: %v", err)
+	}
+	if ev := nextEvent(t, sub, dialog.EventTransferDone, nil); ev.OtherLegID != la || ev.Detail != "sip:7000@local" {
+		t.Fatalf("transfer.completed %+v", ev)
+	}
+	a.Hangup()
+}
+
 // A hold-music class played like a prompt: in a bridge only its leg hears
 // it, over its partner; StopPlays stops everything the leg hears.
 func TestEnginePlayMusicAndStopPlays(t *testing.T) {
