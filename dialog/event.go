@@ -29,7 +29,7 @@ const (
 	EventRecordingStarted EventKind = "recording.started" // Detail: the recording id
 	EventRecordingPaused  EventKind = "recording.paused"
 	EventRecordingResumed EventKind = "recording.resumed"
-	EventRecordingStopped EventKind = "recording.stopped"
+	EventRecordingStopped EventKind = "recording.stopped" // Detail: the recording id; Duration
 
 	EventTransferStarted EventKind = "transfer.started"   // Detail: the target
 	EventTransferDone    EventKind = "transfer.completed" //
@@ -73,12 +73,13 @@ type Event struct {
 	To         string        `json:"to,omitempty"`
 	Cause      string        `json:"cause,omitempty"`
 	SIPCode    int           `json:"sip_code,omitempty"`
-	By         string        `json:"by,omitempty"`     // leg.ended: local, remote or system
-	Digit      string        `json:"digit,omitempty"`  // leg.dtmf: the key
-	Source     string        `json:"source,omitempty"` // leg.dtmf: rfc4733, inband or info
-	Digits     string        `json:"digits,omitempty"` // leg.digits
-	Detail     string        `json:"detail,omitempty"` // a recording or playback id, a transfer target, a supervisor mode
-	Setup      time.Duration `json:"setup,omitempty"`  // leg.answered, call.answered: time from creation to answer
+	By         string        `json:"by,omitempty"`       // leg.ended: local, remote or system
+	Digit      string        `json:"digit,omitempty"`    // leg.dtmf: the key
+	Source     string        `json:"source,omitempty"`   // leg.dtmf: rfc4733, inband or info
+	Digits     string        `json:"digits,omitempty"`   // leg.digits
+	Detail     string        `json:"detail,omitempty"`   // a recording or playback id, a transfer target, a supervisor mode
+	Setup      time.Duration `json:"setup,omitempty"`    // leg.answered, call.answered: time from creation to answer
+	Duration   time.Duration `json:"duration,omitempty"` // recording.stopped: how long the recording is
 	// Owner is the control-plane session that commanded the leg when the
 	// event was published ("" for the dial plan), so that a control plane
 	// routes a leg's events to its owner without a lookup of its own.

@@ -153,7 +153,7 @@ func (b *Bridge) recordingEnded(br *bridgeRecording, entry recordings.Entry) {
 	delete(b.e.recs, entry.ID)
 	b.e.mu.Unlock()
 	b.e.log.Info("recording stopped", "recording", entry.ID, "duration", entry.Duration.Round(time.Millisecond))
-	b.e.events.publish(Event{Kind: EventRecordingStopped, CallID: entry.CallID, LegID: entry.LegID, BridgeID: b.id, Detail: entry.ID})
+	b.e.events.publish(Event{Kind: EventRecordingStopped, CallID: entry.CallID, LegID: entry.LegID, BridgeID: b.id, Detail: entry.ID, Duration: entry.Duration})
 }
 
 func (e *Engine) recording(op, id string) (*bridgeRecording, error) {

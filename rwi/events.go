@@ -6,18 +6,6 @@ import (
 	"pbx/dialog"
 )
 
-// Engine event kinds of conference rooms and in-dialog requests.
-const (
-	kindRoomCreated dialog.EventKind = "room.created"
-	kindRoomEnded   dialog.EventKind = "room.ended"
-	kindRoomJoined  dialog.EventKind = "room.joined"
-	kindRoomLeft    dialog.EventKind = "room.left"
-	kindRoomMuted   dialog.EventKind = "room.muted"
-	kindRoomUnmuted dialog.EventKind = "room.unmuted"
-	kindMessage     dialog.EventKind = "leg.message"
-	kindNotify      dialog.EventKind = "leg.notify"
-)
-
 // eventNames are the RWI events a session may ask for.
 var eventNames = map[string]bool{}
 
@@ -159,7 +147,7 @@ func (ss *session) translateLocked(ev dialog.Event) (string, any, bool) {
 	case dialog.EventRecordingResumed:
 		return "record.resumed", map[string]string{"recording_id": ev.Detail}, true
 	case dialog.EventRecordingStopped:
-		return "record.stopped", map[string]any{"recording_id": ev.Detail, "duration_secs": ev.Setup.Seconds()}, true
+		return "record.stopped", map[string]any{"recording_id": ev.Detail, "duration_secs": ev.Duration.Seconds()}, true
 	case dialog.EventTransferDone:
 		return "call.transferred", map[string]string{"target": ev.Detail, "peer_call_id": ss.nameLocked(ev.OtherLegID)}, true
 	case dialog.EventTransferFailed:
@@ -168,21 +156,21 @@ func (ss *session) translateLocked(ev dialog.Event) (string, any, bool) {
 		return "supervisor." + ev.Detail + ".started", ss.superviseData(ev), true
 	case dialog.EventSuperviseStopped:
 		return "supervisor.mode.stopped", ss.superviseData(ev), true
-	case kindRoomCreated:
+	case dialog.EventRoomCreated:
 		return "conference.created", map[string]string{"conf_id": ev.Detail}, true
-	case kindRoomEnded:
+	case dialog.EventRoomEnded:
 		return "conference.destroyed", map[string]string{"conf_id": ev.Detail}, true
-	case kindRoomJoined:
+	case dialog.EventRoomJoined:
 		return "conference.member_joined", ss.memberData(ev), true
-	case kindRoomLeft:
+	case dialog.EventRoomLeft:
 		return "conference.member_left", ss.memberData(ev), true
-	case kindRoomMuted:
+	case dialog.EventRoomMuted:
 		return "conference.member_muted", ss.memberData(ev), true
-	case kindRoomUnmuted:
+	case dialog.EventRoomUnmuted:
 		return "conference.member_unmuted", ss.memberData(ev), true
-	case kindMessage:
+	case dialog.EventLegMessage:
 		return "sip.message.received", map[string]string{"content_type": ev.ContentType, "body": ev.Body}, true
-	case kindNotify:
+	case dialog.EventLegNotify:
 		return "sip.notify.received", map[string]string{"event": ev.Detail, "content_type": ev.ContentType, "body": ev.Body}, true
 	}
 	return "", nil, false
