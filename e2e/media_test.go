@@ -178,9 +178,9 @@ func TestMusicTarget(t *testing.T) {
 	dir := testkit.WritePrompts(t, time.Second, map[string]float64{"jazz": 1700})
 	p := testkit.StartPBX(t, "", func(c *config.Config) {
 		c.Sounds.Music = map[string]string{"jazz": dir + "/jazz.wav"}
-		c.Dialplan = append(c.Dialplan, config.DialplanRule{Match: config.Match{Exact: "7000"}, Target: "music:jazz"})
+		c.Dialplan = append(c.Dialplan, config.DialplanRule{Match: config.Match{Exact: "7400"}, Target: "music:jazz"})
 	})
-	a, err := phone(t, p, "1001").Call(ctxTimeout(t, 5*time.Second), "7000", testkit.CallOptions{})
+	a, err := phone(t, p, "1001").Call(ctxTimeout(t, 5*time.Second), "7400", testkit.CallOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
