@@ -115,6 +115,7 @@ func originate(x *cmd) (any, *Error) {
 	if err != nil {
 		return nil, engineError(err)
 	}
+	ss.owned[info.ID] = true
 	name := info.ID
 	if p.CallID != "" {
 		name = p.CallID
@@ -277,6 +278,7 @@ func attendedTransfer(x *cmd) (any, *Error) {
 	if err := engineError(terr); err != nil {
 		return nil, err
 	}
+	ss.owned[c.ID] = true
 	name := "consult-" + p.CallID + "-" + newID()[:6]
 	ss.names[name], ss.aliases[c.ID] = c.ID, name
 	return map[string]string{"call_id": p.CallID, "consultation_call_id": name}, nil

@@ -113,11 +113,10 @@ func conferenceDestroy(x *cmd) (any, *Error) {
 	if err := x.mayManage(p.ConfID); err != nil {
 		return nil, err
 	}
+	// The room's entry goes with its room.ended event, which still
+	// has to reach this session.
 	if err := engineError(x.srv.e.DestroyRoom(x.ctx, p.ConfID)); err != nil {
 		return nil, err
 	}
-	x.srv.mu.Lock()
-	delete(x.srv.rooms, p.ConfID)
-	x.srv.mu.Unlock()
 	return map[string]string{"conf_id": p.ConfID}, nil
 }

@@ -13,7 +13,7 @@ const (
 	writeWait  = 10 * time.Second // a frame not written by then ends the connection
 	pingEvery  = 30 * time.Second // keepalive; a peer silent for pongWait is gone
 	pongWait   = 75 * time.Second
-	outboxSize = 1024 // frames queued for the writer; an event past it ends a lagging connection
+	outboxSize = 256 // frames queued for the writer; an event past it ends a lagging connection
 )
 
 // conn is one WebSocket connection: the serving goroutine reads, and a

@@ -22,6 +22,10 @@ func init() {
 	}
 }
 
+// pumpBuffer is how many engine events the pump may fall behind by
+// before it resumes from the bus's history.
+const pumpBuffer = 8192
+
 // pump routes every engine event to the sessions it concerns. A
 // subscription that lags resumes from the last event it delivered.
 func (s *Server) pump(sub *dialog.Subscription) {
@@ -35,10 +39,10 @@ func (s *Server) pump(sub *dialog.Subscription) {
 				s.route(ev)
 				continue
 			}
-			next, err := s.e.Subscribe(dialog.EventFilter{After: sub.Last(), Resume: true, Buffer: 1 << 16})
+			next, err := s.e.Subscribe(dialog.EventFilter{After: sub.Last(), Resume: true, Buffer: pumpBuffer})
 			if err != nil {
 				s.log.Error("rwi events lost: resubscribing live", "error", err)
-				if next, err = s.e.Subscribe(dialog.EventFilter{Buffer: 1 << 16}); err != nil {
+				if next, err = s.e.Subscribe(dialog.EventFilter{Buffer: pumpBuffer}); err != nil {
 					s.log.Error("rwi events: no subscription", "error", err)
 					return
 				}
@@ -73,8 +77,11 @@ func (s *Server) route(ev dialog.Event) {
 			targets = append(targets, ss)
 		}
 	}
-	if ev.Kind == dialog.EventLegEnded {
+	switch ev.Kind {
+	case dialog.EventLegEnded:
 		delete(s.offers, ev.LegID)
+	case dialog.EventRoomEnded:
+		delete(s.rooms, ev.Detail)
 	}
 	s.mu.Unlock()
 	for _, ss := range targets {
@@ -95,6 +102,9 @@ func containsSession(list []*session, ss *session) bool {
 func (ss *session) deliver(ev dialog.Event) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	if ev.Owner == ss.tag && ev.Kind != dialog.EventLegEnded {
+		ss.owned[ev.LegID] = true // a leg the engine gave it (a transfer's target)
+	}
 	name, data, ok := ss.translateLocked(ev)
 	if ok {
 		ss.emitLocked(name, ss.nameLocked(ev.LegID), "", ev.Time, data)

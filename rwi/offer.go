@@ -120,6 +120,9 @@ func (s *Server) claim(ss *session, legID string) *Error {
 	o := s.offers[legID]
 	delete(s.offers, legID)
 	s.mu.Unlock()
+	ss.mu.Lock()
+	ss.owned[legID] = true
+	ss.mu.Unlock()
 	if o != nil {
 		ss.mu.Lock()
 		ss.offered[legID] = o.context

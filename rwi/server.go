@@ -111,7 +111,7 @@ func New(o Options) (*Server, error) {
 		// what admits it.
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
-	sub, err := s.e.Subscribe(dialog.EventFilter{Buffer: 1 << 16})
+	sub, err := s.e.Subscribe(dialog.EventFilter{Buffer: pumpBuffer})
 	if err != nil {
 		return nil, fmt.Errorf("rwi: subscribe to events: %w", err)
 	}
@@ -255,7 +255,7 @@ func unauthorized(w http.ResponseWriter, why string) {
 }
 
 func (s *Server) newSessionLocked(t *token) *session {
-	ss := &session{srv: s, id: newID(), tok: t, names: map[string]string{}, aliases: map[string]string{}, contexts: map[string]bool{}, offered: map[string]string{}}
+	ss := &session{srv: s, id: newID(), tok: t, names: map[string]string{}, aliases: map[string]string{}, contexts: map[string]bool{}, offered: map[string]string{}, owned: map[string]bool{}}
 	ss.tag = "rwi:" + ss.id
 	ss.bucket = float64(burst(s.cfg.OriginateRate))
 	ss.refilled = s.clock.Now()

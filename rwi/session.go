@@ -2,6 +2,7 @@ package rwi
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,6 +32,7 @@ type session struct {
 	aliases  map[string]string // leg id -> call_id the client chose
 	contexts map[string]bool   // rwi:CONTEXT offers it hears
 	offered  map[string]string // leg id -> the context of the offer it claimed
+	owned    map[string]bool   // ids of the legs it owns (the engine's owner is the truth; this finds them)
 	events   map[string]bool   // event names it wants; empty means all
 	orphan   dialog.Timer      // runs out orphan_hold after a disconnect
 	bucket   float64           // originate tokens left
@@ -109,14 +111,26 @@ func (s *Server) expire(ss *session) {
 	}
 }
 
-// legs are the live legs the session owns.
+// legs are the live legs the session owns, looked up by the ids it
+// knows: its cost is the session's legs, not every leg of the PBX.
 func (ss *session) legs() []dialog.LegInfo {
-	var out []dialog.LegInfo
-	for _, l := range ss.srv.e.Legs() {
-		if l.Owner == ss.tag {
-			out = append(out, l)
-		}
+	ss.mu.Lock()
+	ids := make([]string, 0, len(ss.owned))
+	for id := range ss.owned {
+		ids = append(ids, id)
 	}
+	ss.mu.Unlock()
+	out := make([]dialog.LegInfo, 0, len(ids))
+	for _, id := range ids {
+		if l, ok := ss.srv.e.Leg(id); ok && l.Owner == ss.tag {
+			out = append(out, l)
+			continue
+		}
+		ss.mu.Lock()
+		delete(ss.owned, id)
+		ss.mu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b dialog.LegInfo) int { return a.Created.Compare(b.Created) })
 	return out
 }
 
@@ -161,6 +175,7 @@ func (ss *session) resolve(callID string) string {
 // forget drops the name of a leg that ended.
 func (ss *session) forgetLocked(legID string) {
 	delete(ss.offered, legID)
+	delete(ss.owned, legID)
 	if n, ok := ss.aliases[legID]; ok {
 		delete(ss.aliases, legID)
 		delete(ss.names, n)
