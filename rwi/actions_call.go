@@ -63,7 +63,7 @@ func (x *cmd) onLeg(how access, fn func(legID string) error) (any, *Error) {
 	if err := engineError(fn(info.ID)); err != nil {
 		return nil, err
 	}
-	return callData{CallID: p.CallID}, nil
+	return callData(p), nil
 }
 
 var callIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,127}$`)

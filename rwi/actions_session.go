@@ -155,7 +155,7 @@ func detach(x *cmd) (any, *Error) {
 	x.ss.mu.Lock()
 	x.ss.forgetLocked(info.ID)
 	x.ss.mu.Unlock()
-	return callData{CallID: p.CallID}, nil
+	return callData(p), nil
 }
 
 // resume makes this connection serve a session of the same token that
