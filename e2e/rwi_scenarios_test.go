@@ -467,12 +467,53 @@ func TestRWIScenario6PromptAndDTMF(t *testing.T) {
 	hears(t, "customer after the key", a, nil, []float64{toneWelcome})
 
 	// The spec routes by the key with call.transfer.attended on this lone
-	// leg, which the engine refuses today ("not talking to anyone"); a
-	// program reaches the same end by calling the agent and bridging.
-	b := rwiOriginate(t, c, "agent", "sip:100"+ev.Str("digits")+"@local", bob, toneB)
-	rwiBridge(t, c, "leg_a", "agent")
+	// leg: the customer waits on hold music while the agent rings.
+	answered := rwiAnswerNext(bob, toneB)
+	d = c.MustDo("call.transfer.attended", map[string]any{"call_id": "leg_a", "target": "sip:100" + ev.Str("digits") + "@local"})
+	id, _ := d["consultation_call_id"].(string)
+	if id == "" {
+		t.Fatalf("call.transfer.attended: data %v", d)
+	}
+	hears(t, "customer while the agent rings", a, []float64{toneDefault}, nil)
+	b := <-answered
+	if b == nil {
+		t.Fatal("the agent did not answer")
+	}
+	c.WaitEvent("call.answered", id, 5*time.Second) // the spec completes once the target answered
+	c.MustDo("call.transfer.complete", map[string]any{"call_id": "leg_a", "consultation_call_id": id})
+	waitBridged(t, c, "leg_a", id)
 	talking(t, a, b)
-	rwiEnd(t, c, a, "leg_a", b, "agent")
+	rwiEnd(t, c, a, "leg_a", b, id)
+	checkSeq(t, c)
+}
+
+// Scenario 4 with an IVR as the target (7300 plays the jazz class): there
+// is nobody to consult, so the customer waits on hold music, the agent
+// hears nobody, and complete leaves the customer in the IVR and hangs the
+// agent up.
+func TestRWIScenario4TransferToIVR(t *testing.T) {
+	p := rwiPBX(t)
+	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
+	c := rwiClient(t, p)
+	a, b := rwiBridgedPair(t, c, alice, bob)
+
+	d := c.MustDo("call.transfer.attended", map[string]any{"call_id": "leg_a", "target": "sip:7300@local"})
+	id, _ := d["consultation_call_id"].(string)
+	if id == "" {
+		t.Fatalf("call.transfer.attended: data %v", d)
+	}
+	hears(t, "held customer", a, []float64{toneDefault}, []float64{toneB, toneJazz})
+	hearsNone(t, "agent while the customer waits", b, a, toneA)
+	c.MustDo("call.transfer.complete", map[string]any{"call_id": "leg_a", "consultation_call_id": id})
+	if err := b.WaitEnded(3 * time.Second); err != nil {
+		t.Fatalf("agent not hung up: %v", err)
+	}
+	hears(t, "customer in the IVR", a, []float64{toneJazz}, []float64{toneB, toneDefault})
+	expectEvent(t, c, "call.transferred", "")
+	if err := a.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	expectEvent(t, c, "call.hangup", "leg_a")
 	checkSeq(t, c)
 }
 

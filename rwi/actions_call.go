@@ -247,9 +247,6 @@ func transfer(x *cmd) (any, *Error) {
 	if err != nil {
 		return nil, err
 	}
-	if info.BridgeID == "" {
-		return nil, fail(CodeInvalidState, "call %q is not talking to anyone", p.CallID)
-	}
 	srv := x.srv
 	srv.goOwned(func() {
 		if err := srv.e.Transfer(srv.ctx, info.ID, p.Target); err != nil {
@@ -297,11 +294,18 @@ func (x *cmd) onConsultation(fn func(legID string) error) (any, *Error) {
 	if p.ConsultationCallID == "" {
 		return nil, fail(CodeInvalidParams, "consultation_call_id is required")
 	}
-	info, err := x.ss.leg(x.ctx, p.ConsultationCallID, control)
-	if err != nil {
-		return nil, err
+	id := x.ss.resolve(p.ConsultationCallID)
+	if _, isLeg := x.srv.e.Leg(id); isLeg || id == p.ConsultationCallID {
+		// The target's leg: the session must command it. (A transfer
+		// to an application has no leg to consult; its id is a name
+		// only the session that started it holds.)
+		info, err := x.ss.leg(x.ctx, p.ConsultationCallID, control)
+		if err != nil {
+			return nil, err
+		}
+		id = info.ID
 	}
-	if err := engineError(fn(info.ID)); err != nil {
+	if err := engineError(fn(id)); err != nil {
 		return nil, err
 	}
 	return map[string]string{"consultation_call_id": p.ConsultationCallID}, nil
