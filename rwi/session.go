@@ -78,7 +78,7 @@ func (s *Server) disconnected(c *conn, ss *session) {
 		return
 	}
 	ss.conn = nil
-	s.log.Info("rwi session disconnected", "session", ss.id, "hold", s.cfg.OrphanHold)
+	s.log.Info("rwi session disconnected", "session", ss.id, "hold", s.cfg.OrphanHold.String())
 	ss.orphan = s.clock.AfterFunc(s.cfg.OrphanHold, func() { s.expire(ss) })
 }
 
