@@ -117,32 +117,6 @@ func ctlAlive(t *testing.T, c *testkit.RWIClient) {
 	}
 }
 
-// ctlEvent waits for an event the contract promises; its absence is
-// reported as an error, and the test goes on to check the rest.
-func ctlEvent(t *testing.T, c *testkit.RWIClient, name, callID string) (testkit.RWIEvent, bool) {
-	t.Helper()
-	ev, err := c.NextEvent(name, callID, 3*time.Second)
-	if err != nil {
-		t.Error(err)
-		return ev, false
-	}
-	return ev, true
-}
-
-// ctlSeqs asserts that the events c received are numbered 1, 2, 3, ...
-// with a timestamp each, as the contract numbers every event of a session.
-func ctlSeqs(t *testing.T, c *testkit.RWIClient) {
-	t.Helper()
-	for i, e := range c.Events() {
-		if e.Seq != uint64(i+1) {
-			t.Fatalf("event %d is %s, want seq %d", i, e, i+1)
-		}
-		if _, err := time.Parse(time.RFC3339Nano, e.Timestamp); err != nil {
-			t.Fatalf("%s: timestamp %q: %v", e, e.Timestamp, err)
-		}
-	}
-}
-
 // Scenario 7: a supervisor's leg listens to, whispers to, barges into and
 // takes over an agent's call with a customer. Customer 440 Hz, agent
 // 800 Hz, supervisor 1300 Hz; each mode is proven by what each one hears.
@@ -184,7 +158,7 @@ func TestRWIControlSupervisor(t *testing.T) {
 	}
 	for i, s := range steps {
 		c.MustDo(s.action, map[string]any{"supervisor_call_id": "supervisor_leg", "target_call_id": "leg_b"})
-		if ev, ok := ctlEvent(t, c, s.event, ""); ok && (ev.Str("supervisor_call_id") != "supervisor_leg" || ev.Str("target_call_id") != "leg_b") {
+		if ev, ok := expectEvent(t, c, s.event, ""); ok && (ev.Str("supervisor_call_id") != "supervisor_leg" || ev.Str("target_call_id") != "leg_b") {
 			t.Errorf("step %d: %s data %v, want supervisor_leg and leg_b", i, ev, ev.Data)
 		}
 		for _, x := range []struct {
@@ -206,7 +180,7 @@ func TestRWIControlSupervisor(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ctlSeqs(t, c)
+	checkSeq(t, c)
 }
 
 // Scenario 8: recording started, paused, resumed and stopped over RWI; the
@@ -226,7 +200,7 @@ func TestRWIControlRecording(t *testing.T) {
 	if id == "" || d["call_id"] != "leg_a" {
 		t.Fatalf("record.start: data %v", d)
 	}
-	if ev, ok := ctlEvent(t, c, "record.started", "leg_a"); ok && ev.Str("recording_id") != id {
+	if ev, ok := expectEvent(t, c, "record.started", "leg_a"); ok && ev.Str("recording_id") != id {
 		t.Errorf("%s: data %v, want recording %s", ev, ev.Data, id)
 	}
 	talking(t, a, b)          // recording is not heard
@@ -236,7 +210,7 @@ func TestRWIControlRecording(t *testing.T) {
 		if d["recording_id"] != id || d["call_id"] != "leg_a" {
 			t.Fatalf("%s: data %v", step.action, d)
 		}
-		if ev, ok := ctlEvent(t, c, step.event, "leg_a"); ok && ev.Str("recording_id") != id {
+		if ev, ok := expectEvent(t, c, step.event, "leg_a"); ok && ev.Str("recording_id") != id {
 			t.Errorf("%s: data %v", ev, ev.Data)
 		}
 		<-time.After(time.Second) // the pause, then audio again
@@ -246,7 +220,7 @@ func TestRWIControlRecording(t *testing.T) {
 	if d["recording_id"] != id || secs < 1 || secs > 30 {
 		t.Fatalf("record.stop: data %v", d)
 	}
-	if ev, ok := ctlEvent(t, c, "record.stopped", "leg_a"); ok {
+	if ev, ok := expectEvent(t, c, "record.stopped", "leg_a"); ok {
 		if _, hasSecs := ev.Data["duration_secs"].(float64); ev.Str("recording_id") != id || !hasSecs {
 			t.Errorf("%s: data %v, want recording %s and duration_secs", ev, ev.Data, id)
 		}
@@ -489,8 +463,8 @@ func TestRWIControlInbound(t *testing.T) {
 		t.Fatalf("call to a context nobody serves: %v", err)
 	}
 	a.Hangup()
-	ctlSeqs(t, s1)
-	ctlSeqs(t, s2)
+	checkSeq(t, s1)
+	checkSeq(t, s2)
 }
 
 // Every error code, each answered in order with its action_id, and the

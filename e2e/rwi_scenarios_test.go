@@ -154,12 +154,16 @@ func expectEvent(t *testing.T, c *testkit.RWIClient, name, callID string) (testk
 }
 
 // checkSeq asserts the session's events are numbered 1, 2, 3... in the
-// order they arrived.
+// order they arrived, each with a timestamp.
 func checkSeq(t *testing.T, c *testkit.RWIClient) {
 	t.Helper()
 	for i, ev := range c.Events() {
 		if ev.Seq != uint64(i+1) {
 			t.Errorf("event %d is %s: seq %d, want %d", i, ev, ev.Seq, i+1)
+			return
+		}
+		if _, err := time.Parse(time.RFC3339Nano, ev.Timestamp); err != nil {
+			t.Errorf("%s: timestamp %q: %v", ev, ev.Timestamp, err)
 			return
 		}
 	}

@@ -124,16 +124,19 @@ func originate(x *cmd) (any, *Error) {
 	return map[string]string{"call_id": name, "leg_id": info.ID}, nil
 }
 
+// endParams end a leg: call.reject and call.hangup.
+type endParams struct {
+	CallID string `json:"call_id"`
+	Reason string `json:"reason"`
+	Code   int    `json:"code"`
+}
+
 // rejectCodes maps call.reject's reasons to SIP statuses.
 var rejectCodes = map[string]int{"": 603, "busy": 486, "decline": 603, "unavailable": 480, "reject": 403, "forbidden": 403, "not_found": 404}
 
 func reject(x *cmd) (any, *Error) {
-	var p struct {
-		CallID string `json:"call_id"`
-		Reason string `json:"reason"`
-		Code   int    `json:"code"`
-	}
-	if err := decodeParams(x.params, &p); err != nil {
+	p, err := decode[endParams](x)
+	if err != nil {
 		return nil, err
 	}
 	code, ok := rejectCodes[p.Reason]
@@ -173,12 +176,8 @@ var hangupCodes = map[int]dialog.Cause{
 }
 
 func hangup(x *cmd) (any, *Error) {
-	var p struct {
-		CallID string `json:"call_id"`
-		Reason string `json:"reason"`
-		Code   int    `json:"code"`
-	}
-	if err := decodeParams(x.params, &p); err != nil {
+	p, err := decode[endParams](x)
+	if err != nil {
 		return nil, err
 	}
 	cause, ok := hangupCauses[p.Reason]
