@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	sipmsg "github.com/emiago/sipgo/sip"
 	"github.com/gorilla/websocket"
 
 	"pbx/config"
@@ -299,6 +300,20 @@ func TestRWIControlSIPRequests(t *testing.T) {
 		t.Fatalf("sip.options_ping: data %v", d)
 	}
 	ctlWant(t, "sip.message to no call", c.Do("sip.message", map[string]any{"call_id": "nobody", "body": "x"}), "call_not_found", "")
+
+	// The phone's own MESSAGE and NOTIFY in the call reach the session.
+	if res, err := a.Request(ctxTimeout(t, 3*time.Second), sipmsg.MESSAGE, "text/plain", []byte("ticket 12345 received")); err != nil || res.StatusCode != 200 {
+		t.Fatalf("phone MESSAGE: %v %v", res, err)
+	}
+	if ev, ok := expectEvent(t, c, "sip.message.received", "leg_a"); ok && (ev.Str("body") != "ticket 12345 received" || ev.Str("content_type") != "text/plain") {
+		t.Errorf("sip.message.received: %s", ev.Raw)
+	}
+	if res, err := a.RequestWith(ctxTimeout(t, 3*time.Second), sipmsg.NOTIFY, map[string]string{"Event": "talk", "Subscription-State": "terminated"}, "", nil); err != nil || res.StatusCode != 200 {
+		t.Fatalf("phone NOTIFY: %v %v", res, err)
+	}
+	if ev, ok := expectEvent(t, c, "sip.notify.received", "leg_a"); ok && ev.Str("event") != "talk" {
+		t.Errorf("sip.notify.received: %s", ev.Raw)
+	}
 	select {
 	case <-a.Ended():
 		t.Fatal("the call ended after the requests")
