@@ -86,34 +86,35 @@ type Leg struct {
 	user       string // the authenticated user on the far end, "" for a trunk
 	musicClass string // what the far end hears when held
 
-	mu         sync.Mutex
-	srv        *sipgo.DialogServerSession // inbound
-	cli        *sipgo.DialogClientSession // outbound, once a fork answered
-	dialogID   string
-	sipCallID  string
-	cancelDial context.CancelFunc // outbound, while it rings
-	state      LegState
-	bridge     *Bridge
-	owner      string
-	remote     sip.SessionDesc // the far end's last SDP
-	codec      sip.SDPCodec    // codec in use toward this far end
-	dtmf       uint8           // telephone-event PT the far end uses, 0 if none
-	sessID     uint64
-	version    uint64
-	created    time.Time
-	answeredAt time.Time
-	phoneHeld  bool         // the far end put the call on hold (sendonly, inactive)
-	hold       string       // music class the leg hears by Hold, "" when not held
-	park       string       // music class the leg hears while parked, "" for silence
-	music      *media.Music // what a parked leg hears
-	playing    int          // prompts playing straight to the parked leg
-	sessTimer  Timer
-	keys       keySubscribers
-	features   bool // the feature codes listen to its keys
-	roomKeys   bool // the conference mute key listens to its keys
-	byeDone    bool // BYE sent or received: no BYE to send at the end
-	cause      Cause
-	onEnds     []func() // run when the leg ends, on its queue; they must not block
+	mu           sync.Mutex
+	srv          *sipgo.DialogServerSession // inbound
+	cli          *sipgo.DialogClientSession // outbound, once a fork answered
+	dialogID     string
+	sipCallID    string
+	cancelDial   context.CancelFunc // outbound, while it rings
+	state        LegState
+	bridge       *Bridge
+	owner        string
+	remote       sip.SessionDesc // the far end's last SDP
+	codec        sip.SDPCodec    // codec in use toward this far end
+	dtmf         uint8           // telephone-event PT the far end uses, 0 if none
+	sessID       uint64
+	version      uint64
+	created      time.Time
+	answeredAt   time.Time
+	phoneHeld    bool         // the far end put the call on hold (sendonly, inactive)
+	hold         string       // music class the leg hears by Hold, "" when not held
+	soloTransfer bool         // a transfer of this leg alone (no transferor) is under way
+	park         string       // music class the leg hears while parked, "" for silence
+	music        *media.Music // what a parked leg hears
+	playing      int          // prompts playing straight to the parked leg
+	sessTimer    Timer
+	keys         keySubscribers
+	features     bool // the feature codes listen to its keys
+	roomKeys     bool // the conference mute key listens to its keys
+	byeDone      bool // BYE sent or received: no BYE to send at the end
+	cause        Cause
+	onEnds       []func() // run when the leg ends, on its queue; they must not block
 }
 
 func (e *Engine) newLeg(dir Direction, call *Call, ep *media.Endpoint, from, to, ctxName string) *Leg {

@@ -3,7 +3,6 @@ package dialog
 import (
 	"context"
 	"fmt"
-	"sync"
 )
 
 // A program may transfer a leg that talks to no one: answered and parked,
@@ -13,18 +12,24 @@ import (
 // target rings, and is then bridged with it as by Engine.Bridge: when one
 // of them later hangs up, the other is parked.
 
-// soloTransfers holds the lone legs with a transfer under way (*Leg →
-// struct{}): one transfer at a time per leg, as a bridge's transferring
-// flag is for a call. An entry lives from claimSolo to releaseSolo.
-var soloTransfers sync.Map
-
-// claimSolo marks a lone leg as transferring; false when it already is.
+// claimSolo marks a lone leg as transferring, one transfer at a time per
+// leg as a bridge's transferring flag is for a call; false when it
+// already is. releaseSolo clears the mark.
 func claimSolo(l *Leg) bool {
-	_, busy := soloTransfers.LoadOrStore(l, struct{}{})
-	return !busy
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.soloTransfer {
+		return false
+	}
+	l.soloTransfer = true
+	return true
 }
 
-func releaseSolo(l *Leg) { soloTransfers.Delete(l) }
+func releaseSolo(l *Leg) {
+	l.mu.Lock()
+	l.soloTransfer = false
+	l.mu.Unlock()
+}
 
 // startSolo checks that l can be transferred alone and claims it: it must
 // be answered (it will hear music).
