@@ -134,16 +134,39 @@ func attach(x *cmd) (any, *Error) {
 	if err := decodeParams(x.params, &p); err != nil {
 		return nil, err
 	}
-	if _, err := x.ss.leg(x.ctx, p.CallID, claim); err != nil {
-		return nil, err
+	switch p.Mode {
+	case "", "control":
+		if _, err := x.ss.leg(x.ctx, p.CallID, claim); err != nil {
+			return nil, err
+		}
+	case "listen", "watch", "whisper", "barge":
+		// Watching: the leg's events without its control, for a
+		// supervisor's wallboard. Joining the audio is supervisor.*.
+		if !x.ss.tok.scopes[scopeSupervisor] {
+			return nil, fail(CodeForbidden, "scope required: %s", scopeSupervisor)
+		}
+		info, ok := x.srv.e.Leg(x.ss.resolve(p.CallID))
+		if !ok {
+			return nil, fail(CodeCallNotFound, "no call %q", p.CallID)
+		}
+		x.srv.watch(x.ss, info.ID, true)
+		p.Mode = "watch"
+	default:
+		return nil, fail(CodeInvalidParams, "mode %q: want control or watch", p.Mode)
 	}
-	return callData{CallID: p.CallID}, nil
+	if p.Mode == "" {
+		p.Mode = "control"
+	}
+	return map[string]string{"call_id": p.CallID, "mode": p.Mode}, nil
 }
 
 func detach(x *cmd) (any, *Error) {
 	p, err := decode[callParams](x)
 	if err != nil {
 		return nil, err
+	}
+	if x.srv.watch(x.ss, x.ss.resolve(p.CallID), false) {
+		return callData(p), nil
 	}
 	info, err := x.ss.leg(x.ctx, p.CallID, claim)
 	if err != nil {

@@ -1,6 +1,7 @@
 package rwi
 
 import (
+	"slices"
 	"strings"
 
 	"pbx/dialog"
@@ -72,6 +73,11 @@ func (s *Server) route(ev dialog.Event) {
 	} else if o := s.offers[ev.LegID]; o != nil && ev.Owner == "" {
 		targets = s.subscribersLocked(o.context)
 	}
+	for _, ss := range s.watchers[ev.LegID] {
+		if !containsSession(targets, ss) {
+			targets = append(targets, ss)
+		}
+	}
 	if strings.HasPrefix(string(ev.Kind), "room.") {
 		if ss := s.sessions[s.rooms[ev.Detail]]; ss != nil && !containsSession(targets, ss) {
 			targets = append(targets, ss)
@@ -80,6 +86,7 @@ func (s *Server) route(ev dialog.Event) {
 	switch ev.Kind {
 	case dialog.EventLegEnded:
 		delete(s.offers, ev.LegID)
+		delete(s.watchers, ev.LegID)
 	case dialog.EventRoomEnded:
 		delete(s.rooms, ev.Detail)
 	}
@@ -89,14 +96,28 @@ func (s *Server) route(ev dialog.Event) {
 	}
 }
 
-func containsSession(list []*session, ss *session) bool {
-	for _, x := range list {
-		if x == ss {
-			return true
+// watch adds (on) or removes a session from a leg's watchers; it reports
+// whether the session watched the leg before.
+func (s *Server) watch(ss *session, legID string, on bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := s.watchers[legID]
+	i := slices.Index(list, ss)
+	switch {
+	case on && i < 0:
+		s.watchers[legID] = append(list, ss)
+	case !on && i >= 0:
+		list = slices.Delete(list, i, i+1)
+		if len(list) == 0 {
+			delete(s.watchers, legID)
+		} else {
+			s.watchers[legID] = list
 		}
 	}
-	return false
+	return i >= 0
 }
+
+func containsSession(list []*session, ss *session) bool { return slices.Contains(list, ss) }
 
 // deliver translates an engine event into the session's terms and sends it.
 func (ss *session) deliver(ev dialog.Event) {

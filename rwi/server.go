@@ -53,9 +53,10 @@ type Server struct {
 	wg     sync.WaitGroup
 
 	mu       sync.Mutex
-	sessions map[string]*session // by id, connected or waiting to be resumed
-	offers   map[string]*offer   // unclaimed rwi:CONTEXT legs, by leg id
-	rooms    map[string]string   // conference rooms made over RWI -> the session that made them
+	sessions map[string]*session   // by id, connected or waiting to be resumed
+	offers   map[string]*offer     // unclaimed rwi:CONTEXT legs, by leg id
+	rooms    map[string]string     // conference rooms made over RWI -> the session that made them
+	watchers map[string][]*session // leg id -> sessions watching it (attach in watch mode)
 	closed   bool
 
 	upgrader websocket.Upgrader
@@ -80,7 +81,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		e: o.Engine, cfg: o.Config, clock: o.Clock, log: o.Logger,
-		sessions: map[string]*session{}, offers: map[string]*offer{}, rooms: map[string]string{},
+		sessions: map[string]*session{}, offers: map[string]*offer{}, rooms: map[string]string{}, watchers: map[string][]*session{},
 	}
 	for _, tc := range o.Config.Tokens {
 		// A token built in code (not read from a file) gets the

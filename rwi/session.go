@@ -101,6 +101,13 @@ func (s *Server) expire(ss *session) {
 			delete(s.rooms, name)
 		}
 	}
+	for leg, list := range s.watchers {
+		if list = slices.DeleteFunc(list, func(w *session) bool { return w == ss }); len(list) == 0 {
+			delete(s.watchers, leg)
+		} else {
+			s.watchers[leg] = list
+		}
+	}
 	s.mu.Unlock()
 	for _, l := range ss.legs() {
 		if err := s.e.SetOwner(l.ID, ""); err != nil {
