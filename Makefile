@@ -26,3 +26,6 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzReferTo -fuzztime 30s ./sip/
 	$(GO) test -run XXX -fuzz FuzzTelephoneEvents -fuzztime 30s ./media/
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 30s ./wav/
+	$(GO) test -run XXX -fuzz FuzzRequest -fuzztime 30s ./rwi/
+	$(GO) test -run XXX -fuzz FuzzSIPTarget -fuzztime 30s ./dialog/
+	$(GO) test -run XXX -fuzz FuzzCutBody -fuzztime 30s ./dialog/
