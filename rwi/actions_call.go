@@ -56,7 +56,7 @@ func (x *cmd) onLeg(how access, fn func(legID string) error) (any, *Error) {
 	if err != nil {
 		return nil, err
 	}
-	info, err := x.ss.leg(x.ctx, p.CallID, how)
+	info, err := x.ss.leg(p.CallID, how)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +149,7 @@ func reject(x *cmd) (any, *Error) {
 		}
 		code = p.Code
 	}
-	info, err := x.ss.leg(x.ctx, p.CallID, claim)
+	info, err := x.ss.leg(p.CallID, claim)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +189,7 @@ func hangup(x *cmd) (any, *Error) {
 			return nil, fail(CodeInvalidParams, "code %d: want 403, 404, 480, 486, 487, 503 or 603", p.Code)
 		}
 	}
-	info, err := x.ss.leg(x.ctx, p.CallID, control)
+	info, err := x.ss.leg(p.CallID, control)
 	if err != nil {
 		return nil, err
 	}
@@ -210,11 +210,11 @@ func bridge(x *cmd) (any, *Error) {
 	if p.LegA == "" || p.LegB == "" {
 		return nil, fail(CodeInvalidParams, "leg_a and leg_b are required")
 	}
-	a, err := x.ss.leg(x.ctx, p.LegA, control)
+	a, err := x.ss.leg(p.LegA, control)
 	if err != nil {
 		return nil, err
 	}
-	b, err := x.ss.leg(x.ctx, p.LegB, control)
+	b, err := x.ss.leg(p.LegB, control)
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +242,7 @@ func transfer(x *cmd) (any, *Error) {
 	if p.Target == "" {
 		return nil, fail(CodeInvalidParams, "target is required")
 	}
-	info, err := x.ss.leg(x.ctx, p.CallID, control)
+	info, err := x.ss.leg(p.CallID, control)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +263,7 @@ func attendedTransfer(x *cmd) (any, *Error) {
 	if p.Target == "" {
 		return nil, fail(CodeInvalidParams, "target is required")
 	}
-	info, err := x.ss.leg(x.ctx, p.CallID, control)
+	info, err := x.ss.leg(p.CallID, control)
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +298,7 @@ func (x *cmd) onConsultation(fn func(legID string) error) (any, *Error) {
 		// The target's leg: the session must command it. (A transfer
 		// to an application has no leg to consult; its id is a name
 		// only the session that started it holds.)
-		info, err := x.ss.leg(x.ctx, p.ConsultationCallID, control)
+		info, err := x.ss.leg(p.ConsultationCallID, control)
 		if err != nil {
 			return nil, err
 		}
@@ -318,7 +318,7 @@ func hold(x *cmd) (any, *Error) {
 	if err := decodeParams(x.params, &p); err != nil {
 		return nil, err
 	}
-	info, err := x.ss.leg(x.ctx, p.CallID, control)
+	info, err := x.ss.leg(p.CallID, control)
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +342,7 @@ func sendDTMF(x *cmd) (any, *Error) {
 	if !dtmfRe.MatchString(p.Digits) {
 		return nil, fail(CodeInvalidParams, "digits %q: want 1 to 64 of 0-9 * # A-D", p.Digits)
 	}
-	info, err := x.ss.leg(x.ctx, p.CallID, control)
+	info, err := x.ss.leg(p.CallID, control)
 	if err != nil {
 		return nil, err
 	}
@@ -381,7 +381,7 @@ func collectDTMF(x *cmd) (any, *Error) {
 	if p.TimeoutMS == 0 {
 		p.TimeoutMS = 10000
 	}
-	info, err := x.ss.leg(x.ctx, p.CallID, control)
+	info, err := x.ss.leg(p.CallID, control)
 	if err != nil {
 		return nil, err
 	}

@@ -93,7 +93,7 @@ func (x *cmd) onMember(manage bool, fn func(room, leg string) error) (any, *Erro
 		}
 		legID = info.ID
 	} else {
-		info, err := x.ss.leg(x.ctx, p.CallID, control)
+		info, err := x.ss.leg(p.CallID, control)
 		if err != nil {
 			return nil, err
 		}

@@ -53,7 +53,7 @@ func play(x *cmd) (any, *Error) {
 		return nil, fail(CodeInvalidParams, "source.uri is required")
 	}
 	o := dialog.PlayOptions{Loop: p.Loop || p.LoopPlayback || p.Source.Looped, Interrupt: p.InterruptOnDTMF}
-	info, err := x.ss.leg(x.ctx, p.CallID, control)
+	info, err := x.ss.leg(p.CallID, control)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func stopPlay(x *cmd) (any, *Error) {
 	if err := decodeParams(x.params, &p); err != nil {
 		return nil, err
 	}
-	info, err := x.ss.leg(x.ctx, p.CallID, control)
+	info, err := x.ss.leg(p.CallID, control)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func recordStart(x *cmd) (any, *Error) {
 	if p.MaxDurationSecs < 0 {
 		return nil, fail(CodeInvalidParams, "max_duration_secs %d: want 0 or more", p.MaxDurationSecs)
 	}
-	info, err := x.ss.leg(x.ctx, p.CallID, control)
+	info, err := x.ss.leg(p.CallID, control)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +148,7 @@ func (x *cmd) recordingOf() (string, string, *Error) {
 	if err != nil {
 		return "", "", err
 	}
-	info, err := x.ss.leg(x.ctx, p.CallID, control)
+	info, err := x.ss.leg(p.CallID, control)
 	if err != nil {
 		return "", "", err
 	}
@@ -194,7 +194,7 @@ func supervise(x *cmd, mode string) (any, *Error) {
 	if err := decodeParams(x.params, &p); err != nil {
 		return nil, err
 	}
-	sup, err := x.ss.leg(x.ctx, p.SupervisorCallID, control)
+	sup, err := x.ss.leg(p.SupervisorCallID, control)
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +266,7 @@ func sipRequest(x *cmd, method string) (any, *Error) {
 	case "OPTIONS":
 		p.ContentType, p.Body = "", ""
 	}
-	info, err := x.ss.leg(x.ctx, p.CallID, control)
+	info, err := x.ss.leg(p.CallID, control)
 	if err != nil {
 		return nil, err
 	}

@@ -136,7 +136,7 @@ func attach(x *cmd) (any, *Error) {
 	}
 	switch p.Mode {
 	case "", "control":
-		if _, err := x.ss.leg(x.ctx, p.CallID, claim); err != nil {
+		if _, err := x.ss.leg(p.CallID, claim); err != nil {
 			return nil, err
 		}
 	case "listen", "watch", "whisper", "barge":
@@ -168,7 +168,7 @@ func detach(x *cmd) (any, *Error) {
 	if x.srv.watch(x.ss, x.ss.resolve(p.CallID), false) {
 		return callData(p), nil
 	}
-	info, err := x.ss.leg(x.ctx, p.CallID, claim)
+	info, err := x.ss.leg(p.CallID, claim)
 	if err != nil {
 		return nil, err
 	}

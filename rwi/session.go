@@ -1,7 +1,6 @@
 package rwi
 
 import (
-	"context"
 	"slices"
 	"sync"
 	"time"
@@ -220,7 +219,7 @@ const (
 
 // leg finds the live leg a command names and checks the session may
 // command it.
-func (ss *session) leg(ctx context.Context, callID string, how access) (dialog.LegInfo, *Error) {
+func (ss *session) leg(callID string, how access) (dialog.LegInfo, *Error) {
 	if callID == "" {
 		return dialog.LegInfo{}, fail(CodeInvalidParams, "call_id is required")
 	}
