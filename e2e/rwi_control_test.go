@@ -633,8 +633,8 @@ func TestRWIControlRateLimited(t *testing.T) {
 	}
 }
 
-// The handshake: a bad token, a token from outside its CIDRs and a token
-// over its max_connections get 401 and no WebSocket; a good one gets the
+// The handshake: a bad token and a token from outside its CIDRs get 401,
+// a token over its max_connections 429 (rate_limited), and no WebSocket; a good one gets the
 // rwi-v1 subprotocol and a session id, by header or by query.
 func TestRWIControlHandshake(t *testing.T) {
 	p := ctlPBX(t)
@@ -685,11 +685,11 @@ func TestRWIControlHandshake(t *testing.T) {
 	if first.Session == second.Session {
 		t.Fatal("two connections share a session id")
 	}
-	if conn, res, err := testkit.DialRWIRaw(addr, bearer(ctlPair), ""); err == nil || res == nil || res.StatusCode != http.StatusUnauthorized {
+	if conn, res, err := testkit.DialRWIRaw(addr, bearer(ctlPair), ""); err == nil || res == nil || res.StatusCode != http.StatusTooManyRequests {
 		if conn != nil {
 			conn.Close()
 		}
-		t.Fatalf("third connection: %v %v, want 401", res, err)
+		t.Fatalf("third connection: %v %v, want 429", res, err)
 	}
 	ctlAlive(t, first) // the refusal cost the others nothing
 	first.Close()

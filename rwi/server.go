@@ -226,9 +226,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	if s.closed || t.conns >= t.cfg.MaxConnections {
+	if s.closed {
 		s.mu.Unlock()
-		unauthorized(w, "too_many_connections")
+		http.Error(w, "stopping", http.StatusServiceUnavailable)
+		return
+	}
+	if t.conns >= t.cfg.MaxConnections {
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		w.Write(encodeResponse("", nil, fail(CodeRateLimited, "token %s has %d connections open, its limit", t.cfg.Name, t.cfg.MaxConnections)))
 		return
 	}
 	t.conns++
