@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,4 +60,17 @@ func TestRWIMediaSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkSeq(t, c)
+
+	// What the operator sees: commands by outcome, sessions open.
+	res, err := http.Get("http://" + p.HTTPAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{`pbx_rwi_commands_total{code="invalid_params"} 5`, "pbx_rwi_sessions 1", "pbx_rwi_events_total"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 }

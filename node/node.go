@@ -199,7 +199,7 @@ func (s *Node) Start(ctx context.Context) error {
 		return err
 	}
 	var err error
-	s.rwi, err = rwi.New(rwi.Options{Engine: s.engine, Config: s.cfg.RWI, Clock: s.clock, Logger: s.logs.For("rwi")})
+	s.rwi, err = rwi.New(rwi.Options{Engine: s.engine, Config: s.cfg.RWI, Clock: s.clock, Logger: s.logs.For("rwi"), Metrics: s.mx.Registerer()})
 	if err != nil {
 		return err
 	}

@@ -68,19 +68,21 @@ func actionNames() []string {
 // handle answers one frame and returns the session the connection serves
 // afterwards (itself, unless the request resumed another).
 func (s *Server) handle(c *conn, ss *session, frame []byte) *session {
+	refuse := func(id string, e *Error) *session {
+		s.mx.answered(e)
+		c.send(encodeResponse(id, nil, e))
+		return ss
+	}
 	req, perr := parseRequest(frame)
 	if perr != nil {
-		c.send(encodeResponse(req.ActionID, nil, perr))
-		return ss
+		return refuse(req.ActionID, perr)
 	}
 	a, ok := actions[req.Action]
 	if !ok {
-		c.send(encodeResponse(req.ActionID, nil, fail(CodeUnknownAction, "unknown action %q: session.list_actions lists them", req.Action)))
-		return ss
+		return refuse(req.ActionID, fail(CodeUnknownAction, "unknown action %q: session.list_actions lists them", req.Action))
 	}
 	if a.scope != "" && !ss.tok.scopes[a.scope] {
-		c.send(encodeResponse(req.ActionID, nil, fail(CodeForbidden, "scope required: %s", a.scope)))
-		return ss
+		return refuse(req.ActionID, fail(CodeForbidden, "scope required: %s", a.scope))
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, commandTimeout)
 	defer cancel()
@@ -89,6 +91,7 @@ func (s *Server) handle(c *conn, ss *session, frame []byte) *session {
 	if err != nil && err.Code == CodeInternal {
 		s.log.Warn("rwi command failed", "session", ss.id, "action", req.Action, "error", err.Message)
 	}
+	s.mx.answered(err)
 	if !x.responded {
 		c.send(encodeResponse(req.ActionID, data, err))
 	}

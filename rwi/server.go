@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"pbx/config"
 	"pbx/dialog"
@@ -36,6 +37,8 @@ type Options struct {
 	Config config.RWI
 	Clock  dialog.Clock // nil means the wall clock
 	Logger *slog.Logger
+	// Metrics is where RWI's collectors go (pbx_rwi_*); nil keeps none.
+	Metrics prometheus.Registerer
 }
 
 // Server accepts RWI connections and routes engine events to sessions.
@@ -47,6 +50,7 @@ type Server struct {
 	clock  dialog.Clock
 	log    *slog.Logger
 	tokens []*token
+	mx     *metrics
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -105,6 +109,11 @@ func New(o Options) (*Server, error) {
 		}
 		s.tokens = append(s.tokens, t)
 	}
+	mx, err := newMetrics(o.Metrics, s)
+	if err != nil {
+		return nil, fmt.Errorf("rwi metrics: %w", err)
+	}
+	s.mx = mx
 	s.upgrader = websocket.Upgrader{
 		Subprotocols:     []string{Subprotocol},
 		HandshakeTimeout: 10 * time.Second,

@@ -148,6 +148,7 @@ func (ss *session) emitLocked(name, callID, context string, at time.Time, data a
 		return
 	}
 	ss.seq++
+	ss.srv.mx.events.Inc()
 	b := encodeEvent(name, callID, context, ss.seq, at, data)
 	if ss.history == nil {
 		ss.history = make([][]byte, historySize)
