@@ -58,7 +58,9 @@ func (s *Server) serve(c *conn, ss *session) {
 			break
 		}
 		if typ != websocket.TextMessage {
-			c.send(encodeResponse("", nil, fail(CodeParse, "binary frames are not RWI")))
+			e := fail(CodeParse, "binary frames are not RWI")
+			s.mx.answered(e)
+			c.send(encodeResponse("", nil, e))
 			continue
 		}
 		ss = s.handle(c, ss, frame)
