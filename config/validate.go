@@ -296,10 +296,8 @@ func (v *validator) trunks() {
 			v.fail(p+".expires", "want at least 1 second, got %d", t.Expires)
 		}
 		for j, cidr := range t.InboundCIDRs {
-			if _, err := netip.ParsePrefix(cidr); err != nil {
-				if _, err := netip.ParseAddr(cidr); err != nil {
-					v.fail(fmt.Sprintf("%s.inbound_cidrs[%d]", p, j), "want an address or a CIDR such as 192.0.2.0/24, got %q", cidr)
-				}
+			if _, err := ParsePrefix(cidr); err != nil {
+				v.fail(fmt.Sprintf("%s.inbound_cidrs[%d]", p, j), "want an address or a CIDR such as 192.0.2.0/24, got %q", cidr)
 			}
 		}
 		if t.InboundUser != "" && t.InboundPassword == "" {
@@ -505,10 +503,8 @@ func (v *validator) rwi() {
 			seen[sc] = true
 		}
 		for j, cidr := range t.CIDRs {
-			if _, err := netip.ParsePrefix(cidr); err != nil {
-				if _, err := netip.ParseAddr(cidr); err != nil {
-					v.fail(fmt.Sprintf("%s.cidrs[%d]", p, j), "want an address or a CIDR such as 10.0.0.0/8, got %q", cidr)
-				}
+			if _, err := ParsePrefix(cidr); err != nil {
+				v.fail(fmt.Sprintf("%s.cidrs[%d]", p, j), "want an address or a CIDR such as 10.0.0.0/8, got %q", cidr)
 			}
 		}
 		if t.MaxConnections < 1 {

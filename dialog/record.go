@@ -28,6 +28,17 @@ type bridgeRecording struct {
 	left *Leg // the leg on the left channel; when it has left, the bridge's first party
 }
 
+// publish reports an event of the recording as one of its left leg, so
+// that it carries the leg's call, owner and direction as leg events do.
+func (r *bridgeRecording) publish(ev Event) {
+	ev.BridgeID, ev.Detail = r.b.id, r.rec.ID()
+	if r.left != nil {
+		r.left.publish(ev)
+		return
+	}
+	r.b.e.events.publish(ev)
+}
+
 func (r *bridgeRecording) stop() {
 	if _, err := r.rec.Stop(); err != nil {
 		r.b.e.log.Warn("recording stop", "recording", r.rec.ID(), "error", err)
@@ -138,7 +149,7 @@ func (e *Engine) record(b *Bridge, left *Leg, o RecordOptions) (string, error) {
 		}
 	}
 	e.log.Info("recording started", "bridge", b.id, "recording", rec.ID())
-	e.events.publish(Event{Kind: EventRecordingStarted, CallID: meta.CallID, LegID: meta.LegID, BridgeID: b.id, Detail: rec.ID()})
+	br.publish(Event{Kind: EventRecordingStarted})
 	return rec.ID(), nil
 }
 
@@ -153,7 +164,7 @@ func (b *Bridge) recordingEnded(br *bridgeRecording, entry recordings.Entry) {
 	delete(b.e.recs, entry.ID)
 	b.e.mu.Unlock()
 	b.e.log.Info("recording stopped", "recording", entry.ID, "duration", entry.Duration.Round(time.Millisecond))
-	b.e.events.publish(Event{Kind: EventRecordingStopped, CallID: entry.CallID, LegID: entry.LegID, BridgeID: b.id, Detail: entry.ID, Duration: entry.Duration})
+	br.publish(Event{Kind: EventRecordingStopped, Duration: entry.Duration})
 }
 
 func (e *Engine) recording(op, id string) (*bridgeRecording, error) {
@@ -197,11 +208,7 @@ func (e *Engine) withRecording(op, id string, kind EventKind, fn func(*recording
 	}
 	fn(r.rec)
 	if kind != "" {
-		ev := Event{Kind: kind, BridgeID: r.b.id, Detail: id}
-		if r.left != nil {
-			ev.LegID, ev.CallID = r.left.id, r.left.call.ID
-		}
-		e.events.publish(ev)
+		r.publish(Event{Kind: kind})
 	}
 	return nil
 }

@@ -27,7 +27,7 @@ func newTrunks(cfgs []config.Trunk, env TargetEnv) (*trunks, error) {
 	for i, c := range cfgs {
 		t := &trunk{cfg: c}
 		for _, s := range c.InboundCIDRs {
-			p, err := parsePrefix(s)
+			p, err := config.ParsePrefix(s)
 			if err != nil {
 				return nil, fmt.Errorf("trunks[%d].inbound_cidrs: %w", i, err)
 			}
@@ -46,17 +46,6 @@ func newTrunks(cfgs []config.Trunk, env TargetEnv) (*trunks, error) {
 		ts.byName[c.Name] = t
 	}
 	return ts, nil
-}
-
-func parsePrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		return netip.ParsePrefix(s)
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // bySource finds the trunk whose inbound addresses contain addr.

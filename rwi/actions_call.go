@@ -231,18 +231,24 @@ type transferParams struct {
 	TimeoutSecs int    `json:"timeout_secs"`
 }
 
+// transferLeg reads a transfer's params and the leg it moves.
+func (x *cmd) transferLeg() (transferParams, dialog.LegInfo, *Error) {
+	p, err := decode[transferParams](x)
+	if err != nil {
+		return p, dialog.LegInfo{}, err
+	}
+	if p.Target == "" {
+		return p, dialog.LegInfo{}, fail(CodeInvalidParams, "target is required")
+	}
+	info, err := x.ss.leg(p.CallID, control)
+	return p, info, err
+}
+
 // transfer sends a leg to a target and hangs up its peer once the target
 // answers. It replies at once; call.transferred or call.transfer.failed
 // follow.
 func transfer(x *cmd) (any, *Error) {
-	p, err := decode[transferParams](x)
-	if err != nil {
-		return nil, err
-	}
-	if p.Target == "" {
-		return nil, fail(CodeInvalidParams, "target is required")
-	}
-	info, err := x.ss.leg(p.CallID, control)
+	p, info, err := x.transferLeg()
 	if err != nil {
 		return nil, err
 	}
@@ -256,14 +262,7 @@ func transfer(x *cmd) (any, *Error) {
 }
 
 func attendedTransfer(x *cmd) (any, *Error) {
-	p, err := decode[transferParams](x)
-	if err != nil {
-		return nil, err
-	}
-	if p.Target == "" {
-		return nil, fail(CodeInvalidParams, "target is required")
-	}
-	info, err := x.ss.leg(p.CallID, control)
+	p, info, err := x.transferLeg()
 	if err != nil {
 		return nil, err
 	}

@@ -57,13 +57,6 @@ func (s *Server) pump(sub *dialog.Subscription) {
 // events to the sessions subscribed to its context; a room's events
 // also to the session that made the room.
 func (s *Server) route(ev dialog.Event) {
-	if ev.Owner == "" && ev.LegID != "" {
-		// Events the engine publishes about a leg from outside it
-		// (recordings) name the leg, not its owner.
-		if l, ok := s.e.Leg(ev.LegID); ok {
-			ev.Owner = l.Owner
-		}
-	}
 	var targets []*session
 	s.mu.Lock()
 	if id, ok := strings.CutPrefix(ev.Owner, "rwi:"); ok {
@@ -74,12 +67,12 @@ func (s *Server) route(ev dialog.Event) {
 		targets = s.subscribersLocked(o.context)
 	}
 	for _, ss := range s.watchers[ev.LegID] {
-		if !containsSession(targets, ss) {
+		if !slices.Contains(targets, ss) {
 			targets = append(targets, ss)
 		}
 	}
 	if strings.HasPrefix(string(ev.Kind), "room.") {
-		if ss := s.sessions[s.rooms[ev.Detail]]; ss != nil && !containsSession(targets, ss) {
+		if ss := s.sessions[s.rooms[ev.Detail]]; ss != nil && !slices.Contains(targets, ss) {
 			targets = append(targets, ss)
 		}
 	}
@@ -116,8 +109,6 @@ func (s *Server) watch(ss *session, legID string, on bool) bool {
 	}
 	return i >= 0
 }
-
-func containsSession(list []*session, ss *session) bool { return slices.Contains(list, ss) }
 
 // deliver translates an engine event into the session's terms and sends it.
 func (ss *session) deliver(ev dialog.Event) {

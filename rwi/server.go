@@ -101,7 +101,7 @@ func New(o Options) (*Server, error) {
 			t.scopes[sc] = true
 		}
 		for _, c := range tc.CIDRs {
-			p, err := parsePrefix(c)
+			p, err := config.ParsePrefix(c)
 			if err != nil {
 				return nil, fmt.Errorf("rwi token %s: cidr %q: %w", tc.Name, c, err)
 			}
@@ -133,17 +133,6 @@ func New(o Options) (*Server, error) {
 	}()
 	servers.Store(s.e, s)
 	return s, nil
-}
-
-func parsePrefix(c string) (netip.Prefix, error) {
-	if strings.Contains(c, "/") {
-		return netip.ParsePrefix(c)
-	}
-	a, err := netip.ParseAddr(c)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // servers finds the RWI server of an engine, for the rwi:CONTEXT target
