@@ -220,6 +220,12 @@ func New(o Options) (*Engine, error) {
 	return e, nil
 }
 
+// Publish puts an event of a package above dialog (the contact center's
+// queue.* and agent.* kinds) on the engine's bus, so that every control
+// plane follows one stream in one order. It returns the event stamped with
+// its Seq and Time.
+func (e *Engine) Publish(ev Event) Event { return e.events.Publish(ev) }
+
 // Subscribe follows the engine's events that pass the filter. With
 // f.After set (and f.Resume), it first replays the events after that
 // sequence number from the bounded history, or fails with ErrTooLate.

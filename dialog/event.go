@@ -88,6 +88,15 @@ type Event struct {
 	// (leg.message, leg.notify); Body is cut to MaxEventBody bytes.
 	ContentType string `json:"content_type,omitempty"`
 	Body        string `json:"body,omitempty"`
+
+	// Contact-center events (published by queue/ through Engine.Publish):
+	// the queue and agent concerned, a caller's place in line (1 is next),
+	// how long the caller waited, and an agent's state.
+	Queue    string        `json:"queue,omitempty"`
+	Agent    string        `json:"agent,omitempty"`
+	Position int           `json:"position,omitempty"`
+	Wait     time.Duration `json:"wait,omitempty"`
+	State    string        `json:"state,omitempty"`
 }
 
 // MaxEventBody is the most of a MESSAGE's or NOTIFY's body an event
