@@ -21,6 +21,11 @@ type Config struct {
 	Recordings Recordings `yaml:"recordings"` // call recording
 	RWI        RWI        `yaml:"rwi"`        // the RWI control plane (JSON over WebSocket)
 
+	ContactCenter ContactCenter `yaml:"contact_center"` // breaks, queue log, shutdown
+	Queues        []Queue       `yaml:"queues"`         // call queues
+	Agents        []Agent       `yaml:"agents"`         // contact-center agents
+	Retention     Retention     `yaml:"retention"`      // how long the store keeps records
+
 	// File is the path the config was read from ("embedded pbx.yaml" for the default).
 	File string `yaml:"-"`
 
