@@ -19,6 +19,9 @@ type ContactCenter struct {
 	// ShutdownTarget takes callers still waiting after ShutdownPrompt (a
 	// dial-plan target, e.g. a trunk to an overflow site); "" hangs them up.
 	ShutdownTarget string `yaml:"shutdown_target"`
+	// Supervisors are the extensions that may listen, whisper, barge and
+	// take over by feature code.
+	Supervisors []string `yaml:"supervisors"`
 	// StatsInterval is the width of a statistics bucket.
 	StatsInterval time.Duration `yaml:"stats_interval"`
 }
