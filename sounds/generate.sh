@@ -93,6 +93,12 @@ say busy "The person you are calling is busy."
 say all-agents-busy "All our agents are busy."
 say thank-you-for-waiting "Thank you for waiting."
 say your-call-will-be-answered "Your call will be answered shortly."
+# Contact center: callback in queue, a closed queue, agent feature codes.
+say queue-callback-offer "To keep your place in line and be called back, press 1."
+say queue-callback-confirmed "Thank you. We will call you back when an agent is ready. Goodbye."
+say queue-callback-intro "This is your call back. Please hold for the next agent."
+say queue-closed "We are sorry, we cannot take your call now. Please call again later."
+say agent-not-logged-in "You are not logged in as an agent."
 
 # A 250 ms 1 kHz tone with 5 ms raised-cosine edges, at the speech level.
 "${SOX[@]}" -n "${OUTFMT[@]}" -t wav beep.wav \

@@ -60,6 +60,13 @@ const (
 	AllAgentsBusy          = "all-agents-busy"
 	ThankYouForWaiting     = "thank-you-for-waiting"
 	YourCallWillBeAnswered = "your-call-will-be-answered"
+	// Contact center. QueueCallbackOffer says "press 1": a queue whose
+	// callback key is another key needs its own recording of it.
+	QueueCallbackOffer     = "queue-callback-offer"
+	QueueCallbackConfirmed = "queue-callback-confirmed"
+	QueueCallbackIntro     = "queue-callback-intro"
+	QueueClosed            = "queue-closed"
+	AgentNotLoggedIn       = "agent-not-logged-in"
 )
 
 // Beep is a 250 ms 1 kHz tone.

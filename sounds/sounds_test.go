@@ -22,6 +22,7 @@ var prompts = []string{
 	ConferenceOnlyOne, Muted, Unmuted, RecordingStarted, RecordingStopped,
 	Transfer, TransferFailed, EchoTest, NoAnswer, Busy, AllAgentsBusy,
 	ThankYouForWaiting, YourCallWillBeAnswered,
+	QueueCallbackOffer, QueueCallbackConfirmed, QueueCallbackIntro, QueueClosed, AgentNotLoggedIn,
 	DigitHundred, DigitThousand, DigitMillion, DigitStar, DigitPound,
 }
 
