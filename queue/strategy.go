@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -88,15 +89,25 @@ type callerTrack struct {
 }
 
 // rankKey is one candidate's sort key: lower sorts first. Comparing
-// tier, then wrap, then k, then (byID strategies) the agent id, then the
-// member order, then the agent id, gives a total, deterministic order.
+// head (tier, then wrap), then k, then (rrmemory) the agent id, then tail
+// (member order, then place in cands) gives a total, deterministic
+// order. It is kept small and free of pointers: sorting moves it.
 type rankKey struct {
-	tier  int64 // the penalty tier; 0 for all under wrandom
-	k     int64 // the strategy's metric within a tier
-	id    string
-	order int
-	idx   int  // index in cands
-	wrap  bool // round robin: at or before the remembered position, so after the others
+	head int64 // penalty<<1 | wrap: the tier (0 for all under wrandom), then round-robin wrap-around after the others
+	k    int64 // the strategy's metric within a tier
+	tail int64 // Order<<32 | index in cands
+}
+
+// idx is the candidate's index in cands.
+func (r *rankKey) idx() int { return int(int32(r.tail)) }
+
+// key builds a rankKey; tier and order are clamped to keep the packing.
+func key(tier int, wrap bool, k int64, order, idx int) rankKey {
+	h := int64(min(max(tier, -1<<60), 1<<60)) << 1
+	if wrap {
+		h |= 1
+	}
+	return rankKey{head: h, k: k, tail: int64(min(max(order, 0), 1<<31-1))<<32 | int64(idx)}
 }
 
 // kind is one of the strategies, by how it computes its metric.
@@ -163,7 +174,8 @@ var kinds = map[string]kind{
 //     and the lowest draw goes first, so a higher penalty is a handicap
 //     (Asterisk's ast_random() % ((1+penalty)*1000)).
 //
-// Ties go to member order, then agent id.
+// Ties go to member order (then place in cands), so orders are
+// deterministic.
 func newStrategy(name string) (strategy, error) {
 	k, ok := kinds[name]
 	if !ok {
@@ -218,43 +230,41 @@ func (s *strat) order(cands []candidate, t *callerTrack, rnd *rand.Rand) []candi
 		s.mu.Unlock()
 	}
 
-	byID := false
+	byID := s.k == kRRMemory
 	for i := range cands {
 		c := &cands[i]
-		rk := rankKey{tier: int64(c.Penalty), id: c.ID, order: c.Order, idx: i}
+		tier, wrap, k := c.Penalty, false, int64(0)
 		switch s.k {
 		case kLeastRecent:
-			rk.k = timeKey(c.LastCall)
+			k = timeKey(c.LastCall)
 		case kFewestCalls:
-			rk.k = int64(c.Calls)
+			k = int64(c.Calls)
 		case kRandom:
-			rk.k = randInt64(rnd)
+			k = randInt64(rnd)
 		case kRRMemory:
-			byID = true
-			rk.wrap = rrSet && compareID(c.ID, rrID) <= 0
+			wrap = rrSet && compareID(c.ID, rrID) <= 0
 		case kRROrdered:
-			rk.wrap = rrSet && c.Order <= rrOrdr
+			wrap = rrSet && c.Order <= rrOrdr
 		case kLinear:
-			rk.wrap = t.tried && c.Order <= t.lastOrder
+			wrap = t.tried && c.Order <= t.lastOrder
 		case kTopDown:
-			rk.wrap = t.tried && (!t.penaltyKnown || c.Penalty == t.lastPenalty) && c.Order <= t.lastOrder
+			wrap = t.tried && (!t.penaltyKnown || c.Penalty == t.lastPenalty) && c.Order <= t.lastOrder
 		case kWRandom:
 			p := min(max(c.Penalty, 0), maxWPenalty)
-			rk.tier = 0
-			rk.k = randInt64N(rnd, int64(1+p)<<wrandomShift)
+			tier, k = 0, randInt64N(rnd, int64(1+p)<<wrandomShift)
 		case kLongestIdle:
-			rk.k = timeKey(c.IdleSince)
+			k = timeKey(c.IdleSince)
 		case kLeastTalk:
-			rk.k = int64(c.TalkTime)
+			k = int64(c.TalkTime)
 		case kFewestAnswered:
-			rk.k = int64(c.Answered)
+			k = int64(c.Answered)
 		}
-		keys = append(keys, rk)
+		keys = append(keys, key(tier, wrap, k, c.Order, i))
 	}
 	if byID {
-		slices.SortFunc(keys, compareRankByID)
+		sortKeys(keys, cands)
 	} else {
-		slices.SortFunc(keys, compareRank)
+		sortKeys(keys, nil)
 	}
 	t.keys = keys
 
@@ -263,7 +273,7 @@ func (s *strat) order(cands []candidate, t *callerTrack, rnd *rand.Rand) []candi
 		out = make([]candidate, 0, len(cands))
 	}
 	for _, k := range keys {
-		out = append(out, cands[k.idx])
+		out = append(out, cands[k.idx()])
 	}
 	t.out = out
 	return out
@@ -333,55 +343,33 @@ func compareID(a, b string) int {
 	return 0
 }
 
-func compareRank(a, b rankKey) int {
-	if c := compareHead(a, b); c != 0 {
-		return c
+// sortKeys sorts keys; with byID set (rrmemory), equal heads and
+// metrics go by the agent id of byID[idx]. Short lists, the common case,
+// go through an insertion sort whose comparison inlines.
+func sortKeys(keys []rankKey, byID []candidate) {
+	if len(keys) > 12 {
+		slices.SortFunc(keys, func(a, b rankKey) int { return compareKeys(&a, &b, byID) })
+		return
 	}
-	return compareTail(a, b)
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && compareKeys(&keys[j], &keys[j-1], byID) < 0; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
 }
 
-func compareRankByID(a, b rankKey) int {
-	if c := compareHead(a, b); c != 0 {
-		return c
-	}
-	if c := compareID(a.id, b.id); c != 0 {
-		return c
-	}
-	return compareTail(a, b)
-}
-
-// compareHead compares tier, wrap and metric.
-func compareHead(a, b rankKey) int {
+// compareKeys compares head, metric, the agent id (byID set), then tail.
+func compareKeys(a, b *rankKey, byID []candidate) int {
 	switch {
-	case a.tier != b.tier:
-		if a.tier < b.tier {
-			return -1
-		}
-		return 1
-	case a.wrap != b.wrap:
-		if b.wrap {
-			return -1
-		}
-		return 1
+	case a.head != b.head:
+		return cmp.Compare(a.head, b.head)
 	case a.k != b.k:
-		if a.k < b.k {
-			return -1
+		return cmp.Compare(a.k, b.k)
+	}
+	if byID != nil {
+		if c := compareID(byID[a.idx()].ID, byID[b.idx()].ID); c != 0 {
+			return c
 		}
-		return 1
 	}
-	return 0
-}
-
-// compareTail breaks ties: member order, agent id, then input index.
-func compareTail(a, b rankKey) int {
-	if a.order != b.order {
-		if a.order < b.order {
-			return -1
-		}
-		return 1
-	}
-	if c := compareID(a.id, b.id); c != 0 {
-		return c
-	}
-	return a.idx - b.idx
+	return cmp.Compare(a.tail, b.tail)
 }
