@@ -143,8 +143,9 @@ type DialplanRule struct {
 	Strip   int    `yaml:"strip"`   // digits removed from the front
 	Prepend string `yaml:"prepend"` // digits added to the front, after strip
 	// Target is "kind" or "kind:ARG,ARG": a kind some package registered
-	// with dialog (extension, trunk, echo, play, conference, music, park;
-	// later queue, agent, rwi, agentrpc). config checks the syntax only;
+	// with dialog (extension, trunk, echo, play, conference, music, park,
+	// rwi; queue, agent-login, agent-logout, agent-pause, agent-unpause,
+	// supervise; later agentrpc). config checks the syntax only;
 	// dialog.CheckDialplan checks the kind and its arguments.
 	Target string `yaml:"target"`
 }

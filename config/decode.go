@@ -75,6 +75,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		return // an empty value leaves the zero value: the default, or "off"
 	}
 	switch {
+	case v.Kind() == reflect.Pointer:
+		// An optional value (a rule's max_penalty, an agent's wrapup):
+		// given, it is decoded as the value itself; absent or empty, nil.
+		p := reflect.New(v.Type().Elem())
+		d.decode(use, p.Elem(), path)
+		v.Set(p)
 	case v.Type() == durationType:
 		if n.Kind != yaml.ScalarNode {
 			d.fail(use, path, "want a duration such as 30s or 5m, got %s", describe(n))

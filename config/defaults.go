@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -52,7 +53,26 @@ const (
 	DefaultRWIOrphanHold     = 30 * time.Second
 	DefaultRWIOfferTimeout   = 10 * time.Second
 	DefaultRWIMaxFrame       = 65536
+
+	DefaultQueueStrategy      = "ringall"
+	DefaultQueueRingTimeout   = 15 * time.Second
+	DefaultQueueRetry         = 5 * time.Second
+	DefaultQueueProgressively = 10 * time.Second
+	DefaultQueueServiceLevel  = 20 * time.Second
+	DefaultQueueCallbackTries = 3
+	DefaultQueueCallbackRetry = 60 * time.Second
+	DefaultAutopauseBreak     = "missed"
+	DefaultQueueLog           = "queue_log"
+	DefaultShutdownPrompt     = "queue-closed"
+	DefaultStatsInterval      = 15 * time.Minute
+	DefaultRetentionEvery     = time.Hour
 )
+
+// DefaultBreaks are the pause types when the file names none: what agents
+// most often step away for, and "missed", which an autopause records.
+func DefaultBreaks() []Break {
+	return []Break{{Name: "lunch", Code: "1"}, {Name: "meeting", Code: "2"}, {Name: "training", Code: "3"}, {Name: DefaultAutopauseBreak}}
+}
 
 // DefaultRWICIDRs are the addresses an RWI token may connect from when it
 // names none: loopback only, so a token copied by mistake is useless from
@@ -152,6 +172,7 @@ func (c *Config) applyDefaults() {
 	setStr(&c.Recordings.Path, DefaultRecordingsPath)
 	setStr(&c.Recordings.Mode, DefaultRecordingsMode)
 	c.rwiDefaults(absent)
+	c.contactCenterDefaults(absent)
 	for i := range c.Users {
 		setStr(&c.Users[i].Music, DefaultMusicClass)
 	}
@@ -184,6 +205,40 @@ func (c *Config) rwiDefaults(absent func(string) bool) {
 	}
 }
 
+// contactCenterDefaults fills the contact_center, queues and retention
+// sections. Options whose zero means "off" keep an explicit zero or "":
+// a queue's retry (offer again at once), the queue-log file and the
+// shutdown prompt; breaks: [] leaves no break types.
+func (c *Config) contactCenterDefaults(absent func(string) bool) {
+	cc := &c.ContactCenter
+	if absent("contact_center.breaks") {
+		cc.Breaks = DefaultBreaks()
+	}
+	if absent("contact_center.queue_log") {
+		cc.QueueLog = DefaultQueueLog
+	}
+	if absent("contact_center.shutdown_prompt") {
+		cc.ShutdownPrompt = DefaultShutdownPrompt
+	}
+	setDur(&cc.StatsInterval, DefaultStatsInterval)
+	setDur(&c.Retention.Every, DefaultRetentionEvery)
+	for i := range c.Queues {
+		q := &c.Queues[i]
+		p := fmt.Sprintf("queues[%d]", i)
+		setStr(&q.Strategy, DefaultQueueStrategy)
+		setDur(&q.RingTimeout, DefaultQueueRingTimeout)
+		if absent(p + ".retry") {
+			q.Retry = DefaultQueueRetry
+		}
+		setDur(&q.Progressively, DefaultQueueProgressively)
+		setDur(&q.ServiceLevel, DefaultQueueServiceLevel)
+		setStr(&q.Music, DefaultMusicClass)
+		setStr(&q.AutopauseAs, DefaultAutopauseBreak)
+		setInt(&q.CallbackTries, DefaultQueueCallbackTries)
+		setDur(&q.CallbackRetry, DefaultQueueCallbackRetry)
+	}
+}
+
 // normalize writes the names it knows the way the packages above compare
 // them: codecs upper case, log levels and trunk transports lower case.
 // Names it does not know are left as written, for Validate to quote.
@@ -207,4 +262,15 @@ func (c *Config) normalize() {
 		lower(&c.Trunks[i].Transport, transports)
 	}
 	lower(&c.Recordings.Mode, recordingModes)
+	for i := range c.Queues {
+		q := &c.Queues[i]
+		lower(&q.Strategy, strategies)
+		lower(&q.Record, recordingModes)
+		for j := range q.JoinEmpty {
+			lower(&q.JoinEmpty[j], emptyConditions)
+		}
+		for j := range q.LeaveEmpty {
+			lower(&q.LeaveEmpty[j], emptyConditions)
+		}
+	}
 }

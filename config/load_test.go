@@ -27,7 +27,7 @@ func TestParseErrorsNameFileLineField(t *testing.T) {
 
 		// Keys.
 		{"unknown key", "sip:\n  udpp: \":5060\"\n", "bad.yaml:2: sip.udpp: unknown key (did you mean udp?)"},
-		{"unknown top-level key", "node: a\nqueues: []\n", "bad.yaml:2: queues: unknown key"},
+		{"unknown top-level key", "node: a\nqueue: []\n", "bad.yaml:2: queue: unknown key (did you mean queues?)"},
 		{"unknown key in a list item", "users:\n  - extension: \"1\"\n    password: x\n    secret: y\n", "bad.yaml:4: users[0].secret: unknown key"},
 		{"duplicate key", "sip:\n  udp: \":5060\"\n  udp: \":5070\"\n", "bad.yaml:3: sip.udp: given twice (first on line 2)"},
 		{"key not a name", "sip:\n  ? [a]\n  : b\n", "bad.yaml:2: sip: a key must be a plain name"},
@@ -204,7 +204,12 @@ func TestDefaultsFillWhatIsLeftOut(t *testing.T) {
 		Conference: Conference{Beep: true, MuteKey: "*"},
 		Recordings: Recordings{Path: "{yyyy}/{mm}/{dd}/{id}.wav", Mode: "stereo", Beep: true, MaxDuration: 4 * time.Hour},
 		RWI:        RWI{MaxLegs: 200, OriginateRate: 10, OrphanHold: 30 * time.Second, OfferTimeout: 10 * time.Second, MaxFrame: 65536},
-		File:       "empty.yaml",
+		ContactCenter: ContactCenter{
+			Breaks:   []Break{{Name: "lunch", Code: "1"}, {Name: "meeting", Code: "2"}, {Name: "training", Code: "3"}, {Name: "missed"}},
+			QueueLog: "queue_log", ShutdownPrompt: "queue-closed", StatsInterval: 15 * time.Minute,
+		},
+		Retention: Retention{Every: time.Hour},
+		File:      "empty.yaml",
 	}
 	c.lines = nil
 	if !reflect.DeepEqual(*c, want) {

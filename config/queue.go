@@ -73,6 +73,8 @@ type Queue struct {
 	PeriodicEvery time.Duration     `yaml:"periodic_every"` // 0: never
 	ExitKeys      map[string]string `yaml:"exit_keys"`      // a key the caller presses -> dial-plan target
 	CallbackKey   string            `yaml:"callback_key"`   // the caller presses it to hang up and keep their place; "" off
+	CallbackTries int               `yaml:"callback_tries"` // call-back attempts in all before a caller who does not answer is dropped
+	CallbackRetry time.Duration     `yaml:"callback_retry"` // between two attempts; the caller keeps their place meanwhile
 }
 
 // Member puts an agent in a queue.
@@ -99,11 +101,15 @@ type Agent struct {
 	PIN string `yaml:"pin"`
 	// Contact makes a dynamic member: the number rung for each call (an
 	// extension or an outside number, through the dial plan).
-	Contact    string         `yaml:"contact"`
-	Wrapup     *time.Duration `yaml:"wrapup"`     // overrides the queue's
-	Skills     map[string]int `yaml:"skills"`     // skill -> level, 1 to 100
-	Supervisor bool           `yaml:"supervisor"` // may listen, whisper and barge by feature code
-	AutoLogin  bool           `yaml:"auto_login"` // a dynamic member logged in at start (when the store holds no session)
+	Contact string         `yaml:"contact"`
+	Wrapup  *time.Duration `yaml:"wrapup"` // overrides the queue's
+	Skills  map[string]int `yaml:"skills"` // skill -> level, 1 to 100
+	// Supervisor lets the agent listen, whisper, barge and take over by
+	// feature code from the phone they are logged in on (a static agent's
+	// line, a dynamic member's contact), as contact_center.supervisors
+	// lets an extension.
+	Supervisor bool `yaml:"supervisor"`
+	AutoLogin  bool `yaml:"auto_login"` // a dynamic member logged in at start (when the store holds no session)
 }
 
 // Strategies are the queue strategies: Asterisk's and FreeSWITCH's names.

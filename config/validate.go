@@ -42,10 +42,12 @@ var (
 // itself is absent). Parse calls it; call it again after changing a Config
 // in code. All problems are returned, joined and sorted by line.
 //
-// Dial-plan and DID targets are checked for syntax only ("kind" or
+// Targets (dial plan, DIDs, the RWI and queue fallbacks, exit keys, the
+// shutdown target) are checked for syntax only ("kind" or
 // "kind:arguments"): which kinds exist and what arguments each takes is
 // known to the packages that register them, above config. dialog checks
-// that part and reports it with ErrorAt, so both read alike.
+// that part and reports it with ErrorAt, so both read alike. Likewise
+// prompt names are checked here for their form, not for a file.
 func (c *Config) Validate() error {
 	v := validator{c: c}
 	v.general()
@@ -57,6 +59,10 @@ func (c *Config) Validate() error {
 	v.sounds()
 	v.features()
 	v.rwi()
+	v.contactCenter()
+	v.agents()
+	v.queues()
+	v.retention()
 	for i, r := range c.Dialplan {
 		p := fmt.Sprintf("dialplan[%d]", i)
 		v.match(p, r.Match)
@@ -83,8 +89,9 @@ func (c *Config) JoinErrors(errs []*Error) error {
 }
 
 type validator struct {
-	c    *Config
-	errs []*Error
+	c     *Config
+	errs  []*Error
+	music map[string]bool // hold-music classes: built in and configured
 }
 
 // line finds the line of a field, or of its nearest parent in the file;
@@ -403,6 +410,7 @@ func (v *validator) sounds() {
 		}
 		classes[name] = true
 	}
+	v.music = classes
 	for i, u := range c.Users {
 		if !classes[u.Music] {
 			v.fail(fmt.Sprintf("users[%d].music", i), "no hold-music class %q", u.Music)
