@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
@@ -125,6 +126,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/recordings", rec)
 	mux.Handle("/recordings/", rec)
 	mux.Handle("GET /api/cdr", loopbackOnly(http.HandlerFunc(s.serveCDR)))
+	mux.Handle("GET /api/cdr/export", loopbackOnly(http.HandlerFunc(s.serveCDRExport)))
 	mux.Handle("GET /api/bans", loopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, s.guard.Bans())
 	})))
@@ -173,6 +175,66 @@ func (s *Server) serveCDR(w http.ResponseWriter, r *http.Request) {
 		cdrs = []store.CDR{}
 	}
 	writeJSON(w, cdrs)
+}
+
+// The trailers of GET /api/cdr/export: how many records the body holds,
+// or the error that cut it short once the status was sent.
+const (
+	ExportCountTrailer = "X-Export-Count"
+	ExportErrorTrailer = "X-Export-Error"
+)
+
+// serveCDRExport streams the call records that started in [from, to) as
+// csv or json (store.ExportCDRs), for `pbx cdr export`. Both bounds are
+// optional RFC 3339 times. The body is written as the records are read,
+// so the count comes in a trailer; a reader that finds no count trailer
+// got a truncated export.
+func (s *Server) serveCDRExport(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	from, err := queryTime(q.Get("from"))
+	if err != nil {
+		http.Error(w, "from: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	to, err := queryTime(q.Get("to"))
+	if err != nil {
+		http.Error(w, "to: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	format := q.Get("format")
+	switch format {
+	case "":
+		format = store.FormatCSV
+	case store.FormatCSV, store.FormatJSON:
+	default:
+		http.Error(w, "format: want csv or json", http.StatusBadRequest)
+		return
+	}
+	ctype := "text/csv; charset=utf-8"
+	if format == store.FormatJSON {
+		ctype = "application/json"
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Trailer", ExportCountTrailer+", "+ExportErrorTrailer)
+	n, err := s.store.ExportCDRs(w, from, to, format)
+	if err != nil {
+		s.log.Error("cdr export", "from", from, "to", to, "written", n, "error", err)
+		w.Header().Set(ExportErrorTrailer, err.Error())
+		return
+	}
+	w.Header().Set(ExportCountTrailer, strconv.Itoa(n))
+}
+
+// queryTime reads an optional RFC 3339 query parameter; "" is the zero time.
+func queryTime(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, errors.New("want an RFC 3339 time")
+	}
+	return t, nil
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -20,6 +20,9 @@ import (
 // process at a time).
 
 func cdr(args []string) error {
+	if len(args) > 0 && args[0] == "export" {
+		return cdrExport(args[1:])
+	}
 	fs := flag.NewFlagSet("cdr", flag.ContinueOnError)
 	since := fs.String("since", "", "only calls since a duration ago (24h) or a time (RFC 3339)")
 	format := fs.String("format", "table", "table, csv or json")

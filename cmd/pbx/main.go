@@ -3,6 +3,8 @@
 //	pbx [-config FILE] [-data DIR] [-log-format text|json]
 //	pbx check-config FILE
 //	pbx cdr [-since 24h|2026-11-01T00:00:00Z] [-format table|csv|json]
+//	pbx cdr export [-from T] [-to T] [-format csv|json] [-o FILE]
+//	pbx compact [-data DIR]
 //	pbx bans
 //	pbx recordings [-since 24h] [-call ID] [-format table|csv|json] [-token T]
 package main
@@ -40,6 +42,8 @@ func main() {
 			err = bans(os.Args[2:])
 		case "recordings":
 			err = listRecordings(os.Args[2:])
+		case "compact":
+			err = compact(os.Args[2:])
 		default:
 			err = run(os.Args[1:])
 		}
