@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // candidate is an eligible, free agent as a strategy sees it for one
@@ -269,7 +270,7 @@ func (s *strat) order(cands []candidate, t *callerTrack, rnd *rand.Rand) []candi
 	t.keys = keys
 
 	out := t.out[:0]
-	if cap(out) < len(cands) {
+	if cap(out) < len(cands) || overlaps(out[:cap(out)], cands) {
 		out = make([]candidate, 0, len(cands))
 	}
 	for _, k := range keys {
@@ -300,6 +301,17 @@ func (s *strat) offered(id string, order int, t *callerTrack) {
 			break
 		}
 	}
+}
+
+// overlaps says whether a and b share memory, as when a caller's last
+// order is passed back in as cands: writing a would then change b.
+func overlaps(a, b []candidate) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	size := unsafe.Sizeof(a[0])
+	a0, b0 := uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&b[0]))
+	return a0 < b0+uintptr(len(b))*size && b0 < a0+uintptr(len(a))*size
 }
 
 // timeKey turns a time into an ascending key; the zero time (never)

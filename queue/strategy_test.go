@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -268,6 +269,51 @@ func TestOrderFull(t *testing.T) {
 				t.Errorf("order = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestOrderOwnResult passes a caller's last order back in (whole and in
+// part): the buffer it lives in must not be overwritten while read.
+func TestOrderOwnResult(t *testing.T) {
+	s := mustStrategy(t, "rrordered")
+	var tr callerTrack
+	ord := s.order(members("a", "b", "c", "d"), &tr, nil)
+	if got, want := ids(ord), "a b c d"; got != want {
+		t.Fatalf("order = %q, want %q", got, want)
+	}
+	s.offered("a", 0, &tr)
+	ord = s.order(ord, &tr, nil)
+	if got, want := ids(ord), "b c d a"; got != want {
+		t.Errorf("order of its own result = %q, want %q", got, want)
+	}
+	s.offered("b", 1, &tr)
+	if got, want := ids(s.order(ord[1:], &tr, nil)), "c d a"; got != want {
+		t.Errorf("order of part of its own result = %q, want %q", got, want)
+	}
+}
+
+// TestConcurrentCallers runs callers of one queue on their own
+// goroutines (own track, own rand), as the race detector sees them.
+func TestConcurrentCallers(t *testing.T) {
+	cands := members("a", "b:1", "c", "d:1", "e")
+	for _, name := range config.Strategies {
+		s := mustStrategy(t, name)
+		var wg sync.WaitGroup
+		for g := range 4 {
+			wg.Go(func() {
+				var tr callerTrack
+				rnd := rand.New(rand.NewPCG(uint64(g), 1))
+				for range 200 {
+					ord := s.order(cands, &tr, rnd)
+					if len(ord) != len(cands) {
+						t.Errorf("%s: %d candidates", name, len(ord))
+						return
+					}
+					s.offered(ord[0].ID, ord[0].Order, &tr)
+				}
+			})
+		}
+		wg.Wait()
 	}
 }
 
