@@ -31,6 +31,9 @@ type Options struct {
 	RecordingsToken string
 	// Metrics serves /metrics (metrics.Metrics.Handler); nil leaves it out.
 	Metrics http.Handler
+	// Contact is the contact center, read by /api/queues, /api/agents and
+	// /api/queue_log; nil (no contact center) leaves those routes out.
+	Contact ContactCenter
 	// Handlers are more routes, by ServeMux pattern: the control planes
 	// that speak over HTTP (RWI's WebSocket).
 	Handlers map[string]http.Handler
@@ -46,6 +49,7 @@ type Server struct {
 	guard   *sip.Guard
 	store   *store.Store
 	rec     *recordings.Archive
+	cc      ContactCenter
 	token   string
 	extra   map[string]http.Handler
 	log     *slog.Logger
@@ -62,7 +66,7 @@ func New(o Options) *Server {
 	}
 	return &Server{
 		engine: o.Engine, metrics: o.Metrics, loc: o.Location, guard: o.Guard,
-		store: o.Store, rec: o.Recordings, token: o.RecordingsToken, extra: o.Handlers, log: o.Logger,
+		store: o.Store, rec: o.Recordings, cc: o.Contact, token: o.RecordingsToken, extra: o.Handlers, log: o.Logger,
 	}
 }
 
@@ -133,6 +137,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/registrations", loopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, s.loc.All())
 	})))
+	if s.cc != nil {
+		s.contactRoutes(mux)
+	}
 	for pattern, h := range s.extra {
 		mux.Handle(pattern, h)
 	}

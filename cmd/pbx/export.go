@@ -115,8 +115,7 @@ func exportFromAPI(w io.Writer, api string, from, to time.Time, format string) (
 	}}
 	res, err := c.Get(api + "/api/cdr/export?" + q.Encode())
 	if err != nil {
-		var op *net.OpError
-		if errors.As(err, &op) && op.Op == "dial" {
+		if isNoPBX(err) {
 			return 0, fmt.Errorf("%w at %s: %v", errNoPBX, api, err)
 		}
 		return 0, fmt.Errorf("cdr export from %s: %w", api, err)

@@ -5,6 +5,8 @@
 //	pbx cdr [-since 24h|2026-11-01T00:00:00Z] [-format table|csv|json]
 //	pbx cdr export [-from T] [-to T] [-format csv|json] [-o FILE]
 //	pbx compact [-data DIR]
+//	pbx queues [NAME] [-history [-from T] [-to T]] [-format table|json]
+//	pbx agents [-format table|json]
 //	pbx bans
 //	pbx recordings [-since 24h] [-call ID] [-format table|csv|json] [-token T]
 package main
@@ -42,6 +44,10 @@ func main() {
 			err = bans(os.Args[2:])
 		case "recordings":
 			err = listRecordings(os.Args[2:])
+		case "queues":
+			err = queues(os.Args[2:])
+		case "agents":
+			err = agents(os.Args[2:])
 		case "compact":
 			err = compact(os.Args[2:])
 		default:
