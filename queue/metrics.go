@@ -44,10 +44,10 @@ type queueMetrics struct {
 func newQueueMetrics(reg prometheus.Registerer) (*queueMetrics, error) {
 	m := &queueMetrics{reg: reg}
 	counter := func(name, help string) (*prometheus.CounterVec, error) {
-		return register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"queue"}))
+		return registerOrReuse(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"queue"}))
 	}
 	histogram := func(name, help string, buckets []float64) (*prometheus.HistogramVec, error) {
-		return register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, []string{"queue"}))
+		return registerOrReuse(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, []string{"queue"}))
 	}
 	var errs [5]error
 	m.offered, errs[0] = counter("pbx_queue_offered_total", "Callers who joined the queue.")
@@ -65,9 +65,9 @@ func newQueueMetrics(reg prometheus.Registerer) (*queueMetrics, error) {
 	return m, nil
 }
 
-// register registers c, or returns the collector of the same kind already
+// registerOrReuse registers c, or returns the collector of the same kind already
 // registered.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+func registerOrReuse[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
 	err := reg.Register(c)
 	if are, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); ok {
 		if old, ok := are.ExistingCollector.(C); ok {
@@ -89,32 +89,32 @@ func (m *queueMetrics) unregister() {
 // is an atomic add, without a label lookup or an allocation.
 func (m *queueMetrics) series(queue string) queueSeries {
 	return queueSeries{
-		offered:   counter{m.offered.WithLabelValues(queue)},
-		answered:  counter{m.answered.WithLabelValues(queue)},
-		abandoned: counter{m.abandoned.WithLabelValues(queue)},
-		wait:      histogram{m.wait.WithLabelValues(queue)},
-		ring:      histogram{m.ring.WithLabelValues(queue)},
+		offered:   metricCounter{m.offered.WithLabelValues(queue)},
+		answered:  metricCounter{m.answered.WithLabelValues(queue)},
+		abandoned: metricCounter{m.abandoned.WithLabelValues(queue)},
+		wait:      metricHistogram{m.wait.WithLabelValues(queue)},
+		ring:      metricHistogram{m.ring.WithLabelValues(queue)},
 	}
 }
 
 // queueSeries is one queue's counters and histograms; its zero value (no
 // registry) counts nothing.
 type queueSeries struct {
-	offered, answered, abandoned counter
-	wait, ring                   histogram
+	offered, answered, abandoned metricCounter
+	wait, ring                   metricHistogram
 }
 
-type counter struct{ c prometheus.Counter }
+type metricCounter struct{ c prometheus.Counter }
 
-func (c counter) inc() {
+func (c metricCounter) inc() {
 	if c.c != nil {
 		c.c.Inc()
 	}
 }
 
-type histogram struct{ h prometheus.Observer }
+type metricHistogram struct{ h prometheus.Observer }
 
-func (h histogram) observe(d time.Duration) {
+func (h metricHistogram) observe(d time.Duration) {
 	if h.h != nil {
 		h.h.Observe(max(d, 0).Seconds())
 	}

@@ -40,6 +40,13 @@ func (c *logClock) Now() time.Time {
 	return c.now
 }
 
+// Set moves the clock to t, backwards too, without running timers.
+func (c *logClock) Set(t time.Time) {
+	c.mu.Lock()
+	c.now = t
+	c.mu.Unlock()
+}
+
 func (c *logClock) AfterFunc(d time.Duration, f func()) dialog.Timer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -88,7 +95,7 @@ func openLogStore(t testing.TB, dir string) *store.Store {
 	return st
 }
 
-func readLines(t *testing.T, path string) []string {
+func readLogLines(t *testing.T, path string) []string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -141,7 +148,7 @@ func TestQlogLines(t *testing.T) {
 	}
 	l.write("c3", "support", "", qlogEnterQueue) // after close: dropped, no panic
 
-	got := readLines(t, path)
+	got := readLogLines(t, path)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("file:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
@@ -227,7 +234,7 @@ func TestQlogRestartAppends(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := readLines(t, path); strings.Join(got, "\n") != strings.Join(want, "\n") {
+	if got := readLogLines(t, path); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("file:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	st := openLogStore(t, filepath.Join(dir, "data"))
@@ -256,7 +263,7 @@ func TestQlogFileOnlyAndStoreOnly(t *testing.T) {
 	if err := l.close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := readLines(t, path); len(got) != 1 || !strings.HasSuffix(got[0], "|c1|support|Agent/9001|AGENTLOGIN|leg-1") {
+	if got := readLogLines(t, path); len(got) != 1 || !strings.HasSuffix(got[0], "|c1|support|Agent/9001|AGENTLOGIN|leg-1") {
 		t.Fatalf("file only: %q", got)
 	}
 
@@ -302,7 +309,7 @@ func TestQlogConcurrentWriters(t *testing.T) {
 	if err := l.close(); err != nil {
 		t.Fatal(err)
 	}
-	lines := readLines(t, path)
+	lines := readLogLines(t, path)
 	if int(l.droppedLines())+len(lines) != writers*each {
 		t.Fatalf("%d lines + %d dropped, want %d", len(lines), l.droppedLines(), writers*each)
 	}

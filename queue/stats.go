@@ -144,7 +144,7 @@ func openStatsLog(st *store.Store, cfg *config.Config, clock dialog.Clock, reg p
 			q.m = m.series(name)
 		}
 	}
-	s.day = midnight(clock.Now())
+	s.day = localMidnight(clock.Now())
 	if err := s.restore(); err != nil {
 		s.metrics.unregister()
 		return nil, err
@@ -191,8 +191,8 @@ func (s *stats) restore() error {
 	return nil
 }
 
-// midnight is the start of t's day where t is.
-func midnight(t time.Time) time.Time {
+// localMidnight is the start of t's day where t is.
+func localMidnight(t time.Time) time.Time {
 	y, m, d := t.Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, t.Location())
 }
@@ -221,7 +221,7 @@ func (s *stats) setServiceLevel(queue string, d time.Duration) {
 // rollDay moves the count to the day of now when midnight has passed. The
 // day before stays in dirty until flushed. s.mu is held.
 func (s *stats) rollDay(now time.Time) {
-	day := midnight(now)
+	day := localMidnight(now)
 	if !day.After(s.day) {
 		return
 	}
@@ -264,7 +264,9 @@ func (s *stats) agent(id string) *agentRec {
 		a = &agentRec{id: id, day: s.day}
 		s.agents[id] = a
 	}
-	s.dirtyA[a] = struct{}{}
+	if s.st != nil {
+		s.dirtyA[a] = struct{}{}
+	}
 	return a
 }
 
@@ -275,7 +277,9 @@ func (s *stats) update(queue string, now time.Time, f func(b *bucketRec, q *queu
 	q := s.queue(queue)
 	b := s.current(q, queue, now)
 	f(b, q)
-	s.dirty[b] = struct{}{}
+	if s.st != nil {
+		s.dirty[b] = struct{}{}
+	}
 	m := q.m
 	s.mu.Unlock()
 	return m
@@ -340,8 +344,12 @@ func (s *stats) timedOut(queue string, wait time.Duration) {
 // ringNoAnswer counts an offer of a queue call that agent did not take
 // after ringing ring.
 func (s *stats) ringNoAnswer(queue, agent string, ring time.Duration) {
+	if agent == "" {
+		return
+	}
+	now := s.clock.Now()
 	s.mu.Lock()
-	s.rollDay(s.clock.Now())
+	s.rollDay(now)
 	s.agent(agent).Missed++
 	s.mu.Unlock()
 }
