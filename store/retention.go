@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -293,8 +292,8 @@ func (p *Pruner) Close() {
 // Compact copies the store into a new bbolt file at dst, leaving out the
 // free pages that pruning left behind, so dst is as small as the data. dst
 // must not exist. Compaction reads the whole store in one transaction, so
-// it is meant for a store no PBX is running on (open it with OpenReadOnly);
-// CompactDir does the whole job in a data directory.
+// it is meant for a store no PBX is running on (`pbx compact` opens it
+// for writing, so that none starts meanwhile, and renames dst over it).
 func (s *Store) Compact(dst string) error {
 	if _, err := os.Lstat(dst); err == nil {
 		return fmt.Errorf("store: compact into %s: file exists", dst)
@@ -318,36 +317,4 @@ func (s *Store) Compact(dst string) error {
 		return fmt.Errorf("store: compact: close %s: %w", dst, err)
 	}
 	return nil
-}
-
-// CompactDir compacts the store of a data directory in place: it copies it
-// to a temporary file beside it, then renames that over pbx.db, so a crash
-// at any point leaves one whole store. It fails with ErrLocked while a PBX
-// has the store open. It reports the file's size before and after.
-func CompactDir(dir string) (before, after int64, err error) {
-	path := filepath.Join(dir, FileName)
-	fi, err := os.Stat(path)
-	if err != nil {
-		return 0, 0, fmt.Errorf("store: compact: %w", err)
-	}
-	// Opened for writing, so no PBX can start on the store meanwhile; only
-	// read from.
-	s, err := open(path, &bolt.Options{Timeout: lockTimeout})
-	if err != nil {
-		return 0, 0, err
-	}
-	defer s.Close()
-	tmp := path + ".compact"
-	os.Remove(tmp) // left by an interrupted compaction
-	if err := s.Compact(tmp); err != nil {
-		return 0, 0, err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return 0, 0, fmt.Errorf("store: compact: replace %s: %w", path, err)
-	}
-	if nfi, err := os.Stat(path); err == nil {
-		after = nfi.Size()
-	}
-	return fi.Size(), after, nil
 }

@@ -109,7 +109,7 @@ func TestPruneRemovesOnlyOldKeys(t *testing.T) {
 func TestPruneBesideWriters(t *testing.T) {
 	s, _ := openTemp(t)
 	now := time.Now()
-	old := make([]time.Time, 20000)
+	old := make([]time.Time, 10000)
 	for i := range old {
 		old[i] = now.Add(-48*time.Hour - time.Duration(i)*time.Millisecond)
 	}
@@ -281,34 +281,6 @@ func TestCompactKeepsData(t *testing.T) {
 	}
 	if pw, name, ok, _ := c.User("1009"); !ok || pw != "pw" || name != "Nine" {
 		t.Fatalf("user: %q %q %v", pw, name, ok)
-	}
-}
-
-func TestCompactDir(t *testing.T) {
-	s, dir := openTemp(t)
-	putTimed(t, s, "b", time.Now())
-	// Locked while the store is open.
-	if _, _, err := CompactDir(dir); !errors.Is(err, ErrLocked) {
-		t.Fatalf("CompactDir on an open store: %v, want ErrLocked", err)
-	}
-	s.Close()
-	before, after, err := CompactDir(dir)
-	if err != nil || before == 0 || after == 0 {
-		t.Fatalf("CompactDir = %d, %d, %v", before, after, err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, FileName+".compact")); !os.IsNotExist(err) {
-		t.Fatalf("temporary file left: %v", err)
-	}
-	r, err := OpenReadOnly(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if got := bucketKeys(t, r, "b"); len(got) != 1 {
-		t.Fatalf("after compaction: %v", got)
-	}
-	if _, _, err := CompactDir(t.TempDir()); err == nil {
-		t.Fatal("CompactDir of an empty directory succeeded")
 	}
 }
 
