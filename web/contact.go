@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"pbx/queue"
@@ -17,6 +18,13 @@ type ContactCenter interface {
 	History(queue string, from, to time.Time) ([]queue.Bucket, error)
 }
 
+// Limits of GET /api/queue_log: entries are gathered in memory before
+// they are sent, so a request takes a bounded number.
+const (
+	DefaultQueueLogLimit = 10000
+	MaxQueueLogLimit     = 100000
+)
+
 // DefaultHistory is the span GET /api/queues/{name}/history covers when
 // from is not given: the day before to (or now).
 const DefaultHistory = 24 * time.Hour
@@ -28,6 +36,7 @@ const DefaultHistory = 24 * time.Hour
 //	GET /api/queues/{name}                one queue, with its callers and members; 404 if none
 //	GET /api/queues/{name}/history?from=&to=  its statistics buckets, oldest first
 //	GET /api/agents                       every agent, live
+//	GET /api/queue_log?from=&to=&limit=   queue-log entries, oldest first
 //
 // Times are RFC 3339; to is excluded.
 func (s *Server) contactRoutes(mux *http.ServeMux) {
@@ -46,6 +55,7 @@ func (s *Server) contactRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /api/agents", loopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, nonNil(s.cc.Agents()))
 	})))
+	mux.Handle("GET /api/queue_log", loopbackOnly(http.HandlerFunc(s.serveQueueLog)))
 }
 
 func (s *Server) serveQueueHistory(w http.ResponseWriter, r *http.Request) {
@@ -72,6 +82,31 @@ func (s *Server) serveQueueHistory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, nonNil(b))
+}
+
+// serveQueueLog answers GET /api/queue_log: the entries of the store's
+// queue log written in [from, to), oldest first, at most limit of them.
+func (s *Server) serveQueueLog(w http.ResponseWriter, r *http.Request) {
+	from, to, ok := timeRange(w, r)
+	if !ok {
+		return
+	}
+	limit := DefaultQueueLogLimit
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxQueueLogLimit {
+			http.Error(w, "limit: want 1 to "+strconv.Itoa(MaxQueueLogLimit), http.StatusBadRequest)
+			return
+		}
+		limit = n
+	}
+	e, err := queue.ReadQlog(s.store, from, to, limit)
+	if err != nil {
+		s.log.Error("queue log", "error", err)
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	writeJSON(w, nonNil(e))
 }
 
 // timeRange reads the optional from and to parameters, answering 400 when

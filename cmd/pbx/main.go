@@ -7,6 +7,7 @@
 //	pbx compact [-data DIR]
 //	pbx queues [NAME] [-history [-from T] [-to T]] [-format table|json]
 //	pbx agents [-format table|json]
+//	pbx queue-log [-from T] [-to T] [-limit N] [-format table|log|json]
 //	pbx bans
 //	pbx recordings [-since 24h] [-call ID] [-format table|csv|json] [-token T]
 package main
@@ -48,6 +49,8 @@ func main() {
 			err = queues(os.Args[2:])
 		case "agents":
 			err = agents(os.Args[2:])
+		case "queue-log":
+			err = queueLog(os.Args[2:])
 		case "compact":
 			err = compact(os.Args[2:])
 		default:
