@@ -33,7 +33,9 @@ const (
 const keyWait = time.Hour
 
 // waitInfo is what the wait room asks the queue when it announces.
-// CORE implements it; safe to call from any goroutine.
+// CORE implements it; safe to call from any goroutine. The wait room
+// calls it from its own goroutine, which stop waits for: its methods must
+// not wait for a lock that is held while stop is called.
 type waitInfo interface {
 	position() int                // 1 = next; 0 = unknown, not said
 	estimatedWait() time.Duration // 0 = unknown, not said
