@@ -17,6 +17,7 @@ import (
 	"pbx/media"
 	"pbx/metrics"
 	"pbx/prompts"
+	"pbx/queue"
 	"pbx/recordings"
 	"pbx/rwi"
 	"pbx/sip"
@@ -40,7 +41,9 @@ type Node struct {
 	trunks []*sip.TrunkRegistration
 	web    *web.Server
 	rwi    *rwi.Server
+	queues *queue.Center
 	clock  dialog.Clock
+	dir    string
 	mx     *metrics.Metrics
 
 	cancel context.CancelFunc
@@ -63,7 +66,7 @@ func New(cfg *config.Config, o Options) (*Node, error) {
 	if o.Logs == nil {
 		o.Logs = logging.NewLoggers(nil, false, cfg.Log.Level, cfg.Log.Packages)
 	}
-	s := &Node{cfg: cfg, logs: o.Logs, log: o.Logs.For("node")}
+	s := &Node{cfg: cfg, logs: o.Logs, log: o.Logs.For("node"), dir: o.DataDir}
 	st, err := store.Open(o.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -195,10 +198,18 @@ func (s *Node) Start(ctx context.Context) error {
 	s.log.Debug("garbage collector target", "gogc", tuneGC())
 	s.goRun(func() { s.feedMetrics(ctx) })
 	s.goRun(func() { s.reclaimMemory(ctx) })
+	// The contact center exists before the first call can reach a queue.
+	var err error
+	s.queues, err = queue.New(queue.Options{
+		Engine: s.engine, Config: s.cfg, Store: s.store, DataDir: s.dir, Clock: s.clock,
+		Logger: s.logs.For("queue"), Metrics: s.mx.Registerer(),
+	})
+	if err != nil {
+		return fmt.Errorf("contact center: %w", err)
+	}
 	if err := s.stack.Listen(ctx); err != nil {
 		return err
 	}
-	var err error
 	s.rwi, err = rwi.New(rwi.Options{Engine: s.engine, Config: s.cfg.RWI, Clock: s.clock, Logger: s.logs.For("rwi"), Metrics: s.mx.Registerer()})
 	if err != nil {
 		return err
@@ -207,7 +218,7 @@ func (s *Node) Start(ctx context.Context) error {
 		s.web = web.New(web.Options{
 			Engine: s.engine, Location: s.loc, Guard: s.guard, Store: s.store,
 			Recordings: s.rec, RecordingsToken: s.cfg.Recordings.Token,
-			Metrics: s.mx.Handler(), Logger: s.logs.For("web"),
+			Metrics: s.mx.Handler(), Logger: s.logs.For("web"), Contact: s.queues,
 			Handlers: map[string]http.Handler{rwi.Path: s.rwi},
 		})
 		if err := s.web.Start(s.cfg.HTTP.Listen); err != nil {
@@ -284,6 +295,9 @@ func (s *Node) HTTPAddr() string {
 // their own collectors.
 func (s *Node) Metrics() *metrics.Metrics { return s.mx }
 
+// Queues is the contact center: queues, agents, supervisors.
+func (s *Node) Queues() *queue.Center { return s.queues }
+
 // Engine is the call engine, for tests and the control planes.
 func (s *Node) Engine() *dialog.Engine { return s.engine }
 
@@ -304,6 +318,13 @@ func (s *Node) TrunkRegistrations() []*sip.TrunkRegistration { return s.trunks }
 func (s *Node) Shutdown(ctx context.Context) error {
 	if s.rwi != nil {
 		s.rwi.Close()
+	}
+	// Waiting callers hear the shutdown prompt and leave before the
+	// engine drains the calls in progress.
+	if s.queues != nil {
+		if err := s.queues.Close(ctx); err != nil {
+			s.log.Warn("stop contact center", "error", err)
+		}
 	}
 	s.engine.Drain(ctx)
 	if s.web != nil {
