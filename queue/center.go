@@ -94,7 +94,7 @@ type Center struct {
 	queues  map[string]*queue
 	qnames  []string // sorted
 	agents  map[string]*agent
-	anames  []string // sorted
+	anames  []string           // sorted
 	callers map[string]*caller // by leg: waiting, being connected, or talking
 	legs    map[string]legRef  // every leg the Center follows
 	sups    map[string]*supervisor
@@ -404,11 +404,11 @@ type txn struct {
 	c       *Center
 	now     time.Time
 	events  []dialog.Event
-	after   []func()                  // bookkeeping outside the lock (statistics), in order
+	after   []func()                    // bookkeeping outside the lock (statistics), in order
 	acts    []func(ctx context.Context) // engine commands, each on its own goroutine
-	agents  []*agent                  // may be free for a caller now
-	callers []*caller                 // may be offered to free agents now
-	empties []*queue                  // check leave_empty
+	agents  []*agent                    // may be free for a caller now
+	callers []*caller                   // may be offered to free agents now
+	empties []*queue                    // check leave_empty
 	persist bool
 }
 
