@@ -2,9 +2,11 @@ package rwi
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"pbx/dialog"
+	"pbx/queue"
 )
 
 // eventNames are the RWI events a session may ask for.
@@ -18,7 +20,9 @@ func init() {
 		supervisor.listen.started supervisor.whisper.started supervisor.barge.started supervisor.takeover.started
 		supervisor.mode.stopped conference.created conference.destroyed conference.member_joined
 		conference.member_left conference.member_muted conference.member_unmuted
-		sip.message.received sip.notify.received`) {
+		sip.message.received sip.notify.received
+		queue.joined queue.position_changed queue.agent_offered queue.agent_connected queue.agent_no_answer
+		queue.hold queue.unhold queue.left queue.priority_changed agent.state_changed`) {
 		eventNames[n] = true
 	}
 }
@@ -57,6 +61,10 @@ func (s *Server) pump(sub *dialog.Subscription) {
 // events to the sessions subscribed to its context; a room's events
 // also to the session that made the room.
 func (s *Server) route(ev dialog.Event) {
+	if contactCenter(ev.Kind) {
+		s.routeQueue(ev)
+		return
+	}
 	var targets []*session
 	s.mu.Lock()
 	if id, ok := strings.CutPrefix(ev.Owner, "rwi:"); ok {
@@ -86,6 +94,96 @@ func (s *Server) route(ev dialog.Event) {
 	s.mu.Unlock()
 	for _, ss := range targets {
 		ss.deliver(ev)
+	}
+}
+
+// contactCenter tells the contact center's events (queue.*, agent.*)
+// from the engine's.
+func contactCenter(k dialog.EventKind) bool {
+	return strings.HasPrefix(string(k), "queue.") || strings.HasPrefix(string(k), "agent.")
+}
+
+// routeQueue gives a contact-center event to the sessions it concerns. A
+// caller's event goes to the owner of the caller's leg and its watchers,
+// like the leg's own events; when no session owns the leg (a caller the
+// dial plan queued), and for agent.state_changed, to every session whose
+// token has queue.control: the wallboards. The owner is the leg's, looked
+// up when the event does not say: the contact center publishes events of
+// its own, and a caller who hangs up leaves the queue after the leg has
+// ended, so the owner a leg had when it joined is kept until queue.left.
+func (s *Server) routeQueue(ev dialog.Event) {
+	s.mu.Lock()
+	idle := len(s.sessions) == 0
+	s.mu.Unlock()
+	caller := ev.LegID != "" && ev.Kind != queue.EventAgentStateChanged
+	if idle && !caller {
+		return
+	}
+	owner := ev.Owner
+	if owner == "" && caller {
+		// Outside s.mu: the engine's lock is never taken under it.
+		if l, ok := s.e.Leg(ev.LegID); ok {
+			owner = l.Owner
+		} else {
+			s.mu.Lock()
+			owner = s.queued[ev.LegID]
+			s.mu.Unlock()
+		}
+	}
+	var targets []*session
+	s.mu.Lock()
+	if caller {
+		if id, ok := strings.CutPrefix(owner, "rwi:"); ok {
+			if ss := s.sessions[id]; ss != nil {
+				targets = append(targets, ss)
+			}
+		}
+		for _, ss := range s.watchers[ev.LegID] {
+			if !slices.Contains(targets, ss) {
+				targets = append(targets, ss)
+			}
+		}
+	}
+	if !caller || owner == "" {
+		for _, ss := range s.sessions {
+			if ss.tok.scopes[scopeQueue] && !slices.Contains(targets, ss) {
+				targets = append(targets, ss)
+			}
+		}
+	}
+	switch ev.Kind {
+	case queue.EventJoined:
+		if owner != "" {
+			s.queued[ev.LegID] = owner
+		}
+	case queue.EventLeft:
+		delete(s.queued, ev.LegID)
+	}
+	s.mu.Unlock()
+	for _, ss := range targets {
+		ss.deliver(ev)
+	}
+}
+
+// track notes the owner of a leg a command puts in a queue before it
+// joins, for the events that follow (see routeQueue); the func returned
+// forgets it again if the leg did not join.
+func (s *Server) track(l dialog.LegInfo) (untrack func()) {
+	if l.Owner == "" {
+		return func() {}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.queued[l.ID]; ok {
+		return func() {}
+	}
+	s.queued[l.ID] = l.Owner
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.queued[l.ID] == l.Owner {
+			delete(s.queued, l.ID)
+		}
 	}
 }
 
@@ -121,8 +219,25 @@ func (ss *session) deliver(ev dialog.Event) {
 	if ok {
 		ss.emitLocked(name, ss.nameLocked(ev.LegID), "", ev.Time, data)
 	}
-	if ev.Kind == dialog.EventLegEnded {
-		ss.forgetLocked(ev.LegID)
+	// A leg of its own waiting in a queue keeps its name after it ends,
+	// for the queue.left that follows.
+	switch ev.Kind {
+	case queue.EventJoined:
+		if _, in := ss.queued[ev.LegID]; !in && ss.owned[ev.LegID] {
+			ss.queued[ev.LegID] = false
+		}
+	case queue.EventLeft:
+		ended, in := ss.queued[ev.LegID]
+		delete(ss.queued, ev.LegID)
+		if in && ended {
+			ss.forgetLocked(ev.LegID)
+		}
+	case dialog.EventLegEnded:
+		if _, in := ss.queued[ev.LegID]; in {
+			ss.queued[ev.LegID] = true
+		} else {
+			ss.forgetLocked(ev.LegID)
+		}
 	}
 }
 
@@ -195,7 +310,65 @@ func (ss *session) translateLocked(ev dialog.Event) (string, any, bool) {
 	case dialog.EventLegNotify:
 		return "sip.notify.received", map[string]string{"event": ev.Detail, "content_type": ev.ContentType, "body": ev.Body}, true
 	}
+	if contactCenter(ev.Kind) {
+		return ss.translateQueueLocked(ev)
+	}
 	return "", nil, false
+}
+
+// translateQueueLocked names a contact-center event in RWI: the event's
+// kind is its name, and its data the caller's call_id, queue_id,
+// agent_id, position, reason and wait_secs, or an agent's state and
+// break.
+func (ss *session) translateQueueLocked(ev dialog.Event) (string, any, bool) {
+	d := map[string]any{}
+	if ev.LegID != "" {
+		d["call_id"] = ss.nameLocked(ev.LegID)
+	}
+	if ev.Queue != "" {
+		d["queue_id"] = ev.Queue
+	}
+	switch ev.Kind {
+	case queue.EventJoined:
+		d["position"] = ev.Position
+		if ev.Detail == "callback" {
+			d["callback"] = true
+		}
+	case queue.EventPositionChanged:
+		d["position"] = ev.Position
+	case queue.EventAgentOffered:
+		d["agent_id"] = ev.Agent
+	case queue.EventAgentConnected:
+		d["agent_id"] = ev.Agent
+		if ev.OtherLegID != "" {
+			d["agent_call_id"] = ss.nameLocked(ev.OtherLegID)
+		}
+		d["wait_secs"] = secs(ev.Wait)
+	case queue.EventAgentNoAnswer:
+		d["agent_id"] = ev.Agent
+		d["reason"] = ev.Cause
+	case queue.EventHold, queue.EventUnhold:
+	case queue.EventLeft:
+		d["reason"] = ev.Cause
+		d["wait_secs"] = secs(ev.Wait)
+		d["position"] = ev.Position
+	case queue.EventPriorityChanged:
+		if p, err := strconv.Atoi(ev.Detail); err == nil {
+			d["priority"] = p
+		}
+	case queue.EventAgentStateChanged:
+		d["agent_id"] = ev.Agent
+		d["state"] = ev.State
+		if ev.Detail != "" {
+			d["break"] = ev.Detail
+		}
+		if ev.Cause != "" {
+			d["reason"] = ev.Cause
+		}
+	default:
+		return "", nil, false
+	}
+	return string(ev.Kind), d, true
 }
 
 func (ss *session) superviseData(ev dialog.Event) map[string]string {

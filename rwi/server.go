@@ -19,6 +19,7 @@ import (
 
 	"pbx/config"
 	"pbx/dialog"
+	"pbx/queue"
 )
 
 // Path is where RWI is served on the HTTP listener.
@@ -39,6 +40,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics is where RWI's collectors go (pbx_rwi_*); nil keeps none.
 	Metrics prometheus.Registerer
+	// Queues is the contact center the queue.* and agent.* actions drive;
+	// nil means the one serving Engine (queue.Of), looked up per command,
+	// so a node may start its contact center after RWI.
+	Queues *queue.Center
 }
 
 // Server accepts RWI connections and routes engine events to sessions.
@@ -51,6 +56,7 @@ type Server struct {
 	log    *slog.Logger
 	tokens []*token
 	mx     *metrics
+	queues *queue.Center // Options.Queues
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -61,6 +67,7 @@ type Server struct {
 	offers   map[string]*offer     // unclaimed rwi:CONTEXT legs, by leg id
 	rooms    map[string]string     // conference rooms made over RWI -> the session that made them
 	watchers map[string][]*session // leg id -> sessions watching it (attach in watch mode)
+	queued   map[string]string     // leg id in a queue -> its owner when it joined, until queue.left (a caller who hangs up leaves after leg.ended)
 	closed   bool
 
 	upgrader websocket.Upgrader
@@ -84,8 +91,9 @@ func New(o Options) (*Server, error) {
 		o.Clock = dialog.SystemClock{}
 	}
 	s := &Server{
-		e: o.Engine, cfg: o.Config, clock: o.Clock, log: o.Logger,
+		e: o.Engine, cfg: o.Config, clock: o.Clock, log: o.Logger, queues: o.Queues,
 		sessions: map[string]*session{}, offers: map[string]*offer{}, rooms: map[string]string{}, watchers: map[string][]*session{},
+		queued: map[string]string{},
 	}
 	for _, tc := range o.Config.Tokens {
 		// A token built in code (not read from a file) gets the
@@ -261,7 +269,7 @@ func unauthorized(w http.ResponseWriter, why string) {
 }
 
 func (s *Server) newSessionLocked(t *token) *session {
-	ss := &session{srv: s, id: newID(), tok: t, names: map[string]string{}, aliases: map[string]string{}, contexts: map[string]bool{}, offered: map[string]string{}, owned: map[string]bool{}}
+	ss := &session{srv: s, id: newID(), tok: t, names: map[string]string{}, aliases: map[string]string{}, contexts: map[string]bool{}, offered: map[string]string{}, owned: map[string]bool{}, queued: map[string]bool{}}
 	ss.tag = "rwi:" + ss.id
 	ss.bucket = float64(burst(s.cfg.OriginateRate))
 	ss.refilled = s.clock.Now()

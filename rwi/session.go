@@ -32,6 +32,7 @@ type session struct {
 	contexts map[string]bool   // rwi:CONTEXT offers it hears
 	offered  map[string]string // leg id -> the context of the offer it claimed
 	owned    map[string]bool   // ids of the legs it owns (the engine's owner is the truth; this finds them)
+	queued   map[string]bool   // its legs waiting in a queue -> the leg has ended (its name is kept for queue.left)
 	events   map[string]bool   // event names it wants; empty means all
 	orphan   dialog.Timer      // runs out orphan_hold after a disconnect
 	bucket   float64           // originate tokens left

@@ -62,7 +62,7 @@ func TestActionScopes(t *testing.T) {
 			t.Errorf("%s: scope %q", name, a.scope)
 		}
 	}
-	if len(actions) != 42 { // the 41 and session.list_actions
+	if len(actions) != 56 { // the 41, session.list_actions, and the 14 of the contact center
 		t.Errorf("%d actions", len(actions))
 	}
 }

@@ -19,6 +19,7 @@ const (
 	CodeUnknownAction = "unknown_action"
 	CodeInvalidParams = "invalid_params"
 	CodeCallNotFound  = "call_not_found"
+	CodeNotFound      = "not_found" // a queue or an agent the contact center does not have
 	CodeInvalidState  = "invalid_state"
 	CodeAlreadyOwned  = "already_owned"
 	CodeForbidden     = "forbidden"

@@ -105,6 +105,8 @@ func FuzzRequest(f *testing.F) {
 		`{"rwi":"1.0","action_id":"a1","action":"call.originate","params":{"call_id":"leg_a","destination":"sip:1002@local","timeout_secs":30}}`,
 		`{"action":"session.subscribe","params":{"contexts":["sales"],"events":["call.incoming"]}}`,
 		`{"action":"media.play","params":{"call_id":"x","source":{"type":"file","uri":"welcome.wav"},"loop":true}}`,
+		`{"action":"queue.enqueue","params":{"call_id":"leg_a","queue_id":"support_queue","priority":5,"max_wait_secs":300}}`,
+		`{"action":"agent.pause","params":{"agent_id":"9001","break":"lunch","reason":"noon"}}`,
 		`{"action_id":7}`, `[]`, `null`, `{"action":"x","params":[1]}`, strings.Repeat(`{"a":`, 50),
 	} {
 		f.Add([]byte(s))
