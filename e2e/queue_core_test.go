@@ -1,0 +1,243 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"pbx/config"
+	"pbx/dialog"
+	"pbx/internal/testkit"
+	"pbx/queue"
+)
+
+// The contact center's basics, end to end over real SIP and RTP: a caller
+// in queue support (5000) reaches a dynamic member, a static agent logs in
+// by PIN over DTMF and is put through with a beep, and a caller who hangs
+// up while waiting is counted as abandoned. Prompts and music are tones,
+// so each step asserts what each party hears.
+
+// Marker audio of the contact-center PBX.
+const (
+	qcToneMusic    = 1700.0 // music class "default": the wait room and the agent's open line
+	qcToneBeep     = 2500.0 // "beep": a call put through to a static agent's line
+	qcTonePassword = 1100.0 // "enter-password"
+	qcToneLoggedIn = 1900.0 // "logged-in"
+	qcToneLogin    = 2100.0 // "agent-login"
+)
+
+// qcPBX is the default PBX (queue support on 5000, static agent 9001 PIN
+// 1234, dynamic member 1003) whose prompts and music are tones, and whose
+// queue plays nothing but music to callers.
+func qcPBX(t *testing.T, opts ...testkit.PBXOption) *testkit.PBX {
+	t.Helper()
+	dir := testkit.WritePrompts(t, time.Second, map[string]float64{
+		"beep": qcToneBeep, "enter-password": qcTonePassword, "logged-in": qcToneLoggedIn,
+		"agent-login": qcToneLogin, "music-default": qcToneMusic,
+	})
+	return testkit.StartPBX(t, "", append([]testkit.PBXOption{func(c *config.Config) {
+		c.Sounds.Prompts = dir
+		c.Sounds.Music = map[string]string{"default": dir + "/music-default.wav"}
+		for i := range c.Queues {
+			q := &c.Queues[i]
+			q.Announce, q.AnnounceEvery, q.PeriodicEvery, q.Periodic = "", 0, 0, nil
+			q.Music = "default"
+		}
+	}}, opts...)...)
+}
+
+// qcAgentState waits until an agent is in a state.
+func qcAgentState(t *testing.T, p *testkit.PBX, id, state string) queue.AgentStatus {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, ok := p.Queues().Agent(id)
+		if !ok {
+			t.Fatalf("no agent %s", id)
+		}
+		if st.State == state {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("agent %s is %s, want %s", id, st.State, state)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// qcNextEvent waits for the next event of a kind about a leg (any leg if
+// leg is "").
+func qcNextEvent(t *testing.T, p *testkit.PBX, kind dialog.EventKind, leg string) dialog.Event {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ev := p.WaitEvent(kind, time.Until(deadline))
+		if leg == "" || ev.LegID == leg {
+			return ev
+		}
+	}
+}
+
+// TestQueueCoreDynamicMember: a caller in queue support is put through to
+// the dynamic member 1003, rung at her extension with the caller's number;
+// they hear each other; when the caller hangs up, her call is hung up too.
+func TestQueueCoreDynamicMember(t *testing.T) {
+	p := qcPBX(t)
+	alice, carol := phone(t, p, "1001"), phone(t, p, "1003")
+	if err := p.Queues().Login(ctxTimeout(t, time.Second), "1003", queue.LoginOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	qcAgentState(t, p, "1003", queue.StateIdle)
+
+	type ringing struct {
+		from string
+		call *testkit.PhoneCall
+	}
+	got := make(chan ringing, 1)
+	go func() {
+		defer close(got)
+		in, err := carol.Incoming(5 * time.Second)
+		if err != nil {
+			return
+		}
+		from := in.Request.From().Address.User
+		c, err := in.Answer()
+		if err != nil {
+			return
+		}
+		c.SendTone(toneC)
+		got <- ringing{from, c}
+	}()
+	a, err := alice.Call(ctxTimeout(t, 5*time.Second), "5000", testkit.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SendTone(toneA)
+	r := <-got
+	if r.call == nil {
+		t.Fatal("1003 was not rung")
+	}
+	if r.from != "1001" {
+		t.Errorf("1003 rung from %q, want the caller's number 1001", r.from)
+	}
+	ev := p.WaitEvent(queue.EventAgentConnected, 5*time.Second)
+	if ev.Agent != "1003" || ev.Queue != "support" || ev.OtherLegID == "" {
+		t.Errorf("agent_connected %+v: want agent 1003 in support with the agent's leg", ev)
+	}
+	talkingTones(t, a, toneA, r.call, toneC)
+	st := qcAgentState(t, p, "1003", queue.StateOnCall)
+	if st.CallLegID != ev.LegID || st.LegID != ev.OtherLegID {
+		t.Errorf("agent status legs %q/%q, want %q/%q", st.LegID, st.CallLegID, ev.OtherLegID, ev.LegID)
+	}
+
+	hangUp(t, a, r.call)
+	qcAgentState(t, p, "1003", queue.StateIdle)
+	if st, _ := p.Queues().Agent("1003"); st.Answered != 1 {
+		t.Errorf("answered %d, want 1", st.Answered)
+	}
+}
+
+// TestQueueCoreStaticAgentLogin: agent 9001 logs in from 1002 with *609001
+// and the PIN keyed over RTP, stays on the line hearing music; a caller
+// in queue support is then put through to that line after a beep.
+func TestQueueCoreStaticAgentLogin(t *testing.T) {
+	p := qcPBX(t)
+	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
+
+	line, err := bob.Call(ctxTimeout(t, 5*time.Second), "*609001", testkit.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := line.WaitHears(5*time.Second, qcTonePassword); err != nil {
+		t.Fatalf("no PIN prompt: %v", err)
+	}
+	if err := line.SendDigits("1234#"); err != nil {
+		t.Fatal(err)
+	}
+	if err := line.WaitHears(5*time.Second, qcToneLoggedIn); err != nil {
+		t.Fatalf("not told logged in: %v", err)
+	}
+	if err := line.WaitHears(5*time.Second, qcToneMusic, qcToneLoggedIn); err != nil {
+		t.Fatalf("no music on the open line: %v", err)
+	}
+	st := qcAgentState(t, p, "9001", queue.StateIdle)
+	if st.Device != "1002" || st.LegID == "" {
+		t.Errorf("agent 9001: device %q line %q, want 1002 and the line", st.Device, st.LegID)
+	}
+	line.SendTone(toneB)
+
+	a, err := alice.Call(ctxTimeout(t, 5*time.Second), "5000", testkit.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SendTone(toneA)
+	if err := line.WaitHears(5*time.Second, qcToneBeep); err != nil {
+		t.Fatalf("agent heard no beep: %v", err)
+	}
+	talkingTones(t, a, toneA, line, toneB)
+	ev := p.WaitEvent(queue.EventAgentConnected, 5*time.Second)
+	if ev.Agent != "9001" || ev.OtherLegID != st.LegID {
+		t.Errorf("agent_connected %+v: want agent 9001 on its line %s", ev, st.LegID)
+	}
+	qcAgentState(t, p, "9001", queue.StateOnCall)
+
+	// The caller hangs up: the line stays, back to music.
+	if err := a.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	if err := line.WaitHears(5*time.Second, qcToneMusic, toneA); err != nil {
+		t.Fatalf("line not back to music: %v", err)
+	}
+	qcAgentState(t, p, "9001", queue.StateIdle)
+
+	// The agent hangs up the line: logged out.
+	if err := line.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	qcAgentState(t, p, "9001", queue.StateLoggedOut)
+}
+
+// TestQueueCoreAbandon: with no agent logged in, a caller waits hearing
+// the queue's music; hanging up is an abandon, in the events and the
+// queue_log.
+func TestQueueCoreAbandon(t *testing.T) {
+	p := qcPBX(t)
+	a, err := phone(t, p, "1001").Call(ctxTimeout(t, 5*time.Second), "5000", testkit.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := p.WaitEvent(queue.EventJoined, 5*time.Second)
+	if joined.Queue != "support" || joined.Position != 1 {
+		t.Errorf("joined %+v: want support, position 1", joined)
+	}
+	if err := a.WaitHears(5*time.Second, qcToneMusic); err != nil {
+		t.Fatalf("no hold music: %v", err)
+	}
+	if q, _ := p.Queues().Queue("support"); q.Waiting != 1 || len(q.Callers) != 1 || q.Callers[0].LegID != joined.LegID {
+		t.Errorf("queue status %+v: want the caller waiting", q)
+	}
+	if err := a.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	left := qcNextEvent(t, p, queue.EventLeft, joined.LegID)
+	if left.Cause != queue.LeftAbandoned {
+		t.Errorf("left with %q, want abandoned", left.Cause)
+	}
+	if q, _ := p.Queues().Queue("support"); q.Waiting != 0 || q.Stats.Abandoned != 1 {
+		t.Errorf("queue status: waiting %d abandoned %d, want 0 and 1", q.Waiting, q.Stats.Abandoned)
+	}
+	path := filepath.Join(p.DataDir, "queue_log")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(path)
+		if strings.Contains(string(b), "|support|NONE|ABANDON|1|1|") && strings.Contains(string(b), "|support|NONE|ENTERQUEUE||1001|1") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue_log:\n%s\nwant ENTERQUEUE and ABANDON of the caller", b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
