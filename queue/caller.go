@@ -155,6 +155,7 @@ func (t *txn) join(cl *caller, queueName string, maxWait time.Duration) error {
 	cl.maxWait = maxWait
 	t.insert(q, cl)
 	cl.origPos = cl.pos
+	t.markEmpty(q)
 	c.callers[cl.leg] = cl
 	c.legs[cl.leg] = legRef{kind: legCaller, cl: cl}
 	t.armTimers(cl)

@@ -103,6 +103,8 @@ type Center struct {
 	cands   []candidate // scratch for dispatch
 	dirty   map[string]bool
 	kick    chan struct{} // wakes the persister
+
+	onEvent func(dialog.Event) // a Center with no engine (unit tests) publishes here
 }
 
 // centers finds the Center of an engine, for the target handlers.
@@ -367,9 +369,11 @@ func (c *Center) do(fn func(t *txn)) {
 	for _, f := range t.after {
 		f()
 	}
-	if c.e != nil {
-		for _, ev := range t.events {
+	for _, ev := range t.events {
+		if c.e != nil {
 			c.e.Publish(ev)
+		} else if c.onEvent != nil {
+			c.onEvent(ev)
 		}
 	}
 	c.pubMu.Unlock()

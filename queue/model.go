@@ -35,6 +35,9 @@ type member struct {
 
 // addQueue makes a queue from its config, with its config members.
 func (c *Center) addQueue(qc config.Queue) (*queue, error) {
+	if qc.Strategy == "" {
+		qc.Strategy = "ringall"
+	}
 	st, err := newStrategy(qc.Strategy)
 	if err != nil {
 		return nil, fmt.Errorf("queue %s: %w", qc.Name, err)
