@@ -7,7 +7,9 @@ import (
 
 func TestParseTime(t *testing.T) {
 	now := time.Date(2026, 11, 2, 10, 30, 0, 0, time.UTC)
-	local := func(y int, m time.Month, d, h, min, s int) time.Time { return time.Date(y, m, d, h, min, s, 0, time.Local) }
+	local := func(y int, m time.Month, d, h, min, s int) time.Time {
+		return time.Date(y, m, d, h, min, s, 0, time.Local)
+	}
 	tests := []struct {
 		in   string
 		want time.Time
