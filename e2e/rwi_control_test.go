@@ -523,7 +523,7 @@ func TestRWIControlErrors(t *testing.T) {
 		code         string
 	}{
 		{"unknown action", "call.teleport", map[string]any{"call_id": "x"}, "unknown_action"},
-		{"queue actions are not served yet", "queue.enqueue", map[string]any{"call_id": "x", "queue_id": "q"}, "unknown_action"},
+		{"queue actions need queue.control", "queue.enqueue", map[string]any{"call_id": "x", "queue_id": "q"}, "forbidden"},
 		{"param of the wrong type", "call.hangup", map[string]any{"call_id": 5}, "invalid_params"},
 		{"params not an object", "call.hangup", []string{"x"}, "invalid_params"},
 		{"unknown param", "call.hangup", map[string]any{"call_id": "x", "colour": "red"}, "invalid_params"},
