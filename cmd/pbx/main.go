@@ -219,6 +219,7 @@ func checkConfig(args []string) error {
 	if err := dialog.CheckDialplan(cfg); err != nil {
 		return err
 	}
-	fmt.Printf("%s: ok (%d users, %d trunks, %d dial plan rules)\n", args[0], len(cfg.Users), len(cfg.Trunks), len(cfg.Dialplan))
+	fmt.Printf("%s: ok (%d users, %d trunks, %d dial plan rules, %d queues, %d agents)\n", args[0],
+		len(cfg.Users), len(cfg.Trunks), len(cfg.Dialplan), len(cfg.Queues), len(cfg.Agents))
 	return nil
 }
