@@ -112,13 +112,18 @@ func contactCenter(k dialog.EventKind) bool {
 // its own, and a caller who hangs up leaves the queue after the leg has
 // ended, so the owner a leg had when it joined is kept until queue.left.
 func (s *Server) routeQueue(ev dialog.Event) {
-	s.mu.Lock()
-	idle := len(s.sessions) == 0
-	s.mu.Unlock()
 	caller := ev.LegID != "" && ev.Kind != queue.EventAgentStateChanged
-	if idle && !caller {
+	s.mu.Lock()
+	if len(s.sessions) == 0 {
+		// Nobody to tell, and no leg a session owns (an expired
+		// session's legs are given up): no lookup.
+		if ev.Kind == queue.EventLeft {
+			delete(s.queued, ev.LegID)
+		}
+		s.mu.Unlock()
 		return
 	}
+	s.mu.Unlock()
 	owner := ev.Owner
 	if owner == "" && caller {
 		// Outside s.mu: the engine's lock is never taken under it.
