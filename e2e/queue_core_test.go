@@ -26,6 +26,7 @@ const (
 	qcTonePassword = 1100.0 // "enter-password"
 	qcToneLoggedIn = 1900.0 // "logged-in"
 	qcToneLogin    = 2100.0 // "agent-login"
+	qcToneClosed   = 900.0  // "queue-closed": the shutdown prompt
 )
 
 // qcPBX is the default PBX (queue support on 5000, static agent 9001 PIN
@@ -35,7 +36,7 @@ func qcPBX(t *testing.T, opts ...testkit.PBXOption) *testkit.PBX {
 	t.Helper()
 	dir := testkit.WritePrompts(t, time.Second, map[string]float64{
 		"beep": qcToneBeep, "enter-password": qcTonePassword, "logged-in": qcToneLoggedIn,
-		"agent-login": qcToneLogin, "music-default": qcToneMusic,
+		"agent-login": qcToneLogin, "music-default": qcToneMusic, "queue-closed": qcToneClosed,
 	})
 	return testkit.StartPBX(t, "", append([]testkit.PBXOption{func(c *config.Config) {
 		c.Sounds.Prompts = dir
@@ -239,5 +240,36 @@ func TestQueueCoreAbandon(t *testing.T) {
 			t.Fatalf("queue_log:\n%s\nwant ENTERQUEUE and ABANDON of the caller", b)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestQueueCoreShutdown: a caller still waiting when the PBX stops hears
+// the shutdown prompt, then is hung up (no shutdown target), and leaves
+// the queue with cause shutdown.
+func TestQueueCoreShutdown(t *testing.T) {
+	p := qcPBX(t)
+	a, err := phone(t, p, "1001").Call(ctxTimeout(t, 5*time.Second), "5000", testkit.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := p.WaitEvent(queue.EventJoined, 5*time.Second)
+	if err := a.WaitHears(5*time.Second, qcToneMusic); err != nil {
+		t.Fatalf("no hold music: %v", err)
+	}
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		p.Stop()
+	}()
+	if err := a.WaitHears(3*time.Second, qcToneClosed, qcToneMusic); err != nil {
+		t.Errorf("no shutdown prompt: %v", err)
+	}
+	if err := a.WaitEnded(5 * time.Second); err != nil {
+		t.Errorf("caller not hung up: %v", err)
+	}
+	<-stopped
+	left := qcNextEvent(t, p, queue.EventLeft, joined.LegID)
+	if left.Cause != queue.LeftShutdown {
+		t.Errorf("left with %q, want shutdown", left.Cause)
 	}
 }

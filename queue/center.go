@@ -203,7 +203,7 @@ func (c *Center) Close(ctx context.Context) error {
 		return nil
 	}
 	c.closed = true
-	var waiting []*caller
+	var waiting []drained
 	var offerLegs []string
 	t := &txn{c: c, now: c.clock.Now()}
 	for _, q := range c.queues {
@@ -211,10 +211,17 @@ func (c *Center) Close(ctx context.Context) error {
 			cl.stopTimers()
 			offerLegs = append(offerLegs, t.withdrawOffers(cl)...)
 			if cl.virtual() {
+				cl.cb.stop()
 				continue
 			}
-			waiting = append(waiting, cl)
+			// Out of the Center's hands: a hang-up now is not an abandon.
+			cl.ph = phaseGone
+			delete(c.callers, cl.leg)
+			delete(c.legs, cl.leg)
+			waiting = append(waiting, drained{cl: cl, room: cl.room, q: q.name, pos: cl.pos, wait: t.now.Sub(cl.joined)})
+			cl.room = nil
 		}
+		q.waiting = nil
 	}
 	for _, a := range c.agents {
 		a.stopTimers()
@@ -232,11 +239,11 @@ func (c *Center) Close(ctx context.Context) error {
 			c.e.Hangup(ctx, leg, dialog.CauseShutdown)
 		}()
 	}
-	for _, cl := range waiting {
+	for _, d := range waiting {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.drainCaller(ctx, cl)
+			c.drainCaller(ctx, d)
 		}()
 	}
 	wg.Wait()
@@ -251,21 +258,25 @@ func (c *Center) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// drained is a caller still waiting at shutdown.
+type drained struct {
+	cl   *caller
+	room *waitRoom
+	q    string
+	pos  int
+	wait time.Duration
+}
+
 // drainCaller tells one waiting caller the PBX is stopping and sends them
 // to the shutdown target, or hangs up.
-func (c *Center) drainCaller(ctx context.Context, cl *caller) {
-	c.mu.Lock()
-	room := cl.room
-	cl.room = nil
-	q := cl.q
-	pos, wait := cl.pos, c.clock.Now().Sub(cl.joined)
-	c.mu.Unlock()
-	if room != nil {
-		room.stop()
+func (c *Center) drainCaller(ctx context.Context, d drained) {
+	cl := d.cl
+	if d.room != nil {
+		d.room.stop()
 	}
-	c.ql.write(cl.callID, q.name, "", qlogExitEmpty, itoa(pos), itoa(cl.origPos), qlogSeconds(wait))
+	c.ql.write(cl.callID, d.q, "", qlogExitEmpty, itoa(d.pos), itoa(cl.origPos), qlogSeconds(d.wait))
 	c.pubMu.Lock()
-	c.e.Publish(dialog.Event{Kind: EventLeft, LegID: cl.leg, CallID: cl.callID, Queue: q.name, Position: pos, Wait: wait, Cause: LeftShutdown})
+	c.e.Publish(dialog.Event{Kind: EventLeft, LegID: cl.leg, CallID: cl.callID, Queue: d.q, Position: d.pos, Wait: d.wait, Cause: LeftShutdown})
 	c.pubMu.Unlock()
 	cc := c.cfg.ContactCenter
 	if cc.ShutdownPrompt != "" {
