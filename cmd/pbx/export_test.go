@@ -153,15 +153,15 @@ func TestCompact(t *testing.T) {
 	base := time.Now().Add(-72 * time.Hour)
 	// Records big enough to fill many pages, most of them then pruned.
 	kv := map[string][]byte{}
-	for i := range 20000 {
+	for i := range 4000 {
 		start := base.Add(time.Duration(i) * time.Second)
-		kv[store.TimeKey(start)+fmt.Sprintf("/n%05d", i)] = bytes.Repeat([]byte{'x'}, 400)
+		kv[store.TimeKey(start)+fmt.Sprintf("/n%05d", i)] = bytes.Repeat([]byte{'x'}, 1000)
 	}
 	if err := st.PutMany(store.CDRBucket, kv); err != nil {
 		t.Fatal(err)
 	}
-	keep := base.Add(19900 * time.Second)
-	if n, err := st.Prune(store.CDRBucket, keep, 0); err != nil || n != 19900 {
+	keep := base.Add(3900 * time.Second)
+	if n, err := st.Prune(store.CDRBucket, keep, 0); err != nil || n != 3900 {
 		t.Fatalf("prune: %d, %v", n, err)
 	}
 	path := filepath.Join(dir, store.FileName)
