@@ -41,7 +41,7 @@ func TestCheckConfigTargets(t *testing.T) {
 		out  string // printed on success
 		err  string // the whole error; "" for none
 	}{
-		{name: "default", args: []string{defaultFile}, out: defaultFile + ": ok (3 users, 0 trunks, 14 dial plan rules, 1 queues, 2 agents)\n"},
+		{name: "default", args: []string{defaultFile}, out: defaultFile + ": ok (3 users, 0 trunks, 14 dial plan rules, 1 queue, 2 agents)\n"},
 		{name: "unknown kind", args: []string{unknownKind},
 			err: unknownKind + `:5: dialplan[1].target: unknown target kind "qeue": want one of agent-login, agent-logout, agent-pause, agent-unpause, conference, echo, extension, music, park, play, queue, rwi, supervise, trunk`},
 		{name: "bad arguments", args: []string{badArgs},

@@ -219,7 +219,15 @@ func checkConfig(args []string) error {
 	if err := dialog.CheckDialplan(cfg); err != nil {
 		return err
 	}
-	fmt.Printf("%s: ok (%d users, %d trunks, %d dial plan rules, %d queues, %d agents)\n", args[0],
-		len(cfg.Users), len(cfg.Trunks), len(cfg.Dialplan), len(cfg.Queues), len(cfg.Agents))
+	fmt.Printf("%s: ok (%s, %s, %s, %s, %s)\n", args[0], count(len(cfg.Users), "user"), count(len(cfg.Trunks), "trunk"),
+		count(len(cfg.Dialplan), "dial plan rule"), count(len(cfg.Queues), "queue"), count(len(cfg.Agents), "agent"))
 	return nil
+}
+
+// count is "1 queue", "2 queues".
+func count(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
