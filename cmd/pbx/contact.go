@@ -144,27 +144,39 @@ func writeQueue(w io.Writer, q queue.QueueStatus) error {
 		return err
 	}
 	s := q.Stats
-	fmt.Fprintf(w, "\ntoday: offered %d, answered %d (%d within the service level), abandoned %d, timed out %d; service level %s%%; average hold %s, talk %s; longest hold %s\n",
-		s.Offered, s.Answered, s.AnsweredInSL, s.Abandoned, s.Timeouts, percent(s), waitText(s.AvgHold), waitText(s.AvgTalk), waitText(s.LongestHold))
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nPOS\tCALLER\tWAIT\tPRIORITY\tLEG\tNOTE")
-	for _, c := range q.Callers {
-		var note []string
-		if c.Held {
-			note = append(note, "held")
-		}
-		if c.Callback {
-			note = append(note, "callback")
-		}
-		if len(c.OfferedTo) > 0 {
-			note = append(note, "ringing "+strings.Join(c.OfferedTo, ","))
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", c.Position, dash(c.From), waitText(c.Wait), c.Priority, c.LegID, dash(strings.Join(note, "; ")))
+	sl := percent(s)
+	if sl != "-" {
+		sl += "%"
 	}
-	if err := tw.Flush(); err != nil {
+	fmt.Fprintf(w, "\ntoday: offered %d, answered %d (%d within the service level), abandoned %d, timed out %d; service level %s; average hold %s, talk %s; longest hold %s\n",
+		s.Offered, s.Answered, s.AnsweredInSL, s.Abandoned, s.Timeouts, sl, waitText(s.AvgHold), waitText(s.AvgTalk), waitText(s.LongestHold))
+	if len(q.Callers) == 0 {
+		fmt.Fprintln(w, "\nno caller waiting")
+	} else {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "\nPOS\tCALLER\tWAIT\tPRIORITY\tLEG\tNOTE")
+		for _, c := range q.Callers {
+			var note []string
+			if c.Held {
+				note = append(note, "held")
+			}
+			if c.Callback {
+				note = append(note, "callback")
+			}
+			if len(c.OfferedTo) > 0 {
+				note = append(note, "ringing "+strings.Join(c.OfferedTo, ","))
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", c.Position, dash(c.From), waitText(c.Wait), c.Priority, c.LegID, dash(strings.Join(note, "; ")))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(q.Members) == 0 {
+		_, err := fmt.Fprintln(w, "\nno member")
 		return err
 	}
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nMEMBER\tPENALTY\tSTATE")
 	for _, m := range q.Members {
 		fmt.Fprintf(tw, "%s\t%d\t%s\n", m.Agent, m.Penalty, m.State)
