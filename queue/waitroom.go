@@ -190,6 +190,9 @@ func (w *waitRoom) loop() (hook func(), timers [2]dialog.Timer) {
 		played(itemEntry)
 	}
 	for {
+		if w.ctx.Err() != nil {
+			return nil, timers
+		}
 		if pb == nil {
 			it, names := a.next(w.info)
 			var err error
