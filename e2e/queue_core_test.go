@@ -273,3 +273,73 @@ func TestQueueCoreShutdown(t *testing.T) {
 		t.Errorf("left with %q, want shutdown", left.Cause)
 	}
 }
+
+// qcLoginLine logs static agent 9001 in from ph (PIN 1234) and returns
+// the open line, sending tone.
+func qcLoginLine(t *testing.T, p *testkit.PBX, ph *testkit.Phone, tone float64) *testkit.PhoneCall {
+	t.Helper()
+	line, err := ph.Call(ctxTimeout(t, 5*time.Second), "*609001", testkit.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := line.WaitHears(5*time.Second, qcTonePassword); err != nil {
+		t.Fatalf("no PIN prompt: %v", err)
+	}
+	line.SendDigits("1234#")
+	qcAgentState(t, p, "9001", queue.StateIdle)
+	line.SendTone(tone)
+	return line
+}
+
+// TestQueueCoreSupervisorKeys: supervisor 1001 dials *649001 during agent
+// 9001's queue call and listens (hears both, heard by nobody), then keys
+// 6 and barges in (everyone hears everyone).
+func TestQueueCoreSupervisorKeys(t *testing.T) {
+	p := qcPBX(t)
+	alice, bob, carol := threePhones(t, p)
+	line := qcLoginLine(t, p, bob, toneB)
+	c, err := carol.Call(ctxTimeout(t, 5*time.Second), "5000", testkit.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SendTone(toneC)
+	talkingTones(t, c, toneC, line, toneB)
+
+	s, err := alice.Call(ctxTimeout(t, 5*time.Second), "*649001", testkit.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SendTone(toneA)
+	if err := s.WaitHearsAll(5*time.Second, []float64{toneB, toneC}, []float64{toneA}); err != nil {
+		t.Fatalf("listening supervisor: %v", err)
+	}
+	if err := line.WaitHearsAll(time.Second, []float64{toneC}, []float64{toneA}); err != nil {
+		t.Fatalf("agent while listened to: %v", err)
+	}
+	if err := c.WaitHearsAll(time.Second, []float64{toneB}, []float64{toneA}); err != nil {
+		t.Fatalf("caller while listened to: %v", err)
+	}
+	s.SendDigits("6")
+	if err := line.WaitHearsAll(5*time.Second, []float64{toneC, toneA}, nil); err != nil {
+		t.Fatalf("agent after barge: %v", err)
+	}
+	if err := c.WaitHearsAll(5*time.Second, []float64{toneB, toneA}, nil); err != nil {
+		t.Fatalf("caller after barge: %v", err)
+	}
+	s.Hangup()
+	c.Hangup()
+	if err := line.WaitHears(5*time.Second, qcToneMusic, toneC); err != nil {
+		t.Fatalf("line not back to music: %v", err)
+	}
+	line.Hangup() // before the phone goes, at the end of the test
+}
+
+// TestQueueCoreSupervisorRefused: an extension that is no supervisor
+// cannot listen.
+func TestQueueCoreSupervisorRefused(t *testing.T) {
+	p := qcPBX(t)
+	_, err := phone(t, p, "1002").Call(ctxTimeout(t, 5*time.Second), "*649001", testkit.CallOptions{})
+	if code := testkit.StatusOf(err); code != 403 {
+		t.Fatalf("*649001 from 1002: %v, want 403", err)
+	}
+}
