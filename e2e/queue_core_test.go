@@ -27,6 +27,7 @@ const (
 	qcToneLoggedIn = 1900.0 // "logged-in"
 	qcToneLogin    = 2100.0 // "agent-login"
 	qcToneClosed   = 900.0  // "queue-closed": the shutdown prompt
+	qcToneCbOK     = 2900.0 // "queue-callback-confirmed"
 )
 
 // qcPBX is the default PBX (queue support on 5000, static agent 9001 PIN
@@ -37,6 +38,7 @@ func qcPBX(t *testing.T, opts ...testkit.PBXOption) *testkit.PBX {
 	dir := testkit.WritePrompts(t, time.Second, map[string]float64{
 		"beep": qcToneBeep, "enter-password": qcTonePassword, "logged-in": qcToneLoggedIn,
 		"agent-login": qcToneLogin, "music-default": qcToneMusic, "queue-closed": qcToneClosed,
+		"queue-callback-confirmed": qcToneCbOK,
 	})
 	return testkit.StartPBX(t, "", append([]testkit.PBXOption{func(c *config.Config) {
 		c.Sounds.Prompts = dir
@@ -342,4 +344,54 @@ func TestQueueCoreSupervisorRefused(t *testing.T) {
 	if code := testkit.StatusOf(err); code != 403 {
 		t.Fatalf("*649001 from 1002: %v, want 403", err)
 	}
+}
+
+// TestQueueCoreCallback: a waiting caller presses the callback key, hears
+// the confirmation and is hung up; when agent 1003 logs in, the PBX calls
+// the caller back first, and only once they answer rings the agent.
+func TestQueueCoreCallback(t *testing.T) {
+	p := qcPBX(t)
+	alice, carol := phone(t, p, "1001"), phone(t, p, "1003")
+	a, err := alice.Call(ctxTimeout(t, 5*time.Second), "5000", testkit.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := p.WaitEvent(queue.EventJoined, 5*time.Second)
+	if err := a.WaitHears(5*time.Second, qcToneMusic); err != nil {
+		t.Fatalf("no hold music: %v", err)
+	}
+	a.SendDigits("1")
+	if err := a.WaitHears(5*time.Second, qcToneCbOK); err != nil {
+		t.Fatalf("no confirmation: %v", err)
+	}
+	if err := a.WaitEnded(5 * time.Second); err != nil {
+		t.Fatalf("caller not hung up: %v", err)
+	}
+	if left := qcNextEvent(t, p, queue.EventLeft, joined.LegID); left.Cause != queue.LeftCallback {
+		t.Fatalf("left with %q, want callback", left.Cause)
+	}
+	if q, _ := p.Queues().Queue("support"); q.Waiting != 1 || !q.Callers[0].Callback || q.Callers[0].From != "1001" {
+		t.Fatalf("queue %+v: want the virtual entry of 1001", q)
+	}
+
+	// Carol logs in: alice is called back first; carol rings only then.
+	back := rwiAnswerNext(alice, toneA)
+	agentCall := rwiAnswerNext(carol, toneC)
+	if err := p.Queues().Login(ctxTimeout(t, time.Second), "1003", queue.LoginOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	a2 := <-back
+	if a2 == nil {
+		t.Fatal("1001 was not called back")
+	}
+	again := p.WaitEvent(queue.EventJoined, 5*time.Second)
+	if again.Detail != "callback" || again.Position != 1 {
+		t.Errorf("joined again %+v: want detail callback at position 1", again)
+	}
+	c := <-agentCall
+	if c == nil {
+		t.Fatal("1003 was not rung after the call back was answered")
+	}
+	talkingTones(t, a2, toneA, c, toneC)
+	hangUp(t, a2, c)
 }
