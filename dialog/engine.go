@@ -131,7 +131,7 @@ type Engine struct {
 	bySIPID   map[string]*Leg             // by SIP Call-ID, for Replaces
 	idle      chan struct{}               // closed and replaced when the last leg ends
 	draining  atomic.Bool
-	wg        sync.WaitGroup // every goroutine the engine starts
+	wg        goroutines // every goroutine the engine starts
 }
 
 // Metrics are the engine's counters for /metrics.

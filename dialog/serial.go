@@ -12,7 +12,7 @@ import (
 // Every such goroutine is counted in the engine's wait group, so Drain
 // waits for it.
 type serial struct {
-	wg      *sync.WaitGroup
+	wg      *goroutines
 	mu      sync.Mutex
 	queue   []func()
 	running bool
