@@ -35,12 +35,18 @@ const (
 // queue plays nothing but music to callers.
 func qcPBX(t *testing.T, opts ...testkit.PBXOption) *testkit.PBX {
 	t.Helper()
+	return testkit.StartPBX(t, "", append(qcOptions(t), opts...)...)
+}
+
+// qcOptions are qcPBX's changes to the default config.
+func qcOptions(t *testing.T) []testkit.PBXOption {
+	t.Helper()
 	dir := testkit.WritePrompts(t, time.Second, map[string]float64{
 		"beep": qcToneBeep, "enter-password": qcTonePassword, "logged-in": qcToneLoggedIn,
 		"agent-login": qcToneLogin, "music-default": qcToneMusic, "queue-closed": qcToneClosed,
 		"queue-callback-confirmed": qcToneCbOK,
 	})
-	return testkit.StartPBX(t, "", append([]testkit.PBXOption{func(c *config.Config) {
+	return []testkit.PBXOption{func(c *config.Config) {
 		c.Sounds.Prompts = dir
 		c.Sounds.Music = map[string]string{"default": dir + "/music-default.wav"}
 		for i := range c.Queues {
@@ -48,7 +54,7 @@ func qcPBX(t *testing.T, opts ...testkit.PBXOption) *testkit.PBX {
 			q.Announce, q.AnnounceEvery, q.PeriodicEvery, q.Periodic = "", 0, 0, nil
 			q.Music = "default"
 		}
-	}}, opts...)...)
+	}}
 }
 
 // qcAgentState waits until an agent is in a state.
@@ -394,4 +400,50 @@ func TestQueueCoreCallback(t *testing.T) {
 	}
 	talkingTones(t, a2, toneA, c, toneC)
 	hangUp(t, a2, c)
+}
+
+// TestQueueCoreRestart: agent 9001 logs in on a line from 1002 and pauses
+// for lunch with *621; after a restart it is still logged in and paused,
+// its line gone; unpaused, it is called back on 1002 for the next caller.
+func TestQueueCoreRestart(t *testing.T) {
+	dir := t.TempDir()
+	p := testkit.StartPBX(t, dir, qcOptions(t)...)
+	bob := phone(t, p, "1002")
+	line := qcLoginLine(t, p, bob, toneB)
+	pause, err := bob.Call(ctxTimeout(t, 5*time.Second), "*621", testkit.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pause.WaitEnded(5 * time.Second); err != nil {
+		t.Fatalf("pause code: %v", err)
+	}
+	st := qcAgentState(t, p, "9001", queue.StatePaused)
+	if st.Break != "lunch" {
+		t.Fatalf("paused with break %q, want lunch", st.Break)
+	}
+	p.Stop()
+	line.WaitEnded(5 * time.Second)
+
+	p = testkit.StartPBX(t, dir, qcOptions(t)...)
+	st = qcAgentState(t, p, "9001", queue.StatePaused)
+	if st.Break != "lunch" || st.Device != "1002" || st.LegID != "" {
+		t.Fatalf("after restart: %+v, want paused for lunch, device 1002, no line", st)
+	}
+	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
+	if err := p.Queues().Unpause("9001"); err != nil {
+		t.Fatal(err)
+	}
+	rung := rwiAnswerNext(bob, toneB)
+	a, err := alice.Call(ctxTimeout(t, 5*time.Second), "5000", testkit.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SendTone(toneA)
+	b := <-rung
+	if b == nil {
+		t.Fatal("1002 not called back for agent 9001")
+	}
+	talkingTones(t, a, toneA, b, toneB)
+	hangUp(t, a, b)
+	qcAgentState(t, p, "9001", queue.StateIdle)
 }
