@@ -447,3 +447,82 @@ func TestQueueCoreRestart(t *testing.T) {
 	hangUp(t, a, b)
 	qcAgentState(t, p, "9001", queue.StateIdle)
 }
+
+// TestQueueCoreBlindTransfer: dynamic member 1003 takes a queue call and
+// transfers it blind (REFER) to 1002: the caller talks to 1002, the
+// agent's part ends (BLINDTRANSFER in the queue_log) and she is free.
+func TestQueueCoreBlindTransfer(t *testing.T) {
+	p := qcPBX(t)
+	alice, bob, carol := threePhones(t, p)
+	if err := p.Queues().Login(ctxTimeout(t, time.Second), "1003", queue.LoginOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	agentCall := rwiAnswerNext(carol, toneC)
+	a, err := alice.Call(ctxTimeout(t, 5*time.Second), "5000", testkit.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SendTone(toneA)
+	c := <-agentCall
+	if c == nil {
+		t.Fatal("1003 not rung")
+	}
+	talkingTones(t, a, toneA, c, toneC)
+	target := rwiAnswerNext(bob, toneB)
+	if res, err := c.Refer("sip:1002@" + p.Addr()); err != nil || res.StatusCode >= 300 {
+		t.Fatalf("refer: %v %v", res, err)
+	}
+	b := <-target
+	if b == nil {
+		t.Fatal("1002 not rung by the transfer")
+	}
+	talkingTones(t, a, toneA, b, toneB)
+	c.Hangup()
+	qcAgentState(t, p, "1003", queue.StateIdle)
+	path := filepath.Join(p.DataDir, "queue_log")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		data, _ := os.ReadFile(path)
+		if strings.Contains(string(data), "|support|Agent/1003|BLINDTRANSFER|") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue_log:\n%s\nwant BLINDTRANSFER by Agent/1003", data)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	hangUp(t, a, b)
+}
+
+// TestQueueCoreTakeover: supervisor 1001 dials *67 and the agent id
+// during the agent's call: the supervisor talks with the caller, the agent
+// (dynamic 1003) is hung up and free.
+func TestQueueCoreTakeover(t *testing.T) {
+	p := qcPBX(t)
+	alice, bob, carol := threePhones(t, p)
+	if err := p.Queues().Login(ctxTimeout(t, time.Second), "1003", queue.LoginOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	agentCall := rwiAnswerNext(carol, toneC)
+	b, err := bob.Call(ctxTimeout(t, 5*time.Second), "5000", testkit.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.SendTone(toneB)
+	c := <-agentCall
+	if c == nil {
+		t.Fatal("1003 not rung")
+	}
+	talkingTones(t, b, toneB, c, toneC)
+	s, err := alice.Call(ctxTimeout(t, 5*time.Second), "*671003", testkit.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SendTone(toneA)
+	if err := c.WaitEnded(5 * time.Second); err != nil {
+		t.Fatalf("agent not hung up after the takeover: %v", err)
+	}
+	talkingTones(t, b, toneB, s, toneA)
+	qcAgentState(t, p, "1003", queue.StateIdle)
+	hangUp(t, b, s)
+}

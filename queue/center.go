@@ -469,6 +469,7 @@ const (
 	legSupervisor                    // a supervisor
 	legCallback                      // a call back to a caller who left their place
 	legTakeover                      // a supervisor who took a call over
+	legPair                          // a caller and whom the agent transferred them to
 )
 
 // legRef is what a tracked leg is.
@@ -479,6 +480,7 @@ type legRef struct {
 	o    *offer
 	s    *supervisor
 	k    *conn
+	peer string // legPair: the other leg
 }
 
 // legEvent routes one event of a tracked leg.
@@ -498,6 +500,16 @@ func (t *txn) legEvent(ref legRef, ev dialog.Event) {
 		if ev.Kind == dialog.EventLegEnded {
 			delete(t.c.legs, ev.LegID)
 			t.endCall(ref.k, "agent")
+		}
+	case legPair:
+		// The queue's bridge parks the one left: hang it up, as a call
+		// would.
+		if ev.Kind == dialog.EventLegEnded {
+			delete(t.c.legs, ev.LegID)
+			if t.c.legs[ref.peer].kind == legPair {
+				delete(t.c.legs, ref.peer)
+				t.hangup(ref.peer, dialog.CauseNormal)
+			}
 		}
 	}
 }

@@ -658,5 +658,16 @@ func (t *txn) transferEvent(k *conn, ev dialog.Event) {
 			target = ev.OtherLegID
 		}
 		t.endCall(k, how, target)
+		// The caller now talks to the target in the queue's bridge, where
+		// the one who stays is parked, not hung up: pair them.
+		if peer := ev.OtherLegID; peer != "" && peer != k.callerLeg {
+			t.c.legs[k.callerLeg] = legRef{kind: legPair, peer: peer}
+			t.c.legs[peer] = legRef{kind: legPair, peer: k.callerLeg}
+			c, callerLeg := t.c, k.callerLeg
+			t.act(func(ctx context.Context) {
+				c.reconcileLeg(callerLeg)
+				c.reconcileLeg(peer)
+			})
+		}
 	}
 }
