@@ -379,7 +379,7 @@ func (t *txn) agentHold(a *agent, leg string, held bool) {
 			return
 		}
 		a.held = held
-		callerLeg, class := k.callerLeg, musicClass(&k.q.cfg)
+		callerLeg, class := k.callerLeg, musicClass(k.q.cfg)
 		t.act(func(ctx context.Context) {
 			if held {
 				t.c.e.Hold(ctx, callerLeg, class)

@@ -140,7 +140,7 @@ func (t *txn) join(cl *caller, queueName string, maxWait time.Duration) error {
 	case q.cfg.MaxCallers > 0 && len(q.waiting) >= q.cfg.MaxCallers:
 		return fmt.Errorf("enqueue %s in %s: %w", cl.leg, queueName, ErrFull)
 	}
-	cl.lim = limitsAt(&q.cfg, t.now.Sub(cl.joined))
+	cl.lim = limitsAt(q.cfg, t.now.Sub(cl.joined))
 	if len(q.cfg.JoinEmpty) > 0 && q.empty(q.cfg.JoinEmpty, cl.lim) {
 		return fmt.Errorf("enqueue %s in %s: %w", cl.leg, queueName, ErrEmpty)
 	}
@@ -204,7 +204,7 @@ func (t *txn) armTimers(cl *caller) {
 // it may reach.
 func (t *txn) armRule(cl *caller) {
 	c := t.c
-	next := nextChange(&cl.q.cfg, t.now.Sub(cl.joined))
+	next := nextChange(cl.q.cfg, t.now.Sub(cl.joined))
 	if next == 0 {
 		return
 	}
@@ -215,7 +215,7 @@ func (t *txn) armRule(cl *caller) {
 				return
 			}
 			cl.ruleT = nil
-			cl.lim = limitsAt(&cl.q.cfg, t.now.Sub(cl.joined))
+			cl.lim = limitsAt(cl.q.cfg, t.now.Sub(cl.joined))
 			t.armRule(cl)
 			t.callers = append(t.callers, cl)
 			if len(cl.q.cfg.LeaveEmpty) > 0 {
@@ -251,7 +251,7 @@ func (t *txn) startRoom(cl *caller) {
 			})
 		},
 	}
-	cl.room = startWaitRoom(c.ctx, c.e, cl.leg, &cl.q.cfg, callerInfo{c, cl}, hooks, c.clock, c.log)
+	cl.room = startWaitRoom(c.ctx, c.e, cl.leg, cl.q.cfg, callerInfo{c, cl}, hooks, c.clock, c.log)
 }
 
 // stopRoom stops a caller's wait room on an act; then runs next.

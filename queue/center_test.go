@@ -551,15 +551,33 @@ func TestPersistence(t *testing.T) {
 	if err := cc.Pause("7", "nap", ""); !errors.Is(err, ErrUnknownBreak) {
 		t.Errorf("pause with an unknown break: %v", err)
 	}
+	if err := cc.SetQueue(config.Queue{Name: "new", Strategy: "linear", Members: []config.Member{{Agent: "7", Penalty: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cc.SetQueue(config.Queue{Name: "bad", Members: []config.Member{{Agent: "nobody"}}}); err == nil {
+		t.Error("a queue with an unknown member was set")
+	}
+	if err := cc.SetQueue(config.Queue{Name: "q", Strategy: "nope"}); err == nil {
+		t.Error("a queue with an unknown strategy was set")
+	}
+	if err := cc.RemoveQueue("q"); err != nil {
+		t.Fatal(err)
+	}
 	cc.flush()
 
 	again := newCoreCenter(t, cfg, st)
+	if _, ok := again.Queue("q"); ok {
+		t.Error("queue q removed at run time is back after a restart")
+	}
+	if nq, ok := again.Queue("new"); !ok || nq.Strategy != "linear" || len(nq.Members) != 1 || nq.Members[0].Penalty != 1 {
+		t.Errorf("queue new after restart: %+v %v", nq, ok)
+	}
 	a, _ := again.Agent("9001")
 	if a.State != StatePaused || a.Break != "lunch" || a.Reason != "eating" || a.Device != "1002" || len(a.Queues) != 0 {
 		t.Errorf("9001 after restart: %+v", a)
 	}
 	b, _ := again.Agent("7")
-	if b.State != StateIdle || !slices.Equal(b.Queues, []string{"r"}) || b.Penalties["r"] != 2 {
+	if b.State != StateIdle || !slices.Equal(b.Queues, []string{"new", "r"}) || b.Penalties["r"] != 2 {
 		t.Errorf("7 after restart: %+v", b)
 	}
 }

@@ -85,7 +85,7 @@ func BenchmarkCallerJoin(b *testing.B) {
 			cl := &caller{leg: "L", offers: map[string]*offer{}}
 			cl.q = cc.queues["q07"]
 			cl.ph = phaseWaiting
-			cl.lim = limitsAt(&cl.q.cfg, 0)
+			cl.lim = limitsAt(cl.q.cfg, 0)
 			cl.q.waiting = []*caller{cl}
 			b.ReportAllocs()
 			b.ResetTimer()

@@ -12,7 +12,7 @@ import (
 // queue is one call queue's live state.
 type queue struct {
 	name    string
-	cfg     config.Queue // Members is not read: members is
+	cfg     *config.Queue // never changed in place (wait rooms read it): replaced; Members is not read: members is
 	strat   strategy
 	members []*member // in member order
 	byAgent map[string]*member
@@ -42,8 +42,9 @@ func (c *Center) addQueue(qc config.Queue) (*queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("queue %s: %w", qc.Name, err)
 	}
-	q := &queue{name: qc.Name, cfg: qc, strat: st, byAgent: map[string]*member{}}
-	q.cfg.Members = nil
+	cfg := qc
+	cfg.Members = nil
+	q := &queue{name: qc.Name, cfg: &cfg, strat: st, byAgent: map[string]*member{}}
 	c.queues[q.name] = q
 	i, _ := slices.BinarySearch(c.qnames, q.name)
 	c.qnames = slices.Insert(c.qnames, i, q.name)
