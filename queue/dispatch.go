@@ -52,6 +52,7 @@ type conn struct {
 	agentGone  bool
 	transfer   int // transfer by the agent: 0 none, 1 started, 2 consulting
 	ended      bool
+	pos        int // the caller's place in line when the agent took them
 }
 
 // agentFree gives a free agent the best caller it may take, if any.
@@ -431,7 +432,7 @@ func (t *txn) answered(o *offer) {
 	if !o.viaLine {
 		c.legs[o.leg] = legRef{kind: legOffer, o: o}
 	}
-	t.unline(cl)
+	k.pos = t.unline(cl)
 	t.refresh(a)
 	c.log.Info("agent took the call", "agent", a.id, "leg", cl.leg, "agent_leg", o.leg, "queue", q.name)
 	t.stopRoom(cl, func(ctx context.Context) { c.connect(ctx, k) })
@@ -477,7 +478,7 @@ func (t *txn) connected(k *conn, bridge, rec string) {
 	cl.ph = phaseTalking
 	hold := k.wait
 	t.publish(dialog.Event{Kind: EventAgentConnected, LegID: cl.leg, CallID: cl.callID, Queue: q.name, Agent: a.id, OtherLegID: k.agentLeg, BridgeID: bridge, Wait: hold, Detail: rec})
-	t.publish(dialog.Event{Kind: EventLeft, LegID: cl.leg, CallID: cl.callID, Queue: q.name, Agent: a.id, Position: cl.origPos, Wait: hold, Cause: LeftAnswered})
+	t.publish(dialog.Event{Kind: EventLeft, LegID: cl.leg, CallID: cl.callID, Queue: q.name, Agent: a.id, Position: k.pos, Wait: hold, Cause: LeftAnswered})
 	c.ql.write(cl.callID, q.name, a.id, qlogConnect, qlogSeconds(hold), k.agentLeg, qlogSeconds(k.ring))
 	name, ring := q.name, k.ring
 	if !a.oneOff {
@@ -519,16 +520,15 @@ func (t *txn) connectFailed(k *conn, callerUp bool) {
 	}
 	cl.conn = nil
 	if !callerUp || k.callerGone {
-		cl.ph = phaseWaiting // to be counted as an abandon in line
-		q.waiting = append(q.waiting, cl)
-		cl.pos = len(q.waiting)
-		slices.SortStableFunc(q.waiting, func(x, y *caller) int {
-			if before(x, y) {
-				return -1
-			}
-			return 1
-		})
-		t.leave(cl, LeftAbandoned)
+		// Hung up as the agent took the call: an abandon.
+		cl.ph = phaseGone
+		delete(c.callers, cl.leg)
+		delete(c.legs, cl.leg)
+		wait := t.now.Sub(cl.joined)
+		t.publish(dialog.Event{Kind: EventLeft, LegID: cl.leg, CallID: cl.callID, Queue: q.name, Position: k.pos, Wait: wait, Cause: LeftAbandoned})
+		c.ql.write(cl.callID, q.name, "", qlogAbandon, itoa(k.pos), itoa(cl.origPos), qlogSeconds(wait))
+		name := q.name
+		t.later(func() { c.stats.abandoned(name, wait) })
 	} else {
 		c.ql.write(cl.callID, q.name, a.id, qlogAgentDump)
 		cl.ph = phaseWaiting
