@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -30,6 +32,7 @@ const (
 	qrToneMusic    = 1700.0 // music class "default", what waiting callers hear
 	qrToneFallback = 2100.0 // prompt "qr-fallback", a queue's fallback play target
 	qrToneOverflow = 2450.0 // the fallback phone, extension 1299
+	qrToneConfirm  = 2650.0 // the agent feature codes' confirmations
 )
 
 // qrCallerTones are the tones of caller phones 1201, 1202, ...; qrAgentTones
@@ -90,6 +93,15 @@ func qrStart(t *testing.T, agents []config.Agent, queues []config.Queue, opts ..
 	dir := testkit.WritePrompts(t, time.Second, map[string]float64{
 		"music-default": qrToneMusic, "qr-fallback": qrToneFallback,
 	})
+	// The feature codes' confirmations, short: a test keys several.
+	short := testkit.WritePrompts(t, 200*time.Millisecond, map[string]float64{
+		"logged-in": qrToneConfirm, "logged-out": qrToneConfirm, "paused": qrToneConfirm, "unpaused": qrToneConfirm,
+	})
+	for _, name := range []string{"logged-in", "logged-out", "paused", "unpaused"} {
+		if err := os.Rename(filepath.Join(short, name+".wav"), filepath.Join(dir, name+".wav")); err != nil {
+			t.Fatal(err)
+		}
+	}
 	x := &qrCC{t: t, agents: map[string]*qrAgent{}, phones: map[string]*testkit.Phone{}}
 	build := func(c *config.Config) {
 		c.Sounds.Prompts = dir
