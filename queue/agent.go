@@ -30,6 +30,11 @@ type agent struct {
 	pausedAt time.Time
 	device   string // the extension a static agent logged in from (or called back on)
 	line     string // a static agent's open line, "" without one
+	lineGone bool   // the line just ended
+	// earmark is the caller being called back for whom the agent is kept
+	// (not rung, not offered to others) until the call back is answered
+	// or fails.
+	earmark *caller
 
 	members map[string]*member // by queue name
 	mlist   []*member          // by queue name
@@ -128,7 +133,7 @@ func (a *agent) reachable() bool {
 
 // freeFor says whether the agent may be offered a caller of q now.
 func (a *agent) freeFor(q *queue) bool {
-	if !a.loggedIn || a.paused || a.offer != nil || a.inWrap || a.inRetry || !a.reachable() {
+	if !a.loggedIn || a.paused || a.offer != nil || a.inWrap || a.inRetry || a.earmark != nil || !a.reachable() {
 		return false
 	}
 	if len(a.calls) > 0 {
@@ -278,12 +283,13 @@ func (t *txn) logout(a *agent, reason string) {
 	secs := qlogSeconds(t.now.Sub(a.loginAt))
 	for _, m := range a.mlist {
 		t.c.ql.write("", m.q.name, a.id, qlogAgentLogoff, channel, secs)
+		t.markEmpty(m.q)
 	}
 	if len(a.mlist) == 0 {
 		t.c.ql.write("", "", a.id, qlogAgentLogoff, channel, secs)
 	}
 	if a.line != "" && len(a.calls) == 0 {
-		t.dropLine(a, true)
+		t.dropLine(a, !a.lineGone)
 	}
 	t.c.log.Info("agent logged out", "agent", a.id, "reason", reason)
 	t.c.dirty[a.id] = true
@@ -316,6 +322,7 @@ func (t *txn) pause(a *agent, brk, reason string) {
 	}
 	for _, m := range a.mlist {
 		t.c.ql.write("", m.q.name, a.id, qlogPause, why)
+		t.markEmpty(m.q) // paused on a call: the state shows the call, the queues feel the pause
 	}
 	t.c.dirty[a.id] = true
 	t.persist = true
@@ -344,9 +351,6 @@ func (t *txn) lineEvent(a *agent, ev dialog.Event) {
 		// The agent hung up: logged out, and the call on the line, if
 		// any, ends.
 		delete(t.c.legs, ev.LegID)
-		if a.line == ev.LegID {
-			a.line = ""
-		}
 		for _, k := range slices.Clone(a.calls) {
 			if k.agentLeg == ev.LegID {
 				t.agentLegEnded(k)
@@ -355,7 +359,11 @@ func (t *txn) lineEvent(a *agent, ev dialog.Event) {
 		if a.offer != nil && a.offer.leg == ev.LegID {
 			t.offerGone(a.offer, "agent_hangup")
 		}
-		t.logout(a, "line hung up")
+		if a.line == ev.LegID {
+			a.lineGone = true // logged off on it, not hung up again
+			t.logout(a, "line hung up")
+			a.line, a.lineGone = "", false
+		}
 	case dialog.EventLegHeld, dialog.EventLegResumed:
 		t.agentHold(a, ev.LegID, ev.Kind == dialog.EventLegHeld)
 	case dialog.EventTransferStarted, dialog.EventTransferDone, dialog.EventLegBridged:

@@ -10,9 +10,10 @@ import (
 // Callback in queue: a waiting caller presses the queue's callback key,
 // hears the confirmation and hangs up; their place is kept as a virtual
 // entry. When it is their turn (the head of the line, an agent free for
-// them) the PBX calls them back, without holding the agent; only when
-// they answer do they join again, in their old place, with the wait room,
-// and take the next agent free for them. A call back not answered is
+// them) the PBX calls them back and keeps that agent for them, unrung and
+// offered to nobody else; only when they answer do they join again, in
+// their old place, and is the agent rung for them. A call back that fails
+// lets the agent go at once. A call back not answered is
 // tried again after CallbackRetry, CallbackTries times in all.
 
 // Call-back states.
@@ -30,6 +31,7 @@ type callback struct {
 	state    int
 	leg      string
 	timer    dialog.Timer
+	agent    *agent // kept for the caller while the call back rings
 }
 
 func (b *callback) ready() bool { return b.state == cbReady }
@@ -38,6 +40,17 @@ func (b *callback) stop() {
 	if b.timer != nil {
 		b.timer.Stop()
 		b.timer = nil
+	}
+}
+
+// release lets go of the agent kept for the caller.
+func (t *txn) release(b *callback) {
+	if a := b.agent; a != nil {
+		b.agent = nil
+		if a.earmark != nil {
+			a.earmark = nil
+			t.agents = append(t.agents, a)
+		}
 	}
 }
 
@@ -69,12 +82,15 @@ func (t *txn) becomeVirtual(cl *caller) {
 	t.callers = append(t.callers, cl)
 }
 
-// callBack rings a virtual entry's caller.
-func (t *txn) callBack(cl *caller) {
+// callBack rings a virtual entry's caller, keeping agent a for them.
+func (t *txn) callBack(cl *caller, a *agent) {
 	c := t.c
 	b := cl.cb
 	b.state = cbCalling
 	b.tries++
+	if a != nil {
+		a.earmark, b.agent = cl, a
+	}
 	q := cl.q
 	req := dialog.OriginateRequest{To: b.number, CallerID: b.callerID, Timeout: callbackRing, Context: "queue:" + q.name}
 	c.log.Info("calling a caller back", "queue", q.name, "number", b.number, "try", b.tries)
@@ -123,6 +139,7 @@ func (t *txn) callbackEvent(cl *caller, ev dialog.Event) {
 func (t *txn) callbackAnswered(cl *caller) {
 	c := t.c
 	b := cl.cb
+	t.release(b)
 	cl.cb = nil
 	cl.calledBack = true
 	cl.leg = b.leg
@@ -151,6 +168,7 @@ func (t *txn) callbackFailed(cl *caller) {
 		tries = defaultCallbackTries
 	}
 	b.leg = ""
+	t.release(b)
 	if b.tries >= tries {
 		c.log.Info("call back given up", "queue", q.name, "number", b.number, "tries", b.tries)
 		t.leave(cl, LeftAbandoned)

@@ -285,6 +285,7 @@ func (t *txn) leave(cl *caller, cause string, args ...string) {
 	delete(c.legs, cl.leg)
 	if cl.virtual() {
 		cl.cb.stop()
+		t.release(cl.cb)
 	}
 	name := q.name
 	if cl.leg != "" {

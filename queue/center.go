@@ -433,8 +433,9 @@ func (t *txn) act(f func(ctx context.Context)) { t.acts = append(t.acts, f) }
 
 func (t *txn) later(f func()) { t.after = append(t.after, f) }
 
-// settle dispatches until nothing is left to try: free agents take
-// callers, new or widened callers are offered, empty queues are left.
+// settle dispatches until nothing is left to try: empty queues are
+// left, new, widened or refused callers are offered, free agents take
+// callers.
 func (t *txn) settle() {
 	c := t.c
 	if c.closed {
@@ -447,14 +448,17 @@ func (t *txn) settle() {
 			q := t.empties[0]
 			t.empties = t.empties[1:]
 			t.leaveEmpty(q)
-		case len(t.agents) > 0:
-			a := t.agents[0]
-			t.agents = t.agents[1:]
-			t.agentFree(a)
-		default:
+		case len(t.callers) > 0:
+			// Callers first: one whose offer failed goes on in its
+			// strategy's order (linear: the next agent), not straight back
+			// to the agent who let it ring, freed in the same decision.
 			cl := t.callers[0]
 			t.callers = t.callers[1:]
 			t.dispatchCaller(cl)
+		default:
+			a := t.agents[0]
+			t.agents = t.agents[1:]
+			t.agentFree(a)
 		}
 	}
 }

@@ -462,8 +462,9 @@ func lefts(evs []dialog.Event) []string {
 }
 
 // A caller who asks to be called back keeps their place as a virtual
-// entry: the caller behind is not moved up, and when the virtual entry's
-// turn comes, the free agent is not held for it.
+// entry: the caller behind is not moved up; when the virtual entry's turn
+// comes, the free agent is kept for it (not rung, not given to the caller
+// behind) while the call back rings, and let go if it fails.
 func TestCallbackKeepsPlace(t *testing.T) {
 	q := qcfg("q", "ringall", "7")
 	q.CallbackTries, q.CallbackRetry = 2, time.Minute
@@ -480,25 +481,29 @@ func TestCallbackKeepsPlace(t *testing.T) {
 	}
 	cc.take()
 	cc.Login(nil, "7", LoginOptions{})
-	if got := offers(cc.take()); !slices.Equal(got, []string{"7<-L2"}) {
-		t.Fatalf("offers %v: the agent is not held for the caller being called back", got)
+	if got := offers(cc.take()); len(got) != 0 {
+		t.Fatalf("offers %v: the agent is kept for the caller being called back", got)
 	}
-	if first.cb.state != cbCalling || first.cb.tries != 1 {
-		t.Fatalf("call back state %d tries %d: want calling, 1", first.cb.state, first.cb.tries)
+	if first.cb.state != cbCalling || first.cb.tries != 1 || cc.agents["7"].earmark != first || cc.state("7") != StateIdle {
+		t.Fatalf("call back state %d tries %d, agent %s: want calling, 1, idle and kept", first.cb.state, first.cb.tries, cc.state("7"))
 	}
-	// Not answered: tried again after the retry, then given up.
+	// Not answered: the agent goes to the caller behind; tried again
+	// after the retry.
 	cc.do(func(t *txn) { t.callbackFailed(first) })
 	if first.cb.state != cbRetry {
 		t.Fatalf("after a failed call back: state %d, want retry", first.cb.state)
 	}
-	cc.do(func(t *txn) { t.answered(cc.agents["7"].offer) }) // the agent takes L2 meanwhile
+	if got := offers(cc.take()); !slices.Equal(got, []string{"7<-L2"}) {
+		t.Fatalf("offers %v: the agent let go goes to the caller behind", got)
+	}
+	cc.do(func(t *txn) { t.answered(cc.agents["7"].offer) })
 	cc.clock.Advance(time.Minute)
 	if first.cb.state != cbReady {
 		t.Fatalf("after the retry: state %d, want ready (agent busy)", first.cb.state)
 	}
 	// Called back and answered: a caller again, in the same place.
 	cc.do(func(t *txn) {
-		t.callBack(first)
+		t.callBack(first, nil)
 		first.cb.leg = "CB1"
 		t.c.legs["CB1"] = legRef{kind: legCallback, cl: first}
 		t.callbackEvent(first, dialog.Event{Kind: dialog.EventLegAnswered, LegID: "CB1"})
@@ -618,5 +623,20 @@ func TestTargetParse(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("ParseTarget(%q): %v, want ok %v", tt.target, err, tt.ok)
 		}
+	}
+}
+
+// With retry 0, a caller whose agent let it ring goes on in the queue's
+// order (linear: the next agent), not straight back to that agent.
+func TestNoAnswerMovesOn(t *testing.T) {
+	q := qcfg("q", "linear", "a1", "a2")
+	q.Retry = 0
+	cfg := &config.Config{Agents: []config.Agent{dyn("a1"), dyn("a2")}, Queues: []config.Queue{q}}
+	cfg.Agents[0].AutoLogin, cfg.Agents[1].AutoLogin = true, true
+	cc := newCoreCenter(t, cfg, nil)
+	cc.join(t, "L1", "q", 0)
+	cc.do(func(t *txn) { t.noAnswer(cc.agents["a1"].offer, "user_busy") })
+	if got := offers(cc.take()); !slices.Equal(got, []string{"a1<-L1", "a2<-L1"}) {
+		t.Errorf("offers %v, want a1 then a2", got)
 	}
 }

@@ -63,9 +63,10 @@ func (t *txn) agentFree(a *agent) {
 			return
 		}
 		if cl.virtual() {
-			// Their turn: call them back; the agent is not held for them.
-			t.callBack(cl)
-			continue
+			// Their turn: call them back; the agent is kept for them
+			// (not rung) until they answer.
+			t.callBack(cl, a)
+			return
 		}
 		t.offer(cl, a, m)
 		return
@@ -160,7 +161,9 @@ func (t *txn) dispatchCaller(cl *caller) {
 		if cl.virtual() {
 			// A caller to call back takes no agent: their turn has come.
 			if best, _ := c.pickFor(m.a); best == cl {
-				t.callBack(cl)
+				t.callBack(cl, m.a)
+			} else if best != nil {
+				t.agentFree(m.a)
 			}
 			return
 		}
