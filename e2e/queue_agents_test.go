@@ -69,17 +69,19 @@ func qaOverflowAnswers(t *testing.T, fb *testkit.Phone, c *qrCaller) {
 	hangUp(t, c.Call, call)
 }
 
-// TestQueueAgentsWrapup: after a call, agent 201 is in wrap-up for the
-// queue's 1.2 s: its state reads wrap-up, and a caller who joins meanwhile
-// waits, to be offered to 201 only once it is idle again. Agent 202's own
-// wrap-up (300 ms) overrides the queue's.
+// TestQueueAgentsWrapup: after a call from queue wu, agent 201 is in
+// wrap-up for the queue's 1.2 s: its state reads wrap-up, and a caller who
+// joins meanwhile, even in the agent's other queue wu2, waits, to be
+// offered to 201 only once it is idle again. Agent 202's own wrap-up
+// (300 ms) overrides the queue's.
 func TestQueueAgentsWrapup(t *testing.T) {
 	agents := qrAgents(2)
 	short := 300 * time.Millisecond
 	agents[1].Wrapup = &short
-	x := qrStart(t, agents, []config.Queue{{
-		Name: "wu", Strategy: "linear", Wrapup: qaWrapup, Members: qrMembers(nil, "201", "202"),
-	}})
+	x := qrStart(t, agents, []config.Queue{
+		{Name: "wu", Strategy: "linear", Wrapup: qaWrapup, Members: qrMembers(nil, "201", "202")},
+		{Name: "wu2", Strategy: "linear", Members: qrMembers(nil, "201")},
+	})
 	a, b := x.agent("201"), x.agent("202")
 	x.login("201")
 
@@ -90,7 +92,7 @@ func TestQueueAgentsWrapup(t *testing.T) {
 		t.Fatalf("agent 201 reads %s after its call, want wrap-up", st.State)
 	}
 	m := x.bus.mark()
-	c2 := x.join(2, 0, false, 1)
+	c2 := x.join(2, 1, false, 1)
 	idle := x.waitState("201", queue.StateIdle, m)
 	if d := idle.Time.Sub(wrap.Time); d < qaWrapup-50*time.Millisecond {
 		t.Fatalf("agent 201 idle %s after its call, want the queue's wrap-up %s", d, qaWrapup)
@@ -101,7 +103,7 @@ func TestQueueAgentsWrapup(t *testing.T) {
 	}
 	call = x.pickUp(a, x.ring(a, c2))
 	x.connected(c2, a, call)
-	x.finish(c2, a, call, queue.StateWrapup)
+	x.finish(c2, a, call, queue.StateIdle) // wu2 has no wrap-up
 
 	// 202 takes over, with its own wrap-up.
 	if err := x.cc.Logout(t.Context(), "201", "test"); err != nil {
@@ -317,4 +319,29 @@ func TestQueueAgentsJoinEmptyAndFull(t *testing.T) {
 	x.bus.since(t, m, "abandon of caller 2", 5*time.Second, func(ev dialog.Event) bool {
 		return ev.Kind == queue.EventLeft && ev.LegID == c2.Leg && ev.Cause == queue.LeftAbandoned
 	})
+}
+
+// TestQueueAgentsLeaveWhenEmptyOnCall: a queue whose callers leave when
+// every member is paused. Agent 201, its only member, talks to caller 1
+// while caller 2 waits; 201 pauses during the call (to take no more after
+// it): from then on every member is paused, so caller 2 leaves with cause
+// empty for the fallback prompt at once, not when 201's call ends.
+func TestQueueAgentsLeaveWhenEmptyOnCall(t *testing.T) {
+	x := qrStart(t, qrAgents(1), []config.Queue{{
+		Name: "lc", Strategy: "linear", LeaveEmpty: []string{"paused"},
+		Fallback: "play:qr-fallback", Members: qrMembers(nil, "201"),
+	}})
+	a := x.agent("201")
+	x.login("201")
+
+	c1 := x.join(1, 0, false, 1)
+	call := x.serve(c1, a)
+	c2 := x.join(2, 0, false, 1)
+	if err := x.cc.Pause("201", "lunch", "after this call"); err != nil {
+		t.Fatal(err)
+	}
+	x.left(c2, queue.LeftEmpty)
+	qaHearsFallbackPrompt(t, c2)
+	talkingTones(t, c1.Call, c1.Tone, call, a.Tone)
+	x.finish(c1, a, call, queue.StatePaused)
 }

@@ -609,6 +609,121 @@ func TestQueueRoutingRingall(t *testing.T) {
 	x.finish(c3, c, callC, queue.StateIdle)
 }
 
+// TestQueueRoutingRingallAbandon: a caller who hangs up while a ringall
+// queue rings 201 and 202 stops both rings; neither agent is left
+// reserved, nor counted as having missed an offer (the queue autopauses
+// after one): the next caller rings both again.
+func TestQueueRoutingRingallAbandon(t *testing.T) {
+	x := qrStart(t, qrAgents(2), []config.Queue{{
+		Name: "rb", Strategy: "ringall", Autopause: 1, Members: qrMembers(nil, "201", "202"),
+	}})
+	a, b := x.agent("201"), x.agent("202")
+	x.login("201", "202")
+
+	c1 := x.join(1, 0, false, 1)
+	inA, inB := x.ring(a, c1), x.ring(b, c1)
+	m := x.bus.mark()
+	if err := c1.Call.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	x.left(c1, queue.LeftAbandoned)
+	for _, in := range []*testkit.Incoming{inA, inB} {
+		select {
+		case <-in.Cancelled():
+		case <-time.After(3 * time.Second):
+			t.Fatal("an agent's phone still rings after the caller hung up")
+		}
+	}
+	x.waitState("201", queue.StateIdle, m)
+	x.waitState("202", queue.StateIdle, m)
+
+	c2 := x.join(2, 0, false, 1)
+	inA, inB = x.ring(a, c2), x.ring(b, c2)
+	call := x.pickUp(a, inA)
+	<-inB.Cancelled()
+	x.connected(c2, a, call)
+	x.finish(c2, a, call, queue.StateIdle)
+	for _, id := range []string{"201", "202"} {
+		if st, _ := x.cc.Agent(id); st.State != queue.StateIdle || st.Missed != 0 {
+			t.Errorf("agent %s: %s with %d missed, want idle with none", id, st.State, st.Missed)
+		}
+	}
+}
+
+// TestQueueRoutingRingallBothAnswer: 201 and 202, rung together, answer
+// at the same moment. One of them talks with the caller; the other is
+// either cancelled before its answer got through, or, answered too late,
+// hung up; either way that agent is idle again, not paused (the queue
+// autopauses after one missed offer) and not counted as having missed.
+func TestQueueRoutingRingallBothAnswer(t *testing.T) {
+	x := qrStart(t, qrAgents(2), []config.Queue{{
+		Name: "rc", Strategy: "ringall", Autopause: 1, Members: qrMembers(nil, "201", "202"),
+	}})
+	a, b := x.agent("201"), x.agent("202")
+	x.login("201", "202")
+
+	c1 := x.join(1, 0, false, 1)
+	in := map[string]*testkit.Incoming{"201": x.ring(a, c1), "202": x.ring(b, c1)}
+	m := x.bus.mark()
+	type answered struct {
+		id   string
+		call *testkit.PhoneCall
+	}
+	results := make(chan answered, 2)
+	for _, ag := range []*qrAgent{a, b} {
+		go func() {
+			call, err := in[ag.ID].Answer()
+			if err == nil {
+				call.SendTone(ag.Tone)
+			}
+			results <- answered{ag.ID, call}
+		}()
+	}
+	calls := map[string]*testkit.PhoneCall{}
+	for range 2 {
+		r := <-results
+		calls[r.id] = r.call
+	}
+	ev := x.bus.since(t, m, "queue.agent_connected", 5*time.Second, func(ev dialog.Event) bool {
+		return ev.Kind == queue.EventAgentConnected && ev.LegID == c1.Leg
+	})
+	winner, loser := a, b
+	if ev.Agent == "202" {
+		winner, loser = b, a
+	}
+	wCall, lCall := calls[winner.ID], calls[loser.ID]
+	if wCall == nil {
+		t.Fatalf("agent %s connected, yet its answer failed", winner.ID)
+	}
+	if lCall != nil {
+		if err := lCall.WaitEnded(3 * time.Second); err != nil {
+			// The loser's 200 crossed the PBX's CANCEL: the engine's dial
+			// gives up on the INVITE when the CANCEL gets 481 and never
+			// ACKs nor BYEs the 200 (dialog/dial.go, reported). The queue
+			// is not at fault: what follows still holds.
+			t.Logf("agent %s answered as the PBX cancelled: its 200 was never ended by the PBX (engine race, reported)", loser.ID)
+			lCall.Hangup()
+		}
+	} else {
+		select {
+		case <-in[loser.ID].Cancelled():
+		case <-time.After(3 * time.Second):
+			t.Fatalf("agent %s neither answered nor was cancelled", loser.ID)
+		}
+	}
+	if err := c1.Call.WaitHears(3*time.Second, winner.Tone, loser.Tone, c1.Tone); err != nil {
+		t.Fatalf("caller: %v", err)
+	}
+	if err := wCall.WaitHears(3*time.Second, c1.Tone, winner.Tone); err != nil {
+		t.Fatalf("agent %s: %v", winner.ID, err)
+	}
+	x.waitState(loser.ID, queue.StateIdle, m)
+	if st, _ := x.cc.Agent(loser.ID); st.State != queue.StateIdle || st.Missed != 0 {
+		t.Fatalf("agent %s, who answered second: %s with %d missed, want idle with none", loser.ID, st.State, st.Missed)
+	}
+	x.finish(c1, winner, wCall, queue.StateIdle)
+}
+
 // TestQueueRoutingLinear: a linear queue offers every new caller to its
 // members from the top of the list. While 201 talks to caller 1, caller 2
 // is offered to 202, who refuses: caller 2 goes on down the list to 203
@@ -839,11 +954,13 @@ func TestQueueRoutingMultiQueueFairness(t *testing.T) {
 	x.finish(prev, a, call, queue.StateIdle)
 }
 
-// TestQueueRoutingPriority: with agent 201 paused, callers 1 and 2 wait
-// in queue pa; caller 3 joins pa with priority 10 and goes to the head of
-// the line (the others move down, each told); caller 4 joins pb, of a
-// higher weight. When 201 comes back, it takes caller 3 (priority), then
-// caller 4 (the heavier queue), then callers 1 and 2 in order.
+// TestQueueRoutingPriority: with agent 201 paused, callers 1, 2 and 5
+// wait in queue pa; caller 3 joins pa with priority 10 and goes to the
+// head of the line (the others move down, each told); caller 4 joins pb,
+// of a higher weight; caller 2 is then given priority 5 by API and passes
+// caller 1. When 201 comes back, it takes caller 3 (priority 10), caller 2
+// (priority 5), caller 4 (the heavier queue), then callers 1 and 5 in
+// order.
 func TestQueueRoutingPriority(t *testing.T) {
 	x := qrStart(t, qrAgents(1), []config.Queue{
 		{Name: "pa", Strategy: "linear", Members: qrMembers(nil, "201")},
@@ -868,14 +985,27 @@ func TestQueueRoutingPriority(t *testing.T) {
 		}
 	}
 	c4 := x.join(4, 1, false, 1)
-	if st, _ := x.cc.Queue("pa"); len(st.Callers) != 3 || st.Callers[0].LegID != c3.Leg || st.Callers[0].Priority != 10 {
+	c5 := x.join(5, 0, false, 4)
+	if st, _ := x.cc.Queue("pa"); len(st.Callers) != 4 || st.Callers[0].LegID != c3.Leg || st.Callers[0].Priority != 10 {
 		t.Fatalf("queue pa: %+v, want caller 3 first with priority 10", st.Callers)
+	}
+	m := x.bus.mark()
+	if err := x.cc.SetPriority(c2.Leg, 5); err != nil {
+		t.Fatal(err)
+	}
+	if ev := x.bus.since(t, m, "priority change", 5*time.Second, func(ev dialog.Event) bool {
+		return ev.Kind == queue.EventPriorityChanged && ev.LegID == c2.Leg
+	}); ev.Position != 2 || ev.Detail != "5" {
+		t.Fatalf("caller 2's priority changed to %s at position %d, want 5 at 2", ev.Detail, ev.Position)
+	}
+	if st, _ := x.cc.Queue("pa"); st.Callers[1].LegID != c2.Leg || st.Callers[2].LegID != c1.Leg || st.Callers[2].Position != 3 {
+		t.Fatalf("queue pa: %+v, want callers 3, 2, 1, 5", st.Callers)
 	}
 
 	x.unpause("201")
 	var call *testkit.PhoneCall
 	var prev *qrCaller
-	for _, c := range []*qrCaller{c3, c4, c1, c2} {
+	for _, c := range []*qrCaller{c3, c2, c4, c1, c5} {
 		if prev != nil {
 			x.finish(prev, a, call, queue.StateIdle)
 		}
