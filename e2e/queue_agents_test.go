@@ -345,3 +345,29 @@ func TestQueueAgentsLeaveWhenEmptyOnCall(t *testing.T) {
 	talkingTones(t, c1.Call, c1.Tone, call, a.Tone)
 	x.finish(c1, a, call, queue.StatePaused)
 }
+
+// TestQueueAgentsUnreachableMember: a logged-in dynamic member whose
+// phone is not registered cannot be reached: each offer fails at once.
+// With retry 0 the queue must still not hammer it: during the caller's
+// one-second max wait, the member is offered the caller a handful of
+// times at most, not in a loop as fast as the PBX can go (each turn of
+// which is a call attempt, two agent events and a queue_log line); the
+// caller then goes to the fallback as usual.
+func TestQueueAgentsUnreachableMember(t *testing.T) {
+	x := qrStart(t, qrAgents(1), []config.Queue{{
+		Name: "un", Strategy: "linear", Retry: 0, MaxWait: time.Second,
+		Fallback: "play:qr-fallback", Members: qrMembers(nil, "201"),
+	}})
+	if res, err := x.agent("201").Ph.Register(0); err != nil || res.StatusCode != 200 {
+		t.Fatalf("unregister 1101: %v %v", res, err)
+	}
+	x.login("201")
+
+	c1 := x.join(1, 0, false, 1)
+	x.left(c1, queue.LeftTimeout)
+	offers := x.bus.seen(func(ev dialog.Event) bool { return ev.Kind == queue.EventAgentOffered && ev.LegID == c1.Leg })
+	if len(offers) == 0 || len(offers) > 10 {
+		t.Errorf("the unreachable member was offered the caller %d times in its 1 s wait, want at least once and at most 10", len(offers))
+	}
+	qaHearsFallbackPrompt(t, c1)
+}

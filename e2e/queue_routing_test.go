@@ -1014,3 +1014,154 @@ func TestQueueRoutingPriority(t *testing.T) {
 	}
 	x.finish(prev, a, call, queue.StateIdle)
 }
+
+// TestQueueRoutingRingProgressively: a ring-progressively queue rings 201,
+// then adds 202 after 600 ms and 203 after 600 ms more, the earlier ones
+// ringing on; 203 answers and the other two stop ringing.
+func TestQueueRoutingRingProgressively(t *testing.T) {
+	const step = 600 * time.Millisecond
+	x := qrStart(t, qrAgents(3), []config.Queue{{
+		Name: "rp", Strategy: "ring-progressively", Progressively: step, RingTimeout: 5 * time.Second,
+		Members: qrMembers(nil, "201", "202", "203"),
+	}})
+	a, b, c := x.agent("201"), x.agent("202"), x.agent("203")
+	x.login("201", "202", "203")
+
+	c1 := x.join(1, 0, false, 1)
+	o1 := x.offered(c1, "201")
+	inA := x.ring(a, c1)
+	o2 := x.offered(c1, "202")
+	inB := x.ring(b, c1)
+	o3 := x.offered(c1, "203")
+	inC := x.ring(c, c1)
+	if d := o2.Time.Sub(o1.Time); d < step-50*time.Millisecond {
+		t.Errorf("202 rung %s after 201, want %s", d, step)
+	}
+	if d := o3.Time.Sub(o2.Time); d < step-50*time.Millisecond {
+		t.Errorf("203 rung %s after 202, want %s", d, step)
+	}
+	for _, in := range []*testkit.Incoming{inA, inB} {
+		select {
+		case <-in.Cancelled():
+			t.Fatal("an earlier agent stopped ringing when the next was added")
+		default:
+		}
+	}
+	call := x.pickUp(c, inC)
+	for _, in := range []*testkit.Incoming{inA, inB} {
+		select {
+		case <-in.Cancelled():
+		case <-time.After(3 * time.Second):
+			t.Fatal("an agent still rings after 203 answered")
+		}
+	}
+	x.connected(c1, c, call)
+	x.finish(c1, c, call, queue.StateIdle)
+}
+
+// TestQueueRoutingLeastTalkTime: agent-with-least-talk-time. Callers 1, 2
+// and 3 go to 201, 202 and 203 in list order (no talk time yet) and are
+// on at once; caller 3 hangs up first, then caller 2, then caller 1, so
+// 203 has talked least and 201 most. Caller 4 goes to 203; with 203 on
+// that call, caller 5 goes to 202.
+func TestQueueRoutingLeastTalkTime(t *testing.T) {
+	x := qrStart(t, qrAgents(3), []config.Queue{{
+		Name: "lt", Strategy: "agent-with-least-talk-time", Members: qrMembers(nil, "201", "202", "203"),
+	}})
+	a, b, c := x.agent("201"), x.agent("202"), x.agent("203")
+	x.login("201", "202", "203")
+
+	c1 := x.join(1, 0, false, 1)
+	call1 := x.serve(c1, a)
+	c2 := x.join(2, 0, false, 1)
+	call2 := x.serve(c2, b)
+	c3 := x.join(3, 0, false, 1)
+	call3 := x.serve(c3, c)
+	x.finish(c3, c, call3, queue.StateIdle)
+	x.finish(c2, b, call2, queue.StateIdle)
+	x.finish(c1, a, call1, queue.StateIdle)
+
+	c4 := x.join(4, 0, false, 1)
+	call4 := x.serve(c4, c)
+	c5 := x.join(5, 0, false, 1)
+	call5 := x.serve(c5, b)
+	x.finish(c4, c, call4, queue.StateIdle)
+	x.finish(c5, b, call5, queue.StateIdle)
+}
+
+// TestQueueRoutingAbsentAgentEscalates: in a ringall queue that reaches
+// penalty 1 after 1 s, the penalty-0 agent 201 is logged in but away: its
+// phone rings on. At 1 s the penalty-1 agent 202 rings as well, while 201
+// still rings, and takes the call; 201's ring stops and is not counted as
+// missed. (An idle but absent agent does not block escalation.)
+func TestQueueRoutingAbsentAgentEscalates(t *testing.T) {
+	const widen = time.Second
+	zero, one := 0, 1
+	x := qrStart(t, qrAgents(2), []config.Queue{{
+		Name: "ab", Strategy: "ringall", RingTimeout: 5 * time.Second,
+		Members: qrMembers(map[string]int{"202": 1}, "201", "202"),
+		Rules:   []config.QueueRule{{After: 0, MaxPenalty: &zero}, {After: widen, MaxPenalty: &one}},
+	}})
+	a, b := x.agent("201"), x.agent("202")
+	x.login("201", "202")
+
+	c1 := x.join(1, 0, false, 1)
+	joined := x.bus.seen(func(ev dialog.Event) bool { return ev.Kind == queue.EventJoined && ev.LegID == c1.Leg })[0]
+	x.offered(c1, "201")
+	inA := x.ring(a, c1)
+	o := x.offered(c1, "202")
+	if d := o.Time.Sub(joined.Time); d < widen-100*time.Millisecond {
+		t.Fatalf("202 (penalty 1) rung after %s of wait, want %s", d, widen)
+	}
+	inB := x.ring(b, c1)
+	select {
+	case <-inA.Cancelled():
+		t.Fatal("201 stopped ringing when 202 was added")
+	default:
+	}
+	call := x.pickUp(b, inB)
+	select {
+	case <-inA.Cancelled():
+	case <-time.After(3 * time.Second):
+		t.Fatal("201 still rings after 202 answered")
+	}
+	x.connected(c1, b, call)
+	x.finish(c1, b, call, queue.StateIdle)
+	if st, _ := x.cc.Agent("201"); st.State != queue.StateIdle || st.Missed != 0 {
+		t.Fatalf("agent 201: %s with %d missed, want idle with none", st.State, st.Missed)
+	}
+}
+
+// TestQueueRoutingHeavierQueueDoesNotBlock: agent 201 is in queue ha
+// (weight 5) at penalty 1, which ha's callers reach only after 30 s, and
+// in queue hb (weight 0) at penalty 0. A caller waits in each; when 201
+// comes back from a pause it takes hb's caller at once: the heavier
+// queue's caller, whom 201 may not take yet, does not block it.
+func TestQueueRoutingHeavierQueueDoesNotBlock(t *testing.T) {
+	zero, one := 0, 1
+	x := qrStart(t, qrAgents(1), []config.Queue{
+		{Name: "ha", Strategy: "linear", Weight: 5, Members: qrMembers(map[string]int{"201": 1}, "201"),
+			Rules: []config.QueueRule{{After: 0, MaxPenalty: &zero}, {After: 30 * time.Second, MaxPenalty: &one}}},
+		{Name: "hb", Strategy: "linear", Members: qrMembers(nil, "201")},
+	})
+	a := x.agent("201")
+	x.login("201")
+	x.pause("201")
+
+	c1 := x.join(1, 0, false, 1)
+	c2 := x.join(2, 1, false, 1)
+	x.unpause("201")
+	call := x.serve(c2, a)
+	x.noOffer("201", c1)
+	if q, _ := x.cc.Queue("ha"); q.Waiting != 1 || q.Callers[0].LegID != c1.Leg {
+		t.Fatalf("queue ha: %+v, want caller 1 waiting", q.Callers)
+	}
+	x.finish(c2, a, call, queue.StateIdle)
+	m := x.bus.mark()
+	if err := c1.Call.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	x.bus.since(t, m, "abandon of caller 1", 5*time.Second, func(ev dialog.Event) bool {
+		return ev.Kind == queue.EventLeft && ev.LegID == c1.Leg && ev.Cause == queue.LeftAbandoned
+	})
+}
