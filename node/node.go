@@ -42,6 +42,7 @@ type Node struct {
 	web    *web.Server
 	rwi    *rwi.Server
 	queues *queue.Center
+	pruner *store.Pruner // deletes what retention no longer keeps
 	clock  dialog.Clock
 	dir    string
 	mx     *metrics.Metrics
@@ -198,6 +199,11 @@ func (s *Node) Start(ctx context.Context) error {
 	s.log.Debug("garbage collector target", "gogc", tuneGC())
 	s.goRun(func() { s.feedMetrics(ctx) })
 	s.goRun(func() { s.reclaimMemory(ctx) })
+	s.pruner = s.store.StartPruner(ctx, []store.PruneRule{
+		{Bucket: store.CDRBucket, MaxAge: s.cfg.Retention.CDR},
+		{Bucket: queue.QlogBucket, MaxAge: s.cfg.Retention.QueueLog},
+		{Bucket: queue.StatsBucket, MaxAge: s.cfg.Retention.Stats},
+	}, s.cfg.Retention.Every, s.logs.For("store"))
 	// The contact center exists before the first call can reach a queue.
 	var err error
 	s.queues, err = queue.New(queue.Options{
@@ -210,7 +216,7 @@ func (s *Node) Start(ctx context.Context) error {
 	if err := s.stack.Listen(ctx); err != nil {
 		return err
 	}
-	s.rwi, err = rwi.New(rwi.Options{Engine: s.engine, Config: s.cfg.RWI, Clock: s.clock, Logger: s.logs.For("rwi"), Metrics: s.mx.Registerer()})
+	s.rwi, err = rwi.New(rwi.Options{Engine: s.engine, Config: s.cfg.RWI, Clock: s.clock, Logger: s.logs.For("rwi"), Metrics: s.mx.Registerer(), Queues: s.queues})
 	if err != nil {
 		return err
 	}
@@ -344,5 +350,8 @@ func (s *Node) Shutdown(ctx context.Context) error {
 		s.log.Warn("close recordings", "error", err)
 	}
 	s.recCtx()
+	if s.pruner != nil {
+		s.pruner.Close()
+	}
 	return s.store.Close()
 }
