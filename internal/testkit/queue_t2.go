@@ -20,6 +20,7 @@ type EventLog struct {
 	evs     []dialog.Event
 	changed chan struct{} // closed and replaced at each event
 	dropped bool          // the subscription fell behind and was closed
+	closed  bool          // the subscription ended
 }
 
 // RecordEvents starts keeping the events of p's engine; it stops with p.
@@ -41,6 +42,11 @@ func RecordEvents(t testing.TB, p *PBX) *EventLog {
 			l.changed = make(chan struct{})
 			l.mu.Unlock()
 		}
+		l.mu.Lock()
+		l.closed = true
+		close(l.changed)
+		l.changed = make(chan struct{})
+		l.mu.Unlock()
 	}()
 	t.Cleanup(sub.Close)
 	return l
@@ -79,10 +85,13 @@ func (l *EventLog) Await(from int, timeout time.Duration, what string, match fun
 				return ev, next
 			}
 		}
-		changed, dropped := l.changed, l.dropped
+		changed, dropped, closed := l.changed, l.dropped, l.closed
 		l.mu.Unlock()
 		if dropped {
 			l.t.Fatalf("event log fell behind while waiting for %s", what)
+		}
+		if closed {
+			l.t.Fatalf("event log closed (the PBX stopped?) while waiting for %s; events since: %s", what, l.describe(from))
 		}
 		select {
 		case <-changed:
@@ -109,7 +118,9 @@ func (l *EventLog) Find(from int, match func(dialog.Event) bool) (dialog.Event, 
 // from on, for failure messages.
 func (l *EventLog) describe(from int) string {
 	var b strings.Builder
-	for _, ev := range l.Events(from) {
+	evs := l.Events(from)
+	fmt.Fprintf(&b, "%d events, of which:", len(evs))
+	for _, ev := range evs {
 		if !strings.HasPrefix(string(ev.Kind), "queue.") && !strings.HasPrefix(string(ev.Kind), "agent.") &&
 			!strings.HasPrefix(string(ev.Kind), "supervise.") {
 			continue
