@@ -371,3 +371,66 @@ func TestQueueAgentsUnreachableMember(t *testing.T) {
 	}
 	qaHearsFallbackPrompt(t, c1)
 }
+
+// TestQueueAgentsMaxWaitWhileRinging: a caller whose max wait (1 s) runs
+// out while agent 201's phone rings (ring timeout 5 s) leaves for the
+// fallback: 201's phone stops ringing, and 201 is idle again, not counted
+// as having missed the offer.
+func TestQueueAgentsMaxWaitWhileRinging(t *testing.T) {
+	x := qrStart(t, qrAgents(1), []config.Queue{{
+		Name: "mr", RingTimeout: 5 * time.Second, MaxWait: time.Second, Autopause: 1,
+		Fallback: "play:qr-fallback", Members: qrMembers(nil, "201"),
+	}})
+	a := x.agent("201")
+	x.login("201")
+
+	c1 := x.join(1, 0, false, 1)
+	x.offered(c1, "201")
+	in := x.ring(a, c1)
+	m := x.bus.mark()
+	x.left(c1, queue.LeftTimeout)
+	select {
+	case <-in.Cancelled():
+	case <-time.After(3 * time.Second):
+		t.Fatal("201 still rings after the caller left")
+	}
+	x.waitState("201", queue.StateIdle, m)
+	qaHearsFallbackPrompt(t, c1)
+	if st, _ := x.cc.Agent("201"); st.State != queue.StateIdle || st.Missed != 0 {
+		t.Fatalf("agent 201: %s with %d missed, want idle with none", st.State, st.Missed)
+	}
+}
+
+// TestQueueAgentsRingInUse: agent 201 talks to caller 1 of queue rn
+// (ring_in_use off); caller 2 of rn waits, but caller 3 of ri (ring_in_use
+// on) rings 201's phone during the call, and 201 takes it as a second
+// call. When both calls are over, 201 takes caller 2.
+func TestQueueAgentsRingInUse(t *testing.T) {
+	x := qrStart(t, qrAgents(1), []config.Queue{
+		{Name: "rn", Strategy: "linear", Members: qrMembers(nil, "201")},
+		{Name: "ri", Strategy: "linear", RingInUse: true, Members: qrMembers(nil, "201")},
+	})
+	a := x.agent("201")
+	x.login("201")
+
+	c1 := x.join(1, 0, false, 1)
+	call1 := x.serve(c1, a)
+	c2 := x.join(2, 0, false, 1)
+	c3 := x.join(3, 1, false, 1)
+	call3 := x.serve(c3, a)
+	x.noOffer("201", c2)
+	talkingTones(t, c1.Call, c1.Tone, call1, a.Tone)
+
+	hangUp(t, c3.Call, call3)
+	if st, _ := x.cc.Agent("201"); st.State != queue.StateOnCall || st.CallLegID != c1.Leg {
+		t.Fatalf("agent 201 after caller 3: %+v, want on-call with caller 1", st)
+	}
+	if q, _ := x.cc.Queue("rn"); q.Waiting != 1 || len(q.Callers[0].OfferedTo) != 0 {
+		t.Fatalf("queue rn: %+v, want caller 2 waiting, offered to nobody", q.Callers)
+	}
+	m := x.bus.mark()
+	hangUp(t, c1.Call, call1)
+	x.waitState("201", queue.StateIdle, m)
+	call2 := x.serve(c2, a)
+	x.finish(c2, a, call2, queue.StateIdle)
+}
