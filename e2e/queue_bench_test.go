@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,28 +40,38 @@ import (
 //
 //	go test -run XXX -bench Queue -benchtime 1x ./e2e/
 //
+// (bench/queue.sh runs it once the machine is quiet.)
+//
 // BenchmarkQueueLoad: 2,000 callers waiting in 10 queues, each hearing
 // hold music, the position and estimated wait every 30 s and a periodic
 // prompt every 20 s, while 200 agents (dynamic members, each in 3 queues)
-// take calls: 20 new callers a second, 9 s of talk and 1 s of wrap-up a
-// call, so 20 calls a second answered.
+// take calls: 20 new callers a second; an agent's phone rings 100 ms,
+// talks 8.9 s and hangs up, then the agent wraps up 1 s: 20 calls a
+// second answered.
 //
-// BenchmarkQueueFreeToRing: the time from an agent becoming free (the
+// BenchmarkQueueFreeToRing: at 20, 200 and 2,000 agents in 50 queues,
+// each agent in 10 of them, 500 callers waiting at first and 20 more a
+// second; every call rings 100 ms and talks 0.9 s, and the wrap-up is
+// long enough for 20 calls a second in each case (0, 9 s, 99 s), so the
+// load is the same and only the size differs.
+//
+// Both measure the time from an agent becoming free (the
 // agent.state_changed "idle" that ends its wrap-up) to its phone ringing
-// (leg.ringing of the call the queue places to it: the 180 of SIPp's
-// agent phone is back), at 20, 200 and 2,000 agents in 50 queues, each
-// agent in 10 of them, 500 callers waiting at first and 20 more a second;
-// every agent talks 1 s and wraps up long enough for 20 calls a second
-// in each case, so the load is the same and only the size differs.
+// (leg.ringing of the call the queue places to it: the INVITE reached
+// SIPp, whose 180 is back), counting only agents for whom a caller was
+// already waiting; and the PBX's CPU, memory and garbage collection over
+// the window, SIPp's CPU apart.
 //
 // Each run takes as long as the agents need to log in at 20 a second
-// (10 s for 200, 100 s for 2,000) plus a settling time and a measuring
-// window (QUEUE_BENCH_WINDOW, default 30s); everything it starts stops
-// with it. The figures are printed as a table; b.ReportMetric repeats
-// the main ones.
+// (10 s for 200, 100 s for 2,000) plus 2 s of settling and a measuring
+// window (QUEUE_BENCH_WINDOW; default 60 s for the load, 30 s for each
+// size), then everything it started stops. The figures are printed;
+// b.ReportMetric repeats the main ones. QUEUE_BENCH_PROFILE=DIR saves a
+// CPU profile of the window and a heap profile at its end.
 //
-// TestQueueBenchSmoke runs the same rig small (4 agents, 2 queues, 2 s),
-// so the scenarios, the configuration and the measurements stay working.
+// TestQueueBenchSmoke runs the same rig small (4 agents, 2 queues, 1 s
+// window, about 2 s in all), so the scenarios, the configuration and the
+// measurements keep working.
 
 // qbSpec is one load.
 type qbSpec struct {
@@ -443,6 +454,26 @@ func qbMachineBusy() time.Duration {
 	return time.Duration(t) * 10 * time.Millisecond
 }
 
+// qbUDPDrops is the datagrams dropped on the UDP sockets bound to a
+// port, from /proc/net/udp (the last column).
+func qbUDPDrops(port uint16) int64 {
+	b, err := os.ReadFile("/proc/net/udp")
+	if err != nil {
+		return 0
+	}
+	var n int64
+	suffix := fmt.Sprintf(":%04X", port)
+	for _, l := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(l)
+		if len(f) < 13 || !strings.HasSuffix(f[1], suffix) {
+			continue
+		}
+		d, _ := strconv.ParseInt(f[len(f)-1], 10, 64)
+		n += d
+	}
+	return n
+}
+
 // qbStatusKB is a field of /proc/self/status in kB (VmRSS, VmHWM).
 func qbStatusKB(field string) int64 {
 	f, err := os.Open("/proc/self/status")
@@ -531,6 +562,10 @@ type qbResult struct {
 	SIPpCores       map[string]float64
 	OtherCores      float64
 	RSSKB, HWMKB    int64
+	BaseRSSKB       int64   // after the PBX started, before any call
+	BaseHeapLive    uint64  // the same, after a GC
+	Drops           int64   // datagrams the PBX's SIP socket dropped (full receive buffer)
+	SIPpDrops       int64   // the same, on SIPp's SIP sockets
 	HeapLive        uint64  // live heap marked by the last GC
 	HeapObjects     uint64  // heap objects, live or not yet swept
 	RuntimeTotal    uint64  // all memory the Go runtime mapped
@@ -571,6 +606,9 @@ func qbRun(tb testing.TB, s qbSpec) qbResult {
 	if err := os.WriteFile(dids, []byte(csv.String()), 0o644); err != nil {
 		tb.Fatal(err)
 	}
+
+	runtime.GC()
+	baseRSS, baseLive := qbStatusKB("VmRSS"), qbRuntime()[qbHeapLive]
 
 	agents := qbStartSIPp(tb, "agents", testkit.SIPp{Scenario: testkit.ScenarioPath("queue_agent.xml"), LocalIP: "127.0.0.1", LocalPort: agentsPort,
 		Args: []string{"-d", strconv.Itoa(int(s.Talk / time.Millisecond)), "-l", "100000"}, Timeout: sippTimeout})
@@ -639,9 +677,11 @@ func qbRun(tb testing.TB, s qbSpec) qbResult {
 	}
 	res := qbResult{Spec: s, SIPpCores: map[string]float64{}, SIPp: map[string]testkit.Result{}, LoadStart: qbLoadAvg()}
 	_, res.WaitingStart = rec.counts()
+	prof := qbProfile(tb, s)
 	a := take()
 	time.Sleep(s.Window)
 	b := take()
+	prof()
 	_, res.WaitingEnd = rec.counts()
 	res.LoadEnd = qbLoadAvg()
 	secs := b.at.Sub(a.at).Seconds()
@@ -657,6 +697,11 @@ func qbRun(tb testing.TB, s qbSpec) qbResult {
 	res.OtherCores = max(0, (b.busy-a.busy-(b.self-a.self)-sippCPU).Seconds()/secs)
 	res.Joined = b.joined - a.joined
 	res.RSSKB, res.HWMKB = qbStatusKB("VmRSS"), qbStatusKB("VmHWM")
+	res.BaseRSSKB, res.BaseHeapLive = baseRSS, uint64(baseLive)
+	res.Drops = qbUDPDrops(n.SIPAddr("UDP").Port())
+	for _, p := range sipps {
+		res.SIPpDrops += qbUDPDrops(uint16(p.port))
+	}
 	res.HeapLive = uint64(b.rt[qbHeapLive])
 	res.HeapObjects = uint64(b.rt[qbHeapObjects])
 	res.RuntimeTotal = uint64(b.rt[qbRuntimeTotal])
@@ -814,6 +859,12 @@ func (r qbResult) report(tb testing.TB, name string) {
 	fmt.Fprintf(&b, "memory: RSS %.1f MB (peak %.1f MB); Go heap: live %.1f MB, objects %.1f MB, runtime total %.1f MB (the recorder's event buffer, %.1f MB, included); GC %.1f%% of the PBX's CPU (%d cycles); goroutines %d\n",
 		float64(r.RSSKB)/1024, float64(r.HWMKB)/1024, float64(r.HeapLive)/(1<<20), float64(r.HeapObjects)/(1<<20), float64(r.RuntimeTotal)/(1<<20),
 		float64(qbRecorderBuffer*unsafe.Sizeof(dialog.Event{}))/(1<<20), r.GCShare*100, r.NumGC, r.Goroutines)
+	if r.Legs > 0 {
+		fmt.Fprintf(&b, "memory over the idle PBX (RSS %.1f MB, live heap %.1f MB): %.1f KB RSS and %.1f KB live heap per leg\n",
+			float64(r.BaseRSSKB)/1024, float64(r.BaseHeapLive)/(1<<20),
+			float64(r.RSSKB-r.BaseRSSKB)/float64(r.Legs), (float64(r.HeapLive)-float64(r.BaseHeapLive))/1024/float64(r.Legs))
+	}
+	fmt.Fprintf(&b, "SIP datagrams dropped by the kernel: PBX %d, SIPp %d (whole run)\n", r.Drops, r.SIPpDrops)
 	fmt.Fprintf(&b, "left the queues (to the end of the window): %v; offers not answered %d\n", r.Left, r.NoAnswers)
 	for _, role := range []string{"agents", "backlog", "callers"} {
 		if x, ok := r.SIPp[role]; ok {
@@ -851,8 +902,40 @@ func qbMachine() string {
 		runtime.NumCPU(), model, strings.TrimSpace(string(kernel)), runtime.Version(), sipp, lim.Cur, qbLoadAvg())
 }
 
-// qbWindow is QUEUE_BENCH_WINDOW, default 30 s.
-func qbWindow(tb testing.TB) time.Duration {
+// qbProfile, with QUEUE_BENCH_PROFILE=DIR, profiles the process's CPU
+// over the window and takes a heap profile at its end, in DIR as
+// NAME.cpu.pb.gz and NAME.heap.pb.gz (NAME from the benchmark's name);
+// read with go tool pprof.
+func qbProfile(tb testing.TB, s qbSpec) (stop func()) {
+	dir := os.Getenv("QUEUE_BENCH_PROFILE")
+	if dir == "" {
+		return func() {}
+	}
+	name := strings.NewReplacer("/", "_", "=", "").Replace(tb.Name())
+	cpu, err := os.Create(filepath.Join(dir, name+".cpu.pb.gz"))
+	if err != nil {
+		tb.Fatalf("profile: %v", err)
+	}
+	if err := pprof.StartCPUProfile(cpu); err != nil {
+		tb.Fatalf("profile: %v", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		cpu.Close()
+		heap, err := os.Create(filepath.Join(dir, name+".heap.pb.gz"))
+		if err != nil {
+			tb.Fatalf("profile: %v", err)
+		}
+		defer heap.Close()
+		if err := pprof.Lookup("heap").WriteTo(heap, 0); err != nil {
+			tb.Fatalf("profile: %v", err)
+		}
+		tb.Logf("profiles: %s.{cpu,heap}.pb.gz in %s", name, dir)
+	}
+}
+
+// qbWindow is QUEUE_BENCH_WINDOW, or dflt.
+func qbWindow(tb testing.TB, dflt time.Duration) time.Duration {
 	if v := os.Getenv("QUEUE_BENCH_WINDOW"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -860,7 +943,7 @@ func qbWindow(tb testing.TB) time.Duration {
 		}
 		return d
 	}
-	return 30 * time.Second
+	return dflt
 }
 
 func (r qbResult) metrics(b *testing.B) {
@@ -892,8 +975,8 @@ func BenchmarkQueueLoad(b *testing.B) {
 	r := qbRun(b, qbSpec{
 		Queues: 10, Agents: 200, PerAgent: 3,
 		Backlog: 2000, BacklogRate: 200, Rate: 20,
-		Talk: 9 * time.Second, Wrapup: time.Second, Announce: true,
-		Settle: 2 * time.Second, Window: qbWindow(b), RFCTimers: true,
+		Talk: 8900 * time.Millisecond, Wrapup: time.Second, Announce: true,
+		Settle: 2 * time.Second, Window: qbWindow(b, time.Minute), RFCTimers: true,
 	})
 	r.report(b, "BenchmarkQueueLoad")
 	r.metrics(b)
@@ -903,17 +986,17 @@ func BenchmarkQueueLoad(b *testing.B) {
 func BenchmarkQueueFreeToRing(b *testing.B) {
 	b.Log(qbMachine())
 	const rate = 20
-	talk := time.Second
+	talk := 900 * time.Millisecond // and 100 ms of ringing
 	for _, n := range []int{20, 200, 2000} {
 		b.Run(fmt.Sprintf("agents=%d", n), func(b *testing.B) {
 			// Each agent's cycle (talk, wrap-up) lasts n/rate seconds: 20
 			// calls a second whatever the number of agents.
-			wrap := time.Duration(n)*time.Second/rate - talk
+			wrap := time.Duration(n)*time.Second/rate - talk - 100*time.Millisecond
 			r := qbRun(b, qbSpec{
 				Queues: 50, Agents: n, PerAgent: 10,
 				Backlog: 500, BacklogRate: 200, Rate: rate,
 				Talk: talk, Wrapup: wrap, Announce: true,
-				Settle: 2 * time.Second, Window: qbWindow(b), RFCTimers: true,
+				Settle: 2 * time.Second, Window: qbWindow(b, 30*time.Second), RFCTimers: true,
 			})
 			r.report(b, fmt.Sprintf("BenchmarkQueueFreeToRing/agents=%d", n))
 			r.metrics(b)
