@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -545,6 +546,9 @@ func qbStartSIPp(tb testing.TB, role string, spec testkit.SIPp) *qbSIPp {
 	return s
 }
 
+// qbRuns counts the loads run in this process.
+var qbRuns atomic.Int32
+
 // qbResult is what one load measured.
 type qbResult struct {
 	Spec            qbSpec
@@ -564,6 +568,7 @@ type qbResult struct {
 	RSSKB, HWMKB    int64
 	BaseRSSKB       int64   // after the PBX started, before any call
 	BaseHeapLive    uint64  // the same, after a GC
+	Earlier         bool    // an earlier run in this process: memory figures include what it left
 	Drops           int64   // datagrams the PBX's SIP socket dropped (full receive buffer)
 	SIPpDrops       int64   // the same, on SIPp's SIP sockets
 	HeapLive        uint64  // live heap marked by the last GC
@@ -609,6 +614,7 @@ func qbRun(tb testing.TB, s qbSpec) qbResult {
 
 	runtime.GC()
 	baseRSS, baseLive := qbStatusKB("VmRSS"), qbRuntime()[qbHeapLive]
+	earlier := qbRuns.Add(1) > 1
 
 	agents := qbStartSIPp(tb, "agents", testkit.SIPp{Scenario: testkit.ScenarioPath("queue_agent.xml"), LocalIP: "127.0.0.1", LocalPort: agentsPort,
 		Args: []string{"-d", strconv.Itoa(int(s.Talk / time.Millisecond)), "-l", "100000"}, Timeout: sippTimeout})
@@ -697,7 +703,7 @@ func qbRun(tb testing.TB, s qbSpec) qbResult {
 	res.OtherCores = max(0, (b.busy-a.busy-(b.self-a.self)-sippCPU).Seconds()/secs)
 	res.Joined = b.joined - a.joined
 	res.RSSKB, res.HWMKB = qbStatusKB("VmRSS"), qbStatusKB("VmHWM")
-	res.BaseRSSKB, res.BaseHeapLive = baseRSS, uint64(baseLive)
+	res.BaseRSSKB, res.BaseHeapLive, res.Earlier = baseRSS, uint64(baseLive), earlier
 	res.Drops = qbUDPDrops(n.SIPAddr("UDP").Port())
 	for _, p := range sipps {
 		res.SIPpDrops += qbUDPDrops(uint16(p.port))
@@ -814,20 +820,23 @@ func qbPct(ds []time.Duration, p float64) time.Duration {
 
 func qbMS(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }
 
-// stats are the free-to-created and free-to-ring percentiles of a result.
-func (r qbResult) stats() (created, ring []time.Duration) {
+// stats are the free-to-created, free-to-ring and created-to-ring times
+// of a result, each sorted.
+func (r qbResult) stats() (created, ring, invite []time.Duration) {
 	for _, x := range r.Free {
 		created = append(created, x.created)
 		ring = append(ring, x.ring)
+		invite = append(invite, x.ring-x.created)
 	}
 	slices.Sort(created)
 	slices.Sort(ring)
-	return created, ring
+	slices.Sort(invite)
+	return created, ring, invite
 }
 
 // report prints a result as the README's figures need them.
 func (r qbResult) report(tb testing.TB, name string) {
-	created, ring := r.stats()
+	created, ring, invite := r.stats()
 	var b strings.Builder
 	s := r.Spec
 	fmt.Fprintf(&b, "\n== %s: %d queues, %d agents (%d queues each), %d callers waiting at first, %d new/s, talk %s, wrap-up %s, announcements %v\n",
@@ -839,6 +848,8 @@ func (r qbResult) report(tb testing.TB, name string) {
 		len(ring), r.FromLogin, qbMS(qbPct(ring, .5)), qbMS(qbPct(ring, .9)), qbMS(qbPct(ring, .99)), qbMS(qbPct(ring, 1)))
 	fmt.Fprintf(&b, "free -> call placed (leg.created): p50 %s ms, p99 %s ms, max %s ms; free with no caller for the agent (not counted): %d\n",
 		qbMS(qbPct(created, .5)), qbMS(qbPct(created, .99)), qbMS(qbPct(created, 1)), r.WaitedForCaller)
+	fmt.Fprintf(&b, "call placed -> ring (INVITE out, 180 back): p50 %s ms, p99 %s ms, max %s ms\n",
+		qbMS(qbPct(invite, .5)), qbMS(qbPct(invite, .99)), qbMS(qbPct(invite, 1)))
 	if r.NoRinging > 0 {
 		fmt.Fprintf(&b, "calls to agents answered with no leg.ringing (not counted): %d\n", r.NoRinging)
 	}
@@ -859,7 +870,10 @@ func (r qbResult) report(tb testing.TB, name string) {
 	fmt.Fprintf(&b, "memory: RSS %.1f MB (peak %.1f MB); Go heap: live %.1f MB, objects %.1f MB, runtime total %.1f MB (the recorder's event buffer, %.1f MB, included); GC %.1f%% of the PBX's CPU (%d cycles); goroutines %d\n",
 		float64(r.RSSKB)/1024, float64(r.HWMKB)/1024, float64(r.HeapLive)/(1<<20), float64(r.HeapObjects)/(1<<20), float64(r.RuntimeTotal)/(1<<20),
 		float64(qbRecorderBuffer*unsafe.Sizeof(dialog.Event{}))/(1<<20), r.GCShare*100, r.NumGC, r.Goroutines)
-	if r.Legs > 0 {
+	switch {
+	case r.Earlier:
+		b.WriteString("memory per leg: not measured (an earlier run in this process left memory that is still being freed; run each benchmark alone, as bench/queue.sh does)\n")
+	case r.Legs > 0:
 		fmt.Fprintf(&b, "memory over the idle PBX (RSS %.1f MB, live heap %.1f MB): %.1f KB RSS and %.1f KB live heap per leg\n",
 			float64(r.BaseRSSKB)/1024, float64(r.BaseHeapLive)/(1<<20),
 			float64(r.RSSKB-r.BaseRSSKB)/float64(r.Legs), (float64(r.HeapLive)-float64(r.BaseHeapLive))/1024/float64(r.Legs))
@@ -870,6 +884,11 @@ func (r qbResult) report(tb testing.TB, name string) {
 		if x, ok := r.SIPp[role]; ok {
 			fmt.Fprintf(&b, "sipp %s: %d successful, %d failed, %d retransmissions, exit %d\n", role, x.Successful, x.Failed, x.Retransmissions, x.ExitCode)
 		}
+	}
+	// A benchmark's log is cut to ten lines: print to the output.
+	if _, ok := tb.(*testing.B); ok {
+		fmt.Print(b.String())
+		return
 	}
 	tb.Log(b.String())
 }
@@ -947,7 +966,7 @@ func qbWindow(tb testing.TB, dflt time.Duration) time.Duration {
 }
 
 func (r qbResult) metrics(b *testing.B) {
-	_, ring := r.stats()
+	_, ring, _ := r.stats()
 	b.ReportMetric(float64(qbPct(ring, .5))/1e6, "free-ring-p50-ms")
 	b.ReportMetric(float64(qbPct(ring, .99))/1e6, "free-ring-p99-ms")
 	b.ReportMetric(r.PBXCores, "pbx-cores")
@@ -971,7 +990,7 @@ func (r qbResult) check(tb testing.TB) {
 }
 
 func BenchmarkQueueLoad(b *testing.B) {
-	b.Log(qbMachine())
+	fmt.Println(qbMachine())
 	r := qbRun(b, qbSpec{
 		Queues: 10, Agents: 200, PerAgent: 3,
 		Backlog: 2000, BacklogRate: 200, Rate: 20,
@@ -984,7 +1003,7 @@ func BenchmarkQueueLoad(b *testing.B) {
 }
 
 func BenchmarkQueueFreeToRing(b *testing.B) {
-	b.Log(qbMachine())
+	fmt.Println(qbMachine())
 	const rate = 20
 	talk := 900 * time.Millisecond // and 100 ms of ringing
 	for _, n := range []int{20, 200, 2000} {
