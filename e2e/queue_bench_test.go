@@ -392,6 +392,43 @@ const (
 	qbRuntimeTotal = "/memory/classes/total:bytes"
 )
 
+// qbSchedLatency is the Go scheduler's histogram of the time goroutines
+// spent ready to run before they ran.
+const qbSchedLatency = "/sched/latencies:seconds"
+
+func qbSchedHist() *metrics.Float64Histogram {
+	x := []metrics.Sample{{Name: qbSchedLatency}}
+	metrics.Read(x)
+	if x[0].Value.Kind() != metrics.KindFloat64Histogram {
+		return nil
+	}
+	return x[0].Value.Float64Histogram()
+}
+
+// qbHistPct is the p-th quantile of the samples b has that a had not
+// (the upper bound of the bucket it falls in).
+func qbHistPct(a, b *metrics.Float64Histogram, p float64) time.Duration {
+	if a == nil || b == nil || len(a.Counts) != len(b.Counts) {
+		return 0
+	}
+	var total uint64
+	for i := range b.Counts {
+		total += b.Counts[i] - a.Counts[i]
+	}
+	if total == 0 {
+		return 0
+	}
+	rank := uint64(float64(total)*p + 0.999999)
+	var n uint64
+	for i := range b.Counts {
+		n += b.Counts[i] - a.Counts[i]
+		if n >= rank {
+			return time.Duration(b.Buckets[i+1] * float64(time.Second))
+		}
+	}
+	return 0
+}
+
 func qbRuntime() map[string]float64 {
 	samples := []metrics.Sample{{Name: qbGCCPU}, {Name: qbGCCycles}, {Name: qbHeapLive}, {Name: qbHeapObjects}, {Name: qbRuntimeTotal}}
 	metrics.Read(samples)
@@ -577,6 +614,9 @@ type qbResult struct {
 	GCShare         float64 // of the process's CPU in the window
 	NumGC           int     // GC cycles in the window
 	Goroutines      int
+	SchedP50        time.Duration // how long a goroutine ready to run waited for a thread (Go's scheduler), in the window
+	SchedP99        time.Duration
+	SchedP999       time.Duration
 	Legs            int
 	Left            map[string]int
 	NoAnswers       int
@@ -669,6 +709,7 @@ func qbRun(tb testing.TB, s qbSpec) qbResult {
 		busy   time.Duration
 		joined int
 		rt     map[string]float64
+		sched  *metrics.Float64Histogram
 	}
 	take := func() snap {
 		sn := snap{at: time.Now(), self: qbSelfCPU(), busy: qbMachineBusy(), sipp: map[string]time.Duration{}}
@@ -678,6 +719,7 @@ func qbRun(tb testing.TB, s qbSpec) qbResult {
 			}
 		}
 		sn.rt = qbRuntime()
+		sn.sched = qbSchedHist()
 		sn.joined, _ = rec.counts()
 		return sn
 	}
@@ -714,6 +756,7 @@ func qbRun(tb testing.TB, s qbSpec) qbResult {
 	res.GCShare = (b.rt[qbGCCPU] - a.rt[qbGCCPU]) / (b.self - a.self).Seconds()
 	res.NumGC = int(b.rt[qbGCCycles] - a.rt[qbGCCycles])
 	res.Goroutines = runtime.NumGoroutine()
+	res.SchedP50, res.SchedP99, res.SchedP999 = qbHistPct(a.sched, b.sched, .5), qbHistPct(a.sched, b.sched, .99), qbHistPct(a.sched, b.sched, .999)
 	res.Legs = n.Engine().LegCount()
 	for _, st := range cc.Agents() {
 		if st.State == queue.StateOnCall {
@@ -867,6 +910,7 @@ func (r qbResult) report(tb testing.TB, name string) {
 		sipp = append(sipp, fmt.Sprintf("%s %.2f", role, r.SIPpCores[role]))
 	}
 	fmt.Fprintf(&b, "CPU cores: PBX %.2f (%.1f ms per answered call), SIPp %s, other processes %.2f\n", r.PBXCores, cpuPerCall, strings.Join(sipp, ", "), r.OtherCores)
+	fmt.Fprintf(&b, "Go scheduler, ready goroutine to running: p50 %s ms, p99 %s ms, p99.9 %s ms\n", qbMS(r.SchedP50), qbMS(r.SchedP99), qbMS(r.SchedP999))
 	fmt.Fprintf(&b, "memory: RSS %.1f MB (peak %.1f MB); Go heap: live %.1f MB, objects %.1f MB, runtime total %.1f MB (the recorder's event buffer, %.1f MB, included); GC %.1f%% of the PBX's CPU (%d cycles); goroutines %d\n",
 		float64(r.RSSKB)/1024, float64(r.HWMKB)/1024, float64(r.HeapLive)/(1<<20), float64(r.HeapObjects)/(1<<20), float64(r.RuntimeTotal)/(1<<20),
 		float64(qbRecorderBuffer*unsafe.Sizeof(dialog.Event{}))/(1<<20), r.GCShare*100, r.NumGC, r.Goroutines)
