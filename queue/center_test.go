@@ -640,3 +640,24 @@ func TestNoAnswerMovesOn(t *testing.T) {
 		t.Errorf("offers %v, want a1 then a2", got)
 	}
 }
+
+func TestRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		retry time.Duration
+		cause dialog.Cause
+		want  time.Duration
+	}{
+		{0, dialog.CauseNoAnswer, 0},
+		{3 * time.Second, dialog.CauseNoAnswer, 3 * time.Second},
+		{0, dialog.CauseBusy, 0},
+		{0, dialog.CauseDeclined, 0},
+		{0, dialog.CauseUnavailable, unreachableRetry},
+		{0, dialog.CauseNotFound, unreachableRetry},
+		{0, dialog.CauseCongestion, unreachableRetry},
+		{time.Minute, dialog.CauseUnavailable, time.Minute},
+	} {
+		if got := retryAfter(tc.retry, tc.cause.String()); got != tc.want {
+			t.Errorf("retryAfter(%v, %s) = %v, want %v", tc.retry, tc.cause, got, tc.want)
+		}
+	}
+}

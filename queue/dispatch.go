@@ -361,7 +361,7 @@ func (t *txn) noAnswer(o *offer, cause string) {
 		a.missed++
 		a.missRow++
 		c.log.Info("agent did not answer", "agent", a.id, "leg", cl.leg, "cause", cause, "in_a_row", a.missRow)
-		t.startRetry(a, q.cfg.Retry)
+		t.startRetry(a, retryAfter(q.cfg.Retry, cause))
 		if q.cfg.Autopause > 0 && a.missRow >= q.cfg.Autopause && !a.paused && a.loggedIn {
 			brk := q.cfg.AutopauseAs
 			if brk == "" {
@@ -375,6 +375,25 @@ func (t *txn) noAnswer(o *offer, cause string) {
 	if cl.dispatchable() {
 		t.callers = append(t.callers, cl)
 	}
+}
+
+// unreachableRetry is the least time an agent whose phone could not be
+// reached at all (not registered, no route, no codec) waits before the
+// next offer, whatever the queue's retry: with retry 0 the queue would
+// otherwise call it again as fast as the PBX can go. FreeSWITCH waits 5 s
+// on USER_NOT_REGISTERED for the same reason.
+const unreachableRetry = 5 * time.Second
+
+// retryAfter is how long an agent is not offered a caller after an offer
+// ended with cause: the queue's retry, or unreachableRetry when the phone
+// could not be reached. A busy or declining phone was reached.
+func retryAfter(retry time.Duration, cause string) time.Duration {
+	switch cause {
+	case dialog.CauseUnavailable.String(), dialog.CauseNotFound.String(), dialog.CauseCongestion.String(),
+		dialog.CauseForbidden.String(), dialog.CauseCodecMismatch.String():
+		return max(retry, unreachableRetry)
+	}
+	return retry
 }
 
 // offerGone drops an offer whose call went away for a reason that is not
