@@ -41,7 +41,9 @@ import (
 //
 //	go test -run XXX -bench Queue -benchtime 1x ./e2e/
 //
-// (bench/queue.sh runs it once the machine is quiet.)
+// bench/queue.sh runs each benchmark in a process of its own (memory per
+// leg is measured for the first run of a process only), once the machine
+// is quiet.
 //
 // BenchmarkQueueLoad: 2,000 callers waiting in 10 queues, each hearing
 // hold music, the position and estimated wait every 30 s and a periodic
@@ -725,7 +727,7 @@ func qbRun(tb testing.TB, s qbSpec) qbResult {
 	}
 	res := qbResult{Spec: s, SIPpCores: map[string]float64{}, SIPp: map[string]testkit.Result{}, LoadStart: qbLoadAvg()}
 	_, res.WaitingStart = rec.counts()
-	prof := qbProfile(tb, s)
+	prof := qbProfile(tb)
 	a := take()
 	time.Sleep(s.Window)
 	b := take()
@@ -952,8 +954,8 @@ func qbMachine() string {
 	var lim syscall.Rlimit
 	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
 	sipp := "?"
-	if out, err := exec.Command("sipp", "-v").CombinedOutput(); len(out) > 0 { // sipp -v exits with 1
-		_ = err
+	out, _ := exec.Command("sipp", "-v").CombinedOutput() // sipp -v exits with 1
+	if len(out) > 0 {
 		for _, l := range strings.Split(string(out), "\n") {
 			if strings.Contains(l, "SIPp v") {
 				sipp = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(l), "."))
@@ -969,7 +971,7 @@ func qbMachine() string {
 // over the window and takes a heap profile at its end, in DIR as
 // NAME.cpu.pb.gz and NAME.heap.pb.gz (NAME from the benchmark's name);
 // read with go tool pprof.
-func qbProfile(tb testing.TB, s qbSpec) (stop func()) {
+func qbProfile(tb testing.TB) (stop func()) {
 	dir := os.Getenv("QUEUE_BENCH_PROFILE")
 	if dir == "" {
 		return func() {}
