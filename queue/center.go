@@ -57,9 +57,12 @@ const (
 const actTimeout = 10 * time.Second
 
 // subscriptionBuffer is the Center's one bus subscription's buffer: it
-// sees the leg events of every call, and must not fall behind a busy
-// site's bursts.
-const subscriptionBuffer = 65536
+// sees the leg events of every call, and should not fall behind a busy
+// site's bursts. A lagged subscription is replaced and the legs it tracks
+// are reconciled with the engine, so the buffer trades memory (an event
+// is about 400 bytes: 65,536 of them were a quarter of the heap with
+// 2,000 callers waiting) against how often that happens.
+const subscriptionBuffer = 16384
 
 // watchedKinds are the engine events the Center follows, for the legs it
 // tracks.
