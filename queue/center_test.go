@@ -661,3 +661,24 @@ func TestRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// An answer seen twice (reconciled when the call was placed, then from
+// the bus) connects once and leaves the winning agent's call alone.
+func TestAnsweredTwice(t *testing.T) {
+	q := qcfg("q", "linear", "a1")
+	cfg := &config.Config{Agents: []config.Agent{dyn("a1")}, Queues: []config.Queue{q}}
+	cfg.Agents[0].AutoLogin = true
+	cc := newCoreCenter(t, cfg, nil)
+	cl := cc.join(t, "L1", "q", 0)
+	o := cc.offerOf(t, "a1")
+	o.leg = "A1"
+	cc.do(func(t *txn) { t.answered(o) })
+	k := cl.conn
+	cc.do(func(t *txn) { t.answered(o) })
+	if cl.conn != k || cc.state("a1") != StateOnCall {
+		t.Fatalf("after a second answer: conn %p (was %p), agent %s", cl.conn, k, cc.state("a1"))
+	}
+	if _, tracked := cc.legs["A1"]; !tracked {
+		t.Error("the winning agent's call is no longer tracked")
+	}
+}

@@ -33,6 +33,7 @@ type offer struct {
 	start     time.Time
 	done      bool // answered, failed or withdrawn
 	withdrawn bool // cancelled by the queue: not a no-answer
+	won       bool // the agent took the caller on this offer
 }
 
 // conn is a call between a caller and an agent, from the moment the
@@ -418,6 +419,11 @@ func (t *txn) offerGone(o *offer, why string) {
 func (t *txn) answered(o *offer) {
 	c := t.c
 	cl, a := o.cl, o.a
+	if o.won {
+		// The same answer seen twice: once reconciled when the call was
+		// placed, once from the bus.
+		return
+	}
 	if o.done || cl.ph != phaseWaiting {
 		if !o.viaLine && o.leg != "" && !o.withdrawn {
 			// Answered too late: another agent took the caller.
@@ -433,7 +439,7 @@ func (t *txn) answered(o *offer) {
 		}
 		return
 	}
-	o.done = true
+	o.done, o.won = true, true
 	delete(cl.offers, a.id)
 	if a.offer == o {
 		a.offer = nil
