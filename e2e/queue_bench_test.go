@@ -231,15 +231,14 @@ type qbSample struct {
 
 // qbAgentTrack is what the recorder knows of one agent.
 type qbAgentTrack struct {
-	state    string
-	free     time.Time
-	pending  bool // free, its ring not seen yet
-	login    bool
-	offered  bool
-	valid    bool // a caller was waiting for it when it became free
-	leg      string
-	created  time.Time
-	answered int
+	state   string
+	free    time.Time
+	pending bool // free, its ring not seen yet
+	login   bool
+	offered bool
+	valid   bool // a caller was waiting for it when it became free
+	leg     string
+	created time.Time
 }
 
 // qbRecorder follows the engine's events and measures free-to-ring.

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"sort"
@@ -241,7 +242,7 @@ func TestAgentLifecycle(t *testing.T) {
 	if got := states(cc.take(), "7"); len(got) != 0 {
 		t.Fatalf("a logged-out agent published %v at start", got)
 	}
-	if err := cc.Login(nil, "7", LoginOptions{}); err != nil {
+	if err := cc.Login(context.Background(), "7", LoginOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	cl := cc.join(t, "L1", "q1", 0)
@@ -283,7 +284,7 @@ func TestAgentLifecycle(t *testing.T) {
 		t.Fatalf("after the call: %s, want wrap-up", cc.state("7"))
 	}
 	cc.clock.Advance(10 * time.Second)
-	if err := cc.Logout(nil, "7", "done"); err != nil {
+	if err := cc.Logout(context.Background(), "7", "done"); err != nil {
 		t.Fatal(err)
 	}
 	evs = cc.take()
@@ -335,7 +336,7 @@ func TestPickForAcrossQueues(t *testing.T) {
 			cc.clock.Advance(time.Second)
 			cc.join(t, "high", "high", tt.highPrio)
 			cc.take()
-			cc.Login(nil, "A", LoginOptions{})
+			cc.Login(context.Background(), "A", LoginOptions{})
 			if got := offers(cc.take()); !slices.Equal(got, []string{tt.want}) {
 				t.Errorf("offers %v, want %v", got, tt.want)
 			}
@@ -429,7 +430,7 @@ func TestQueueLimits(t *testing.T) {
 	if !errors.Is(err, ErrEmpty) || !errors.Is(err, dialog.ErrBusy) {
 		t.Fatalf("join an empty queue: %v, want ErrEmpty", err)
 	}
-	cc.Login(nil, "7", LoginOptions{})
+	cc.Login(context.Background(), "7", LoginOptions{})
 	cc.Pause("7", "lunch", "")
 	cc.join(t, "L1", "q", 0)
 	left := lefts(cc.take())
@@ -480,7 +481,7 @@ func TestCallbackKeepsPlace(t *testing.T) {
 		t.Errorf("queue status %+v: want 2 waiting, the first a callback", st)
 	}
 	cc.take()
-	cc.Login(nil, "7", LoginOptions{})
+	cc.Login(context.Background(), "7", LoginOptions{})
 	if got := offers(cc.take()); len(got) != 0 {
 		t.Fatalf("offers %v: the agent is kept for the caller being called back", got)
 	}
@@ -535,16 +536,16 @@ func TestPersistence(t *testing.T) {
 		ContactCenter: config.ContactCenter{Breaks: []config.Break{{Name: "lunch"}}},
 	}
 	cc := newCoreCenter(t, cfg, st)
-	if err := cc.Login(nil, "9001", LoginOptions{}); err == nil {
+	if err := cc.Login(context.Background(), "9001", LoginOptions{}); err == nil {
 		t.Fatal("a static agent logged in by API without a device")
 	}
-	if err := cc.Login(nil, "9001", LoginOptions{Device: "1002"}); err != nil {
+	if err := cc.Login(context.Background(), "9001", LoginOptions{Device: "1002"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := cc.Pause("9001", "lunch", "eating"); err != nil {
 		t.Fatal(err)
 	}
-	if err := cc.Login(nil, "7", LoginOptions{}); err != nil {
+	if err := cc.Login(context.Background(), "7", LoginOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := cc.AddMember("r", "7", 2); err != nil {

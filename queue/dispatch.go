@@ -58,20 +58,17 @@ type conn struct {
 
 // agentFree gives a free agent the best caller it may take, if any.
 func (t *txn) agentFree(a *agent) {
-	for {
-		cl, m := t.c.pickFor(a)
-		if cl == nil {
-			return
-		}
-		if cl.virtual() {
-			// Their turn: call them back; the agent is kept for them
-			// (not rung) until they answer.
-			t.callBack(cl, a)
-			return
-		}
-		t.offer(cl, a, m)
+	cl, m := t.c.pickFor(a)
+	if cl == nil {
 		return
 	}
+	if cl.virtual() {
+		// Their turn: call them back; the agent is kept for them
+		// (not rung) until they answer.
+		t.callBack(cl, a)
+		return
+	}
+	t.offer(cl, a, m)
 }
 
 // pickFor is the caller a free agent should take: across the agent's
