@@ -132,6 +132,12 @@ type joinedData struct {
 	Priority int    `json:"priority"`
 }
 
+// joined is the reply of enqueue and requeue for the leg the session
+// names callID.
+func joined(callID string, st queue.CallerStatus) joinedData {
+	return joinedData{CallID: callID, QueueID: st.Queue, Position: st.Position, Priority: st.Priority}
+}
+
 // enqueue puts a leg the session commands in a queue; queue.joined
 // follows, then the queue's events until queue.left.
 func enqueue(x *cmd) (any, *Error) {
@@ -160,7 +166,7 @@ func enqueue(x *cmd) (any, *Error) {
 		untrack()
 		return nil, err
 	}
-	return joinedData{CallID: p.CallID, QueueID: st.Queue, Position: st.Position, Priority: st.Priority}, nil
+	return joined(p.CallID, st), nil
 }
 
 // requeue moves a waiting leg to another queue, keeping its original join
@@ -206,7 +212,7 @@ func requeue(x *cmd) (any, *Error) {
 		}
 		st.Priority = 0
 	}
-	return joinedData{CallID: p.CallID, QueueID: st.Queue, Position: st.Position, Priority: st.Priority}, nil
+	return joined(p.CallID, st), nil
 }
 
 // firstError is the first error of several checks.
@@ -537,6 +543,19 @@ func (x *cmd) agentReply(c *queue.Center, id string) (any, *Error) {
 	return x.ss.agentViewLocked(a), nil
 }
 
+// onAgent runs fn on the contact center that has the agent, and replies
+// with the agent's state after it: what every agent.* change answers.
+func (x *cmd) onAgent(id string, fn func(c *queue.Center) error) (any, *Error) {
+	c, err := x.findAgent(id)
+	if err != nil {
+		return nil, err
+	}
+	if err := queueError(fn(c)); err != nil {
+		return nil, err
+	}
+	return x.agentReply(c, id)
+}
+
 // agentLogin logs an agent in: a dynamic member is rung on their contact
 // from now on; a static agent, given a device, is called on that
 // extension for each call.
@@ -553,14 +572,9 @@ func agentLogin(x *cmd) (any, *Error) {
 			return nil, err
 		}
 	}
-	c, err := x.findAgent(p.AgentID)
-	if err != nil {
-		return nil, err
-	}
-	if err := queueError(c.Login(x.ctx, p.AgentID, queue.LoginOptions{Device: p.Device})); err != nil {
-		return nil, err
-	}
-	return x.agentReply(c, p.AgentID)
+	return x.onAgent(p.AgentID, func(c *queue.Center) error {
+		return c.Login(x.ctx, p.AgentID, queue.LoginOptions{Device: p.Device})
+	})
 }
 
 func agentLogout(x *cmd) (any, *Error) {
@@ -574,14 +588,9 @@ func agentLogout(x *cmd) (any, *Error) {
 	if err := checkReason(p.Reason); err != nil {
 		return nil, err
 	}
-	c, err := x.findAgent(p.AgentID)
-	if err != nil {
-		return nil, err
-	}
-	if err := queueError(c.Logout(x.ctx, p.AgentID, p.Reason)); err != nil {
-		return nil, err
-	}
-	return x.agentReply(c, p.AgentID)
+	return x.onAgent(p.AgentID, func(c *queue.Center) error {
+		return c.Logout(x.ctx, p.AgentID, p.Reason)
+	})
 }
 
 // agentPause pauses an agent with a break, named or by its code ("" is a
@@ -598,19 +607,14 @@ func agentPause(x *cmd) (any, *Error) {
 	if err := checkReason(p.Reason); err != nil {
 		return nil, err
 	}
-	c, err := x.findAgent(p.AgentID)
-	if err != nil {
-		return nil, err
-	}
-	breaks := c.Breaks()
-	name, ok := breakName(breaks, p.Break)
-	if !ok {
-		return nil, fail(CodeInvalidParams, "break %q: want %s (a name or its code)", p.Break, breakList(breaks))
-	}
-	if err := queueError(c.Pause(p.AgentID, name, p.Reason)); err != nil {
-		return nil, err
-	}
-	return x.agentReply(c, p.AgentID)
+	return x.onAgent(p.AgentID, func(c *queue.Center) error {
+		breaks := c.Breaks()
+		name, ok := breakName(breaks, p.Break)
+		if !ok {
+			return fail(CodeInvalidParams, "break %q: want %s (a name or its code)", p.Break, breakList(breaks))
+		}
+		return c.Pause(p.AgentID, name, p.Reason)
+	})
 }
 
 func agentUnpause(x *cmd) (any, *Error) {
@@ -618,14 +622,7 @@ func agentUnpause(x *cmd) (any, *Error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := x.findAgent(p.AgentID)
-	if err != nil {
-		return nil, err
-	}
-	if err := queueError(c.Unpause(p.AgentID)); err != nil {
-		return nil, err
-	}
-	return x.agentReply(c, p.AgentID)
+	return x.onAgent(p.AgentID, func(c *queue.Center) error { return c.Unpause(p.AgentID) })
 }
 
 // breakName finds a break by name or by the code keyed after the pause
