@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -30,7 +29,7 @@ func queues(args []string) error {
 	history := fs.Bool("history", false, "with NAME: the statistics buckets of -from to -to")
 	fromS := fs.String("from", "", "with -history: a duration ago (24h), a date (2026-11-01) or an RFC 3339 time (default: a day before -to)")
 	toS := fs.String("to", "", "with -history: the end, in the same forms (default: now)")
-	api := fs.String("api", "http://127.0.0.1:8088", "HTTP address of the running PBX")
+	api := apiFlag(fs)
 	// Flags may follow NAME: pbx queues support -history.
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -52,14 +51,9 @@ func queues(args []string) error {
 	}
 	switch {
 	case *history:
-		now := time.Now()
-		from, err := parseTime(*fromS, now)
+		from, to, err := parseRange(*fromS, *toS, time.Now())
 		if err != nil {
-			return fmt.Errorf("-from: %w", err)
-		}
-		to, err := parseTime(*toS, now)
-		if err != nil {
-			return fmt.Errorf("-to: %w", err)
+			return err
 		}
 		q := timeQuery(from, to)
 		var b []queue.Bucket
@@ -94,7 +88,7 @@ func queues(args []string) error {
 func agents(args []string) error {
 	fs := flag.NewFlagSet("agents", flag.ContinueOnError)
 	format := fs.String("format", "table", "table or json")
-	api := fs.String("api", "http://127.0.0.1:8088", "HTTP address of the running PBX")
+	api := apiFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -112,18 +106,6 @@ func agents(args []string) error {
 		return printJSON(os.Stdout, list)
 	}
 	return writeAgents(os.Stdout, list, time.Now())
-}
-
-// askPBX gets path from the running PBX's admin API into v; the error
-// says plainly when no PBX answers there.
-func askPBX(api, path string, v any) error {
-	if err := getJSON(api+path, "", v); err != nil {
-		if isNoPBX(err) {
-			return fmt.Errorf("no PBX answers at %s (is it running? -api names its HTTP address): %w", api, err)
-		}
-		return err
-	}
-	return nil
 }
 
 // writeQueues is the table of `pbx queues`.
@@ -254,13 +236,6 @@ func dash(s string) string {
 	return s
 }
 
-// isNoPBX says that err is the admin API not answering at all (nothing
-// listens there), as opposed to a PBX that answered with an error.
-func isNoPBX(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
-}
-
 func checkFormat(f string, want ...string) error {
 	for _, w := range want {
 		if f == w {
@@ -268,19 +243,6 @@ func checkFormat(f string, want ...string) error {
 		}
 	}
 	return fmt.Errorf("-format %q: want %s", f, strings.Join(want, " or "))
-}
-
-// timeQuery is the from and to parameters of the admin API, left out when
-// zero.
-func timeQuery(from, to time.Time) url.Values {
-	q := url.Values{}
-	if !from.IsZero() {
-		q.Set("from", from.Format(time.RFC3339Nano))
-	}
-	if !to.IsZero() {
-		q.Set("to", to.Format(time.RFC3339Nano))
-	}
-	return q
 }
 
 func printJSON(w io.Writer, v any) error {

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,8 +25,8 @@ func cdrExport(args []string) error {
 	toS := fs.String("to", "", "first call start left out, in the same forms (default: no end)")
 	format := fs.String("format", store.FormatCSV, "csv or json")
 	out := fs.String("o", "", "write to this file (default: standard output)")
-	dataDir := fs.String("data", "./data", "data directory, when no PBX runs")
-	api := fs.String("api", "http://127.0.0.1:8088", "HTTP address of the running PBX")
+	dataDir := dataFlag(fs)
+	api := apiFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -38,17 +36,9 @@ func cdrExport(args []string) error {
 	if *format != store.FormatCSV && *format != store.FormatJSON {
 		return fmt.Errorf("-format %q: want csv or json", *format)
 	}
-	now := time.Now()
-	from, err := parseTime(*fromS, now)
+	from, to, err := parseRange(*fromS, *toS, time.Now())
 	if err != nil {
-		return fmt.Errorf("-from: %w", err)
-	}
-	to, err := parseTime(*toS, now)
-	if err != nil {
-		return fmt.Errorf("-to: %w", err)
-	}
-	if !from.IsZero() && !to.IsZero() && !to.After(from) {
-		return fmt.Errorf("-to %s is not after -from %s", to.Format(time.RFC3339), from.Format(time.RFC3339))
+		return err
 	}
 
 	// The file is written beside its final name and renamed at the end, so
@@ -68,10 +58,14 @@ func cdrExport(args []string) error {
 		}()
 		w = tmp
 	}
-	n, err := exportFromAPI(w, *api, from, to, *format)
-	if errors.Is(err, errNoPBX) {
-		n, err = exportFromStore(w, *dataDir, from, to, *format, err)
-	}
+	var n int
+	err = askOrRead(func() (err error) {
+		n, err = exportFromAPI(w, *api, from, to, *format)
+		return err
+	}, *dataDir, func(st *store.Store) (err error) {
+		n, err = st.ExportCDRs(w, from, to, *format)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -93,20 +87,11 @@ func cdrExport(args []string) error {
 	return nil
 }
 
-// errNoPBX marks an API that did not answer at all: no PBX runs there, so
-// the store may be read instead.
-var errNoPBX = errors.New("no running PBX")
-
 // exportFromAPI streams the export from a running PBX. The count, and an
 // error met after the body began, come in the response's trailers.
 func exportFromAPI(w io.Writer, api string, from, to time.Time, format string) (int, error) {
-	q := url.Values{"format": {format}}
-	if !from.IsZero() {
-		q.Set("from", from.Format(time.RFC3339Nano))
-	}
-	if !to.IsZero() {
-		q.Set("to", to.Format(time.RFC3339Nano))
-	}
+	q := timeQuery(from, to)
+	q.Set("format", format)
 	// No overall timeout: a long range takes what it takes; only reaching
 	// the PBX is bounded.
 	c := http.Client{Transport: &http.Transport{
@@ -115,9 +100,6 @@ func exportFromAPI(w io.Writer, api string, from, to time.Time, format string) (
 	}}
 	res, err := c.Get(api + "/api/cdr/export?" + q.Encode())
 	if err != nil {
-		if isNoPBX(err) {
-			return 0, fmt.Errorf("%w at %s: %v", errNoPBX, api, err)
-		}
 		return 0, fmt.Errorf("cdr export from %s: %w", api, err)
 	}
 	defer res.Body.Close()
@@ -136,144 +118,6 @@ func exportFromAPI(w io.Writer, api string, from, to time.Time, format string) (
 		return 0, fmt.Errorf("cdr export from %s: the answer ended early (no record count)", api)
 	}
 	return n, nil
-}
-
-func exportFromStore(w io.Writer, dir string, from, to time.Time, format string, apiErr error) (int, error) {
-	st, err := store.OpenReadOnly(dir)
-	if err != nil {
-		return 0, fmt.Errorf("%v, and no store to read: %w", apiErr, err)
-	}
-	defer st.Close()
-	return st.ExportCDRs(w, from, to, format)
-}
-
-// compact is `pbx compact`: it rewrites the store of a stopped PBX without
-// the free pages pruning left, swapping the new file in by a rename and
-// keeping the old one as pbx.db.bak, and prints the sizes before and after.
-// It refuses while a PBX has the store open.
-func compact(args []string) error {
-	fs := flag.NewFlagSet("compact", flag.ContinueOnError)
-	dataDir := fs.String("data", "./data", "data directory of the stopped PBX")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("compact: unexpected %q", fs.Arg(0))
-	}
-	path := filepath.Join(*dataDir, store.FileName)
-	before, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("compact: no store: %w", err)
-	}
-	// Opened for writing (it is only read), so that no PBX can start on
-	// the store while it is copied.
-	st, err := store.Open(*dataDir)
-	if errors.Is(err, store.ErrLocked) {
-		return fmt.Errorf("compact: a PBX is running on %s: stop it first (%w)", *dataDir, err)
-	}
-	if err != nil {
-		return fmt.Errorf("compact: %w", err)
-	}
-	defer st.Close()
-	tmp := path + ".compact"
-	os.Remove(tmp) // left by an interrupted compaction
-	if err := st.Compact(tmp); err != nil {
-		return fmt.Errorf("compact: %w", err)
-	}
-	// The backup is a second name for the old file, made before the swap:
-	// at every instant pbx.db is a whole store, old or new.
-	backup := path + ".bak"
-	if err := os.Remove(backup); err != nil && !errors.Is(err, os.ErrNotExist) {
-		os.Remove(tmp)
-		return fmt.Errorf("compact: remove the old backup: %w", err)
-	}
-	if err := os.Link(path, backup); err != nil {
-		if err := copyFile(path, backup); err != nil {
-			os.Remove(tmp)
-			return fmt.Errorf("compact: back up %s: %w", path, err)
-		}
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("compact: replace %s: %w", path, err)
-	}
-	syncDir(*dataDir)
-	after, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("compact: %w", err)
-	}
-	fmt.Printf("compacted %s: %s -> %s (%d -> %d bytes); the old store is kept as %s\n",
-		path, humanBytes(before.Size()), humanBytes(after.Size()), before.Size(), after.Size(), backup)
-	return nil
-}
-
-// copyFile copies src to a new file dst and flushes it, for a file system
-// without hard links.
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		os.Remove(dst)
-		return err
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		os.Remove(dst)
-		return err
-	}
-	return out.Close()
-}
-
-// syncDir flushes a directory, so renames in it survive a crash.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-}
-
-// humanBytes is a size for people: 1.5 MB.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
-// parseTime reads a time given on the command line: "" (the zero time), a
-// duration ago (24h), a date (2026-11-01, midnight local time), a local
-// date and time (2026-11-01T08:00 or 2026-11-01T08:00:00) or an RFC 3339
-// time.
-func parseTime(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if d, err := time.ParseDuration(s); err == nil {
-		return now.Add(-d), nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
-	}
-	for _, layout := range []string{time.DateOnly, "2006-01-02T15:04", "2006-01-02T15:04:05"} {
-		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q: want a duration ago (24h), a date (2026-11-01) or an RFC 3339 time", s)
 }
 
 func bytesTrim(b []byte) string {

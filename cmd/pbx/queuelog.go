@@ -22,8 +22,8 @@ func queueLog(args []string) error {
 	toS := fs.String("to", "", "the end, in the same forms, excluded (default: none)")
 	limit := fs.Int("limit", web.DefaultQueueLogLimit, fmt.Sprintf("at most this many entries, the oldest first (up to %d)", web.MaxQueueLogLimit))
 	format := fs.String("format", "table", "table, log (queue_log file lines, as Asterisk writes them) or json")
-	dataDir := fs.String("data", "./data", "data directory, when no PBX runs")
-	api := fs.String("api", "http://127.0.0.1:8088", "HTTP address of the running PBX")
+	dataDir := dataFlag(fs)
+	api := apiFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -36,33 +36,21 @@ func queueLog(args []string) error {
 	if *limit < 1 || *limit > web.MaxQueueLogLimit {
 		return fmt.Errorf("-limit %d: want 1 to %d", *limit, web.MaxQueueLogLimit)
 	}
-	now := time.Now()
-	from, err := parseTime(*fromS, now)
+	from, to, err := parseRange(*fromS, *toS, time.Now())
 	if err != nil {
-		return fmt.Errorf("-from: %w", err)
-	}
-	to, err := parseTime(*toS, now)
-	if err != nil {
-		return fmt.Errorf("-to: %w", err)
-	}
-	if !from.IsZero() && !to.IsZero() && !to.After(from) {
-		return fmt.Errorf("-to %s is not after -from %s", to.Format(time.RFC3339), from.Format(time.RFC3339))
+		return err
 	}
 	q := timeQuery(from, to)
 	q.Set("limit", strconv.Itoa(*limit))
 	var list []queue.QlogEntry
-	if err := getJSON(*api+"/api/queue_log?"+q.Encode(), "", &list); err != nil {
-		if !isNoPBX(err) {
-			return err
-		}
-		st, serr := store.OpenReadOnly(*dataDir)
-		if serr != nil {
-			return fmt.Errorf("no running PBX (%v) and no store: %w", err, serr)
-		}
-		defer st.Close()
-		if list, err = queue.ReadQlog(st, from, to, *limit); err != nil {
-			return err
-		}
+	err = askOrRead(func() error {
+		return getJSON(*api+"/api/queue_log?"+q.Encode(), "", &list)
+	}, *dataDir, func(st *store.Store) (err error) {
+		list, err = queue.ReadQlog(st, from, to, *limit)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	if len(list) == *limit {
 		fmt.Fprintf(os.Stderr, "pbx: the first %d entries only: narrow -from and -to, or raise -limit\n", *limit)
