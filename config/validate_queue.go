@@ -60,6 +60,24 @@ func (v *validator) prompt(path, name string) {
 	}
 }
 
+// listName checks the name of item i of a list: required, matching re
+// (want says what re wants), and not used before in the list, compared
+// case-insensitively. seen holds the names met so far, folded, and their
+// index, which dup (a format taking the name and that index) cites.
+func (v *validator) listName(path, name string, i int, seen map[string]int, re *regexp.Regexp, want, dup string) {
+	key := strings.ToLower(name)
+	switch first, again := seen[key]; {
+	case name == "":
+		v.fail(path, "required")
+	case !re.MatchString(name):
+		v.fail(path, "want "+want+", got %q", name)
+	case again:
+		v.fail(path, "duplicate "+dup, name, first)
+	default:
+		seen[key] = i
+	}
+}
+
 // contactCenter checks the contact_center section: break types, the
 // shutdown prompt and target, supervisors and the statistics interval.
 func (v *validator) contactCenter() {
@@ -67,16 +85,7 @@ func (v *validator) contactCenter() {
 	names, codes := map[string]int{}, map[string]int{}
 	for i, b := range cc.Breaks {
 		p := fmt.Sprintf("contact_center.breaks[%d]", i)
-		switch first, dup := names[strings.ToLower(b.Name)]; {
-		case b.Name == "":
-			v.fail(p+".name", "required")
-		case !ccNameRe.MatchString(b.Name):
-			v.fail(p+".name", "want up to 32 letters, digits, '-', '_' or '.', got %q", b.Name)
-		case dup:
-			v.fail(p+".name", "duplicate break %s (also breaks[%d])", b.Name, first)
-		default:
-			names[strings.ToLower(b.Name)] = i
-		}
+		v.listName(p+".name", b.Name, i, names, ccNameRe, "up to 32 letters, digits, '-', '_' or '.'", "break %s (also breaks[%d])")
 		if b.Code == "" {
 			continue
 		}
@@ -222,16 +231,7 @@ func (v *validator) queues() {
 	for i := range c.Queues {
 		q := &c.Queues[i]
 		p := fmt.Sprintf("queues[%d]", i)
-		switch first, dup := names[strings.ToLower(q.Name)]; {
-		case q.Name == "":
-			v.fail(p+".name", "required")
-		case !queueNameRe.MatchString(q.Name):
-			v.fail(p+".name", "want up to 32 letters, digits, '-' or '_', got %q", q.Name)
-		case dup:
-			v.fail(p+".name", "duplicate queue %s (also queues[%d])", q.Name, first)
-		default:
-			names[strings.ToLower(q.Name)] = i
-		}
+		v.listName(p+".name", q.Name, i, names, queueNameRe, "up to 32 letters, digits, '-' or '_'", "queue %s (also queues[%d])")
 		if !strategies[q.Strategy] {
 			v.fail(p+".strategy", "unknown strategy %q: want one of %s", q.Strategy, strings.Join(Strategies, ", "))
 		}
@@ -304,23 +304,9 @@ func (v *validator) rules(p string, rules []QueueRule) {
 		if r.MaxPenalty == nil && r.MinPenalty == nil && len(r.Skills) == 0 {
 			v.fail(rp, "changes nothing: want max_penalty, min_penalty or skills")
 		}
-		bad := false
-		if r.MaxPenalty != nil {
-			if *r.MaxPenalty < 0 {
-				v.fail(rp+".max_penalty", "must not be negative, got %d", *r.MaxPenalty)
-				bad = true
-			} else {
-				maxP = *r.MaxPenalty
-			}
-		}
-		if r.MinPenalty != nil {
-			if *r.MinPenalty < 0 {
-				v.fail(rp+".min_penalty", "must not be negative, got %d", *r.MinPenalty)
-				bad = true
-			} else {
-				minP = *r.MinPenalty
-			}
-		}
+		okMax := v.penaltyBound(rp+".max_penalty", r.MaxPenalty, &maxP)
+		okMin := v.penaltyBound(rp+".min_penalty", r.MinPenalty, &minP)
+		bad := !okMax || !okMin
 		if changed := r.MaxPenalty != nil || r.MinPenalty != nil; changed && !bad && maxP >= 0 && minP > maxP {
 			field := ".max_penalty"
 			if r.MinPenalty != nil {
@@ -330,6 +316,20 @@ func (v *validator) rules(p string, rules []QueueRule) {
 		}
 		v.skills(rp+".skills", r.Skills, 0)
 	}
+}
+
+// penaltyBound puts a rule's penalty bound, if it sets one, in force; a
+// negative one is refused (false) and leaves the one in force.
+func (v *validator) penaltyBound(path string, bound *int, inForce *int) bool {
+	switch {
+	case bound == nil:
+	case *bound < 0:
+		v.fail(path, "must not be negative, got %d", *bound)
+		return false
+	default:
+		*inForce = *bound
+	}
+	return true
 }
 
 func (v *validator) queueTimes(p string, q *Queue) {
