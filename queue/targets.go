@@ -5,9 +5,11 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
+	"pbx/config"
 	"pbx/dialog"
 	"pbx/sounds"
 )
@@ -67,14 +69,8 @@ func parseQueueTarget(args []string, env dialog.TargetEnv) (any, error) {
 		}
 		t.Priority = p
 	}
-	if env.Config != nil {
-		found := false
-		for _, q := range env.Config.Queues {
-			found = found || q.Name == t.Name
-		}
-		if !found {
-			return nil, fmt.Errorf("no queue %q in queues", t.Name)
-		}
+	if env.Config != nil && !slices.ContainsFunc(env.Config.Queues, func(q config.Queue) bool { return q.Name == t.Name }) {
+		return nil, fmt.Errorf("no queue %q in queues", t.Name)
 	}
 	return t, nil
 }
@@ -92,16 +88,13 @@ func parseLoginTarget(args []string, env dialog.TargetEnv) (any, error) {
 	return nil, errors.New("want agent-login or agent-login:ID")
 }
 
+// agentExists refuses an agent id the configuration, when there is one,
+// does not have.
 func agentExists(id string, env dialog.TargetEnv) error {
-	if env.Config == nil {
-		return nil
+	if env.Config != nil && !slices.ContainsFunc(env.Config.Agents, func(a config.Agent) bool { return a.ID == id }) {
+		return fmt.Errorf("no agent %q in agents", id)
 	}
-	for _, a := range env.Config.Agents {
-		if a.ID == id {
-			return nil
-		}
-	}
-	return fmt.Errorf("no agent %q in agents", id)
+	return nil
 }
 
 func parsePauseTarget(args []string, env dialog.TargetEnv) (any, error) {
@@ -109,14 +102,8 @@ func parsePauseTarget(args []string, env dialog.TargetEnv) (any, error) {
 	case 0:
 		return PauseTarget{}, nil
 	case 1:
-		if env.Config != nil {
-			found := false
-			for _, b := range env.Config.ContactCenter.Breaks {
-				found = found || b.Name == args[0]
-			}
-			if !found {
-				return nil, fmt.Errorf("no break %q in contact_center.breaks", args[0])
-			}
+		if env.Config != nil && !slices.ContainsFunc(env.Config.ContactCenter.Breaks, func(b config.Break) bool { return b.Name == args[0] }) {
+			return nil, fmt.Errorf("no break %q in contact_center.breaks", args[0])
 		}
 		return PauseTarget{Break: args[0]}, nil
 	}
@@ -147,6 +134,20 @@ func refuse(ctx context.Context, e *dialog.Engine, l *dialog.Leg) {
 		return
 	}
 	e.Hangup(ctx, l.ID(), dialog.CauseUnavailable)
+}
+
+// answerFor answers a leg for the Center serving e, refusing it when there
+// is none; nil when refused or when the leg went before the answer.
+func answerFor(ctx context.Context, e *dialog.Engine, l *dialog.Leg) *Center {
+	c := Of(e)
+	if c == nil {
+		refuse(ctx, e, l)
+		return nil
+	}
+	if err := e.Answer(ctx, l.ID()); err != nil {
+		return nil
+	}
+	return c
 }
 
 // handleQueue puts a caller in a queue; one the queue refuses (full, or
@@ -235,21 +236,15 @@ const loginTries = 3
 // handleLogin logs an agent in: a static agent by id and PIN, staying on
 // the line; a dynamic member from its own phone with nothing to key.
 func handleLogin(ctx context.Context, e *dialog.Engine, l *dialog.Leg, r dialog.Route) {
-	c := Of(e)
+	c := answerFor(ctx, e, l)
 	if c == nil {
-		refuse(ctx, e, l)
 		return
 	}
 	leg := l.ID()
-	if err := e.Answer(ctx, leg); err != nil {
-		return
-	}
 	from := l.Info().From
-	id := ""
+	id := r.Number
 	if t, _ := r.Parsed.(LoginTarget); t.ID != "" {
 		id = t.ID
-	} else {
-		id = r.Number
 	}
 	if id == "" {
 		if a := c.dynamicOf(from); a != "" {
@@ -411,15 +406,11 @@ func handleUnpause(ctx context.Context, e *dialog.Engine, l *dialog.Leg, r dialo
 // featureCode answers, acts for the agent of the calling phone, confirms
 // with a prompt (or says why not) and hangs up.
 func featureCode(ctx context.Context, e *dialog.Engine, l *dialog.Leg, fn func(c *Center, agentID string) (string, error)) {
-	c := Of(e)
+	c := answerFor(ctx, e, l)
 	if c == nil {
-		refuse(ctx, e, l)
 		return
 	}
 	leg := l.ID()
-	if err := e.Answer(ctx, leg); err != nil {
-		return
-	}
 	id := c.agentOfCaller(l.Info().From)
 	if id == "" {
 		sayAndHangup(ctx, e, leg, sounds.AgentNotLoggedIn)
