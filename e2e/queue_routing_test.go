@@ -316,13 +316,14 @@ func (x *qrCC) offered(c *qrCaller, want string) dialog.Event {
 func (x *qrCC) offers() []string {
 	var out []string
 	for _, ev := range x.bus.seen(func(ev dialog.Event) bool { return ev.Kind == queue.EventAgentOffered }) {
-		out = append(out, x.legFromCache(ev.LegID)+">"+ev.Agent)
+		out = append(out, x.legName(ev.LegID)+">"+ev.Agent)
 	}
 	return out
 }
 
-// legFromCache names a leg by its caller number when the PBX still has it.
-func (x *qrCC) legFromCache(leg string) string {
+// legName names a leg by its caller number while the PBX has it, else by
+// its id.
+func (x *qrCC) legName(leg string) string {
 	if f := x.legFrom(leg); f != "" {
 		return f
 	}
@@ -418,115 +419,63 @@ func (x *qrCC) noOffer(id string, c *qrCaller) {
 	}
 }
 
-// qrBus keeps every contact-center event of a PBX, in order, for a test
-// to await and to look back on.
+// qrBus is the event log of a PBX (testkit.EventLog) from which a test
+// also takes events: next hands each event to one await only, so awaits
+// of alike events (two offers of one caller) get one each, in order.
 type qrBus struct {
+	log   *testkit.EventLog
 	mu    sync.Mutex
-	evs   []dialog.Event
-	taken []bool
-	wake  chan struct{} // closed at the next event
-	done  bool
+	taken map[int]bool
 }
 
-// qrListen starts keeping the contact-center events of p.
+// qrListen starts keeping the events of p.
 func qrListen(t *testing.T, p *testkit.PBX) *qrBus {
 	t.Helper()
-	sub, err := p.Engine().Subscribe(dialog.EventFilter{Buffer: 65536, Kinds: []dialog.EventKind{
-		queue.EventJoined, queue.EventPositionChanged, queue.EventAgentOffered, queue.EventAgentConnected,
-		queue.EventAgentNoAnswer, queue.EventHold, queue.EventUnhold, queue.EventLeft, queue.EventPriorityChanged,
-		queue.EventAgentStateChanged,
-	}})
-	if err != nil {
-		t.Fatalf("subscribe: %v", err)
-	}
-	b := &qrBus{wake: make(chan struct{})}
-	go func() {
-		for ev := range sub.C {
-			b.mu.Lock()
-			b.evs = append(b.evs, ev)
-			b.taken = append(b.taken, false)
-			close(b.wake)
-			b.wake = make(chan struct{})
-			b.mu.Unlock()
-		}
-		b.mu.Lock()
-		b.done = true
-		close(b.wake)
-		b.mu.Unlock()
-	}()
-	t.Cleanup(sub.Close)
-	return b
+	return &qrBus{log: testkit.RecordEvents(t, p), taken: map[int]bool{}}
 }
 
 // next returns the earliest event not yet taken that matches, and takes
 // it; it waits for one, and fails the test after timeout.
 func (b *qrBus) next(t testing.TB, what string, timeout time.Duration, match func(dialog.Event) bool) dialog.Event {
 	t.Helper()
-	deadline := time.After(timeout)
-	for {
-		b.mu.Lock()
-		for i, ev := range b.evs {
-			if !b.taken[i] && match(ev) {
-				b.taken[i] = true
-				b.mu.Unlock()
-				return ev
-			}
+	deadline := time.Now().Add(timeout)
+	for from := 0; ; {
+		ev, i := b.log.Await(from, max(time.Until(deadline), 0), what, match)
+		if b.take(i) {
+			return ev
 		}
-		wake, done := b.wake, b.done
-		b.mu.Unlock()
-		if done {
-			t.Fatalf("event subscription ended while waiting for %s", what)
-		}
-		select {
-		case <-wake:
-		case <-deadline:
-			t.Fatalf("no %s within %s", what, timeout)
-		}
+		from = i + 1
 	}
 }
 
-// mark is the bus's position now: since awaits events from it on.
-func (b *qrBus) mark() int {
+// take marks event i taken; false if it was already.
+func (b *qrBus) take(i int) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return len(b.evs)
+	if b.taken[i] {
+		return false
+	}
+	b.taken[i] = true
+	return true
 }
+
+// mark is the bus's position now: since awaits events from it on.
+func (b *qrBus) mark() int { return b.log.Mark() }
 
 // since returns the first event at or after mark from that matches,
 // taken or not, and takes it; it waits for one, and fails the test after
 // timeout.
 func (b *qrBus) since(t testing.TB, from int, what string, timeout time.Duration, match func(dialog.Event) bool) dialog.Event {
 	t.Helper()
-	deadline := time.After(timeout)
-	for {
-		b.mu.Lock()
-		for i := from; i < len(b.evs); i++ {
-			if match(b.evs[i]) {
-				b.taken[i] = true
-				ev := b.evs[i]
-				b.mu.Unlock()
-				return ev
-			}
-		}
-		wake, done := b.wake, b.done
-		b.mu.Unlock()
-		if done {
-			t.Fatalf("event subscription ended while waiting for %s", what)
-		}
-		select {
-		case <-wake:
-		case <-deadline:
-			t.Fatalf("no %s within %s", what, timeout)
-		}
-	}
+	ev, i := b.log.Await(from, timeout, what, match)
+	b.take(i)
+	return ev
 }
 
 // seen returns every event so far that matches, taken or not.
 func (b *qrBus) seen(match func(dialog.Event) bool) []dialog.Event {
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	var out []dialog.Event
-	for _, ev := range b.evs {
+	for _, ev := range b.log.Events(0) {
 		if match(ev) {
 			out = append(out, ev)
 		}
