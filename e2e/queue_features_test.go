@@ -101,28 +101,11 @@ func t2Never(t *testing.T, who string, x *testkit.PhoneCall, tone float64, d tim
 // as the capture started does not count unless want starts with it.
 func t2HeardSequence(t *testing.T, who string, x *testkit.PhoneCall, tones []float64, want ...float64) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		pcm, _ := x.Captured()
-		got := testkit.ToneSequence(pcm, tones...)
-		if len(got) > 0 && len(want) > 0 && got[0] == t2Music && want[0] != t2Music {
-			got = got[1:] // the music playing as the capture started
-		}
-		if len(got) >= len(want) {
-			if !slices.Equal(got[:len(want)], want) {
-				t.Fatalf("%s heard %v Hz, want %v first", who, got, want)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s heard %v Hz in 5 s, want %v", who, got, want)
-		}
-		select {
-		case <-time.After(50 * time.Millisecond):
-		case <-x.Ended():
-			t.Fatalf("%s: the call ended having heard %v Hz, want %v", who, got, want)
-		}
+	steps := make([]anyTone, len(want))
+	for i, w := range want {
+		steps[i] = anyTone{w}
 	}
+	heardSteps(t, who, x, tones, t2Music, steps...)
 }
 
 // t2Call calls number from ph and starts its tone.
@@ -153,8 +136,9 @@ func t2Feature(t *testing.T, ph *testkit.Phone, code string, prompt float64) {
 	}
 }
 
-// t2Answer answers the next call ringing on ph and starts its tone.
-func t2Answer(t *testing.T, ph *testkit.Phone, tone float64) (*testkit.PhoneCall, *testkit.Incoming) {
+// answerWithTone answers the next call ringing on ph, starts capturing
+// what it hears and sends tone.
+func answerWithTone(t *testing.T, ph *testkit.Phone, tone float64) *testkit.PhoneCall {
 	t.Helper()
 	in, err := ph.Incoming(5 * time.Second)
 	if err != nil {
@@ -166,7 +150,7 @@ func t2Answer(t *testing.T, ph *testkit.Phone, tone float64) (*testkit.PhoneCall
 	}
 	c.StartCapture()
 	c.SendTone(tone)
-	return c, in
+	return c
 }
 
 // t2State waits for agent id to change to state after event index from,
@@ -476,7 +460,7 @@ func TestQueueCallbackKeepsPlace(t *testing.T) {
 	if offered.LegID != back.LegID || offered.Agent != "1003" || io < ib {
 		t.Errorf("offer %+v (event %d): want carol offered alice's call back (%s, event %d), after it joined", offered, io, back.LegID, ib)
 	}
-	agent, _ := t2Answer(t, carol, toneC)
+	agent := answerWithTone(t, carol, toneC)
 	talkingTones(t, cb, toneA, agent, toneC)
 	t2Hears(t, "bob still waiting", b, []float64{t2Music}, []float64{toneA, toneC})
 	q, _ = cc.Queue("support")

@@ -40,7 +40,7 @@ func supQueueCall(t *testing.T) *supCall {
 	}
 	m := log.Mark()
 	s.cust = t2Call(t, bob, "5000", toneA)
-	s.agent, _ = t2Answer(t, carol, toneB)
+	s.agent = answerWithTone(t, carol, toneB)
 	ev, _ := log.Await(m, 5*time.Second, "agent_connected", testkit.IsKind(queue.EventAgentConnected))
 	if ev.Agent != "1003" {
 		t.Fatalf("put through to agent %s, want 1003", ev.Agent)
@@ -181,7 +181,7 @@ func TestQueueSupervisorWaitsForCall(t *testing.T) {
 
 	m := log.Mark()
 	cust := t2Call(t, bob, "5000", toneA)
-	agent, _ := t2Answer(t, carol, toneB)
+	agent := answerWithTone(t, carol, toneB)
 	ev, _ := log.Await(m, 5*time.Second, "supervise.started listen", testkit.IsKind(dialog.EventSuperviseStarted))
 	if ev.Detail != "listen" {
 		t.Fatalf("supervisor attached in %s, want listen", ev.Detail)

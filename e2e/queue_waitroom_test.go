@@ -78,17 +78,24 @@ func waitRoomPBX(t *testing.T, clk *testkit.ManualClock) *testkit.PBX {
 // anyTone is one step of what a caller hears: one of these tones.
 type anyTone []float64
 
-// heardInOrder waits until x, since its capture started, has heard as
-// many distinct tones as want has steps, and checks that they are those,
-// in that order. The music that was playing as the capture started, if
-// any of it was caught, does not count unless want starts with it.
+// heardInOrder is heardSteps with the wait room's tones and music.
 func heardInOrder(t *testing.T, who string, x *testkit.PhoneCall, want ...anyTone) {
+	t.Helper()
+	heardSteps(t, who, x, waitRoomTones, toneQueueMusic, want...)
+}
+
+// heardSteps waits until x, since its capture started, has heard, of
+// tones, as many distinct tones as want has steps, and checks that they
+// are those, in that order. The music that was playing as the capture
+// started, if any of it was caught, does not count unless want starts
+// with it.
+func heardSteps(t *testing.T, who string, x *testkit.PhoneCall, tones []float64, music float64, want ...anyTone) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		pcm, _ := x.Captured()
-		got := testkit.ToneSequence(pcm, waitRoomTones...)
-		if len(got) > 0 && got[0] == toneQueueMusic && !slices.Contains(want[0], toneQueueMusic) {
+		got := testkit.ToneSequence(pcm, tones...)
+		if len(got) > 0 && got[0] == music && !slices.Contains(want[0], music) {
 			got = got[1:]
 		}
 		if len(got) >= len(want) {
@@ -124,21 +131,6 @@ func waitRoomCall(t *testing.T, p *testkit.PBX, ph *testkit.Phone, tone float64,
 		t.Fatalf("joined at position %d, want %d", ev.Position, position)
 	}
 	heardInOrder(t, fmt.Sprintf("caller %d joining", position), c, anyTone{tonePleaseHold}, anyTone{toneQueueMusic})
-	return c
-}
-
-// waitRoomAnswer answers the next call to ph with tone.
-func waitRoomAnswer(t *testing.T, ph *testkit.Phone, tone float64) *testkit.PhoneCall {
-	t.Helper()
-	in, err := ph.Incoming(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := in.Answer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SendTone(tone)
 	return c
 }
 
@@ -180,7 +172,7 @@ func TestQueueWaitRoom(t *testing.T) {
 	if err := cc.Unpause("1003"); err != nil {
 		t.Fatal(err)
 	}
-	agent := waitRoomAnswer(t, carol, toneC)
+	agent := answerWithTone(t, carol, toneC)
 	waitRoomLeft(t, p, "answered")
 	hears(t, "alice put through", a, []float64{toneC}, []float64{toneQueueMusic})
 	hangUp(t, a, agent)
@@ -209,7 +201,7 @@ func TestQueueWaitRoom(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitRoomLeft(t, p, "exit_key")
-	direct := waitRoomAnswer(t, carol, toneC)
+	direct := answerWithTone(t, carol, toneC)
 	hears(t, "bob after the exit key", b, []float64{toneC}, []float64{toneQueueMusic})
 	hangUp(t, b, direct)
 
