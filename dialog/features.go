@@ -122,3 +122,16 @@ func (e *Engine) finishCollect(l *Leg, fk *featureKeys) {
 		})
 	}
 }
+
+// EnableFeatures turns the in-call feature codes (record, blind and
+// attended transfer) on for a leg a program bridged, as the dial plan does
+// for the legs of its own calls: a queue lets its agents transfer and
+// record their calls.
+func (e *Engine) EnableFeatures(legID string) error {
+	l, err := e.liveLeg("enable features", legID)
+	if err != nil {
+		return err
+	}
+	e.watchFeatures(l)
+	return nil
+}

@@ -498,7 +498,7 @@ func (c *Center) AddMember(queueName, agentID string, penalty int) error {
 			if a.paused {
 				paused = "PAUSED"
 			}
-			c.ql.write("", q.name, a.id, qlogAddMember, paused)
+			c.ql.write(qlogManager, q.name, a.id, qlogAddMember, paused)
 		}
 		q.setMember(a, penalty)
 		t.agents = append(t.agents, a)
@@ -522,7 +522,7 @@ func (c *Center) RemoveMember(queueName, agentID string) error {
 		case !q.removeMember(a):
 			err = fmt.Errorf("remove %s from %s: %w", agentID, queueName, ErrNotMember)
 		default:
-			c.ql.write("", q.name, a.id, qlogRemoveMember, "")
+			c.ql.write(qlogManager, q.name, a.id, qlogRemoveMember, "")
 			if len(q.cfg.LeaveEmpty) > 0 {
 				t.empties = append(t.empties, q)
 			}

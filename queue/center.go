@@ -69,6 +69,7 @@ const subscriptionBuffer = 16384
 var watchedKinds = []dialog.EventKind{
 	dialog.EventLegAnswered, dialog.EventLegEnded, dialog.EventLegHeld, dialog.EventLegResumed,
 	dialog.EventLegBridged, dialog.EventDTMF, dialog.EventTransferStarted, dialog.EventTransferDone,
+	dialog.EventTransferFailed,
 }
 
 // Center is the contact center of one engine: its queues, agents, waiting

@@ -51,7 +51,8 @@ type conn struct {
 	bridge     string
 	callerGone bool // ended while being connected
 	agentGone  bool
-	transfer   int // transfer by the agent: 0 none, 1 started, 2 consulting
+	transfer   int  // transfer by the agent: 0 none, 1 started, 2 consulting
+	agentEnded bool // the agent's leg ended while its transfer was under way
 	ended      bool
 	pos        int // the caller's place in line when the agent took them
 }
@@ -318,15 +319,21 @@ func (t *txn) offerEvent(o *offer, ev dialog.Event) {
 			t.noAnswer(o, ev.Cause)
 			return
 		}
-		delete(t.c.legs, ev.LegID)
+		keep := false
 		for _, k := range slices.Clone(o.a.calls) {
 			if k.agentLeg == ev.LegID {
 				t.agentLegEnded(k)
+				// A transfer the agent completed by hanging up is
+				// reported after the leg ended: keep following it.
+				keep = keep || !k.ended && k.transfer > 0
 			}
+		}
+		if !keep {
+			delete(t.c.legs, ev.LegID)
 		}
 	case dialog.EventLegHeld, dialog.EventLegResumed:
 		t.agentHold(o.a, ev.LegID, ev.Kind == dialog.EventLegHeld)
-	case dialog.EventTransferStarted, dialog.EventTransferDone, dialog.EventLegBridged:
+	case dialog.EventTransferStarted, dialog.EventTransferDone, dialog.EventTransferFailed, dialog.EventLegBridged:
 		for _, k := range o.a.calls {
 			if k.agentLeg == ev.LegID {
 				t.transferEvent(k, ev)
@@ -482,6 +489,14 @@ func (c *Center) connect(ctx context.Context, k *conn) {
 		c.do(func(t *txn) { t.connectFailed(k, callerUp) })
 		return
 	}
+	if !k.viaLine {
+		// The agent may record and transfer by the feature codes, as in a
+		// call the dial plan made; a static agent's line is left without
+		// them, since a transfer would hand over (and end) the line.
+		if ferr := c.e.EnableFeatures(k.agentLeg); ferr != nil {
+			c.log.Debug("agent feature codes", "agent_leg", k.agentLeg, "error", ferr)
+		}
+	}
 	rec := ""
 	if mode := k.q.cfg.Record; mode != "" {
 		id, rerr := c.e.RecordBridge(ctx, br.ID, dialog.RecordOptions{Mode: recordings.Mode(mode)})
@@ -577,7 +592,8 @@ func (t *txn) agentLegEnded(k *conn) {
 		return
 	}
 	if k.transfer > 0 {
-		return // the transfer's completion ends the agent's part
+		k.agentEnded = true
+		return // the transfer's completion (or failure) ends the agent's part
 	}
 	t.endCall(k, "agent")
 }
@@ -673,7 +689,16 @@ func (t *txn) transferEvent(k *conn, ev dialog.Event) {
 		if k.transfer == 1 && ev.BridgeID != k.bridge {
 			k.transfer = 2 // talking to the target first: attended
 		}
+	case dialog.EventTransferFailed:
+		k.transfer = 0
+		if k.agentEnded {
+			delete(t.c.legs, k.agentLeg)
+			t.endCall(k, "agent")
+		}
 	case dialog.EventTransferDone:
+		if k.agentEnded {
+			delete(t.c.legs, k.agentLeg)
+		}
 		how := "blind"
 		if k.transfer != 1 {
 			how = "attended"

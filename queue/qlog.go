@@ -23,6 +23,10 @@ import (
 // without its epoch: callid|queue|agent|EVENT|data...
 const QlogBucket = "cc_qlog"
 
+// qlogManager is the callid of member changes made at run time, as
+// Asterisk writes for changes from its management interface.
+const qlogManager = "MANAGER"
+
 // queue_log events (Asterisk's names) and the data each carries, in order
 // (see the notes, section 1.3). Times are whole seconds unless marked ms.
 const (
@@ -40,7 +44,7 @@ const (
 	qlogRingNoAnswer     = "RINGNOANSWER"     // ring time (ms)
 	qlogRingCanceled     = "RINGCANCELED"     // ring time (ms)
 	qlogAgentDump        = "AGENTDUMP"        // (the agent hung up before the bridge)
-	qlogAddMember        = "ADDMEMBER"        // "PAUSED" when added paused, else ""
+	qlogAddMember        = "ADDMEMBER"        // "PAUSED" when added paused, else ""; callid qlogManager
 	qlogRemoveMember     = "REMOVEMEMBER"     // ""
 	qlogPause            = "PAUSE"            // reason (the break)
 	qlogUnpause          = "UNPAUSE"          // reason
