@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -14,89 +13,18 @@ import (
 	"pbx/store"
 )
 
-// coreClock is a dialog.Clock the CORE tests move by hand: Advance fires
-// the timers that fall due, in order, on the test's goroutine.
-type coreClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*coreTimer
-}
-
-type coreTimer struct {
-	c       *coreClock
-	at      time.Time
-	f       func()
-	stopped bool
-}
-
-func newCoreClock() *coreClock {
-	return &coreClock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
-}
-
-func (c *coreClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *coreClock) AfterFunc(d time.Duration, f func()) dialog.Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &coreTimer{c: c, at: c.now.Add(d), f: f}
-	c.timers = append(c.timers, t)
-	return t
-}
-
-func (t *coreTimer) Stop() bool {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	was := !t.stopped
-	t.stopped = true
-	return was
-}
-
-func (c *coreClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	end := c.now.Add(d)
-	c.mu.Unlock()
-	for {
-		c.mu.Lock()
-		sort.SliceStable(c.timers, func(i, j int) bool { return c.timers[i].at.Before(c.timers[j].at) })
-		var due *coreTimer
-		for i, t := range c.timers {
-			if t.stopped {
-				continue
-			}
-			if !t.at.After(end) {
-				due = t
-				c.timers = slices.Delete(c.timers, i, i+1)
-			}
-			break
-		}
-		if due == nil {
-			c.now = end
-			c.mu.Unlock()
-			return
-		}
-		due.stopped = true
-		c.now = due.at
-		c.mu.Unlock()
-		due.f()
-	}
-}
-
 // coreCenter is a Center with no engine: its decisions are made and its
 // events recorded, its engine commands dropped.
 type coreCenter struct {
 	*Center
-	clock  *coreClock
+	clock  *testClock
 	mu     sync.Mutex
 	events []dialog.Event
 }
 
 func newCoreCenter(t testing.TB, cfg *config.Config, st *store.Store) *coreCenter {
 	t.Helper()
-	clk := newCoreClock()
+	clk := newTestClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 	c := newCenter(cfg, clk, nil)
 	c.st = st
 	var err error

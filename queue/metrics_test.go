@@ -12,7 +12,7 @@ import (
 
 func TestQueueMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	clock := newLogClock(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC))
+	clock := newTestClock(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC))
 	s := mustOpenStats(t, nil, clock, reg)
 	waiting := 3
 	s.gauges(func() []QueueStatus {
@@ -114,7 +114,7 @@ pbx_queue_offered_total{queue="support"} 4
 // Without a snapshot the gauges are absent, not zero: nothing is known.
 func TestQueueMetricsNoSnapshot(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	s := mustOpenStats(t, nil, newLogClock(time.Now()), reg)
+	s := mustOpenStats(t, nil, newTestClock(time.Now()), reg)
 	defer s.close()
 	if n, err := gatheredCount(reg, "pbx_queue_callers_waiting", "pbx_queue_agents"); err != nil || n != 0 {
 		t.Fatalf("%d series, %v", n, err)
@@ -123,7 +123,7 @@ func TestQueueMetricsNoSnapshot(t *testing.T) {
 	// is an error, not a panic.
 	bad := prometheus.NewRegistry()
 	bad.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "pbx_queue_offered_total", Help: "x"}))
-	if _, err := openStats(nil, statsConfig(), newLogClock(time.Now()), bad); err == nil {
+	if _, err := openStats(nil, statsConfig(), newTestClock(time.Now()), bad); err == nil {
 		t.Fatal("opened over a conflicting collector")
 	}
 }

@@ -13,78 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"pbx/dialog"
 	"pbx/store"
 )
-
-// logClock is a dialog.Clock the LOG tests move by hand; AfterFunc timers
-// run, on their own goroutine, when Advance passes them.
-type logClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*logTimer
-}
-
-type logTimer struct {
-	c    *logClock
-	at   time.Time
-	f    func()
-	done bool
-}
-
-func newLogClock(at time.Time) *logClock { return &logClock{now: at} }
-
-func (c *logClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Set moves the clock to t, backwards too, without running timers.
-func (c *logClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
-
-func (c *logClock) AfterFunc(d time.Duration, f func()) dialog.Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &logTimer{c: c, at: c.now.Add(d), f: f}
-	c.timers = append(c.timers, t)
-	return t
-}
-
-func (t *logTimer) Stop() bool {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	was := !t.done
-	t.done = true
-	return was
-}
-
-// Advance moves the clock and runs the timers now due, each on a goroutine
-// of its own as time.AfterFunc would; it returns a channel closed when they
-// have all returned.
-func (c *logClock) Advance(d time.Duration) <-chan struct{} {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	var due []func()
-	for _, t := range c.timers {
-		if !t.done && !t.at.After(c.now) {
-			t.done = true
-			due = append(due, t.f)
-		}
-	}
-	c.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, f := range due {
-		wg.Go(f)
-	}
-	ran := make(chan struct{})
-	go func() { wg.Wait(); close(ran) }()
-	return ran
-}
 
 func openLogStore(t testing.TB, dir string) *store.Store {
 	t.Helper()
@@ -112,7 +42,7 @@ func TestQlogLines(t *testing.T) {
 	st := openLogStore(t, filepath.Join(dir, "data"))
 	defer st.Close()
 	start := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
-	clock := newLogClock(start)
+	clock := newTestClock(start)
 	path := filepath.Join(dir, "logs", "queue_log") // the directory is created
 	l, err := openQlog(path, st, clock, nil)
 	if err != nil {
@@ -136,7 +66,7 @@ func TestQlogLines(t *testing.T) {
 	}
 	var want []string
 	for _, s := range steps {
-		clock.Advance(s.advance)
+		clock.AdvanceAsync(s.advance)
 		l.write(s.callID, s.queue, s.agent, s.event, s.data...)
 		want = append(want, fmt.Sprintf(s.want, clock.Now().Unix()))
 	}
@@ -214,7 +144,7 @@ func TestQlogLines(t *testing.T) {
 func TestQlogRestartAppends(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "queue_log")
-	clock := newLogClock(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)) // stands still
+	clock := newTestClock(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)) // stands still
 	var want []string
 	for run := range 3 {
 		st := openLogStore(t, filepath.Join(dir, "data"))

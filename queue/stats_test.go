@@ -21,7 +21,7 @@ func statsConfig() *config.Config {
 	}
 }
 
-func mustOpenStats(t testing.TB, st *store.Store, clock *logClock, reg prometheus.Registerer) *stats {
+func mustOpenStats(t testing.TB, st *store.Store, clock *testClock, reg prometheus.Registerer) *stats {
 	t.Helper()
 	s, err := openStats(st, statsConfig(), clock, reg)
 	if err != nil {
@@ -47,7 +47,7 @@ func TestServiceLevelTable(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := newLogClock(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC))
+			clock := newTestClock(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC))
 			s := mustOpenStats(t, nil, clock, nil)
 			defer s.close()
 			s.setServiceLevel("q", tc.sl)
@@ -74,13 +74,13 @@ func TestStatsSurviveRestart(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	st := openLogStore(t, dir)
 	loc := time.FixedZone("site", 2*3600)
-	clock := newLogClock(time.Date(2026, 4, 1, 23, 50, 0, 0, loc))
+	clock := newTestClock(time.Date(2026, 4, 1, 23, 50, 0, 0, loc))
 	s := mustOpenStats(t, st, clock, nil)
 
 	// Yesterday, late: not in today's totals.
 	s.offered("support")
 	s.answered("support", "9001", 5*time.Second)
-	<-clock.Advance(15 * time.Minute) // 00:05 the next day
+	<-clock.AdvanceAsync(15 * time.Minute) // 00:05 the next day
 	today := time.Date(2026, 4, 2, 0, 0, 0, 0, loc)
 
 	// 00:05: two callers; one answered in 10 s and talks 2 min, one abandons.
@@ -89,17 +89,17 @@ func TestStatsSurviveRestart(t *testing.T) {
 	s.answered("support", "9001", 10*time.Second)
 	s.ringAnswered("support", "9001", 3*time.Second)
 	s.abandoned("support", 30*time.Second)
-	clock.Advance(2 * time.Minute)
+	clock.AdvanceAsync(2 * time.Minute)
 	s.completed("support", "9001", 2*time.Minute)
 	// 00:20, the next interval: answered after 40 s (outside the 20 s
 	// level), 1 min talk; an offer to 1003 missed before; a timeout.
-	clock.Advance(13 * time.Minute)
+	clock.AdvanceAsync(13 * time.Minute)
 	s.offered("support")
 	s.ringNoAnswer("support", "1003", 15*time.Second)
 	s.answered("support", "9001", 40*time.Second)
 	s.offered("support")
 	s.timedOut("support", 5*time.Minute)
-	clock.Advance(time.Minute)
+	clock.AdvanceAsync(time.Minute)
 	s.completed("support", "9001", time.Minute)
 	s.offered("sales")
 
@@ -180,7 +180,7 @@ func TestStatsSurviveRestart(t *testing.T) {
 func TestStatsFlushPeriodically(t *testing.T) {
 	st := openLogStore(t, t.TempDir())
 	defer st.Close()
-	clock := newLogClock(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC))
+	clock := newTestClock(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC))
 	s := mustOpenStats(t, st, clock, nil)
 	defer s.close()
 	stored := func() int {
@@ -193,14 +193,14 @@ func TestStatsFlushPeriodically(t *testing.T) {
 	if n := stored(); n != 0 {
 		t.Fatalf("%d records before the flush", n)
 	}
-	<-clock.Advance(statsFlushEvery)
+	<-clock.AdvanceAsync(statsFlushEvery)
 	if n := stored(); n != 2 { // the bucket and the agent's day
 		t.Fatalf("%d records after a flush, want 2", n)
 	}
 	// The timer is set again.
-	<-clock.Advance(time.Hour) // a new interval...
-	s.offered("support")       // ...counted at 10:00
-	<-clock.Advance(statsFlushEvery)
+	<-clock.AdvanceAsync(time.Hour) // a new interval...
+	s.offered("support")            // ...counted at 10:00
+	<-clock.AdvanceAsync(statsFlushEvery)
 	if n := stored(); n != 3 {
 		t.Fatalf("%d records after the second flush, want 3", n)
 	}
@@ -208,7 +208,7 @@ func TestStatsFlushPeriodically(t *testing.T) {
 
 // The wall clock stepping back counts into the earlier interval, in order.
 func TestStatsClockStepsBack(t *testing.T) {
-	clock := newLogClock(time.Date(2026, 4, 1, 9, 40, 0, 0, time.UTC))
+	clock := newTestClock(time.Date(2026, 4, 1, 9, 40, 0, 0, time.UTC))
 	s := mustOpenStats(t, nil, clock, nil)
 	defer s.close()
 	s.offered("q")
@@ -222,7 +222,7 @@ func TestStatsClockStepsBack(t *testing.T) {
 }
 
 func TestStatsHotCallsNoAllocs(t *testing.T) {
-	clock := newLogClock(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC))
+	clock := newTestClock(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC))
 	s := mustOpenStats(t, openLogStore(t, t.TempDir()), clock, prometheus.NewRegistry())
 	defer s.close()
 	s.offered("support")
@@ -245,7 +245,7 @@ func TestStatsHotCallsNoAllocs(t *testing.T) {
 }
 
 func BenchmarkStats(b *testing.B) {
-	clock := newLogClock(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC))
+	clock := newTestClock(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC))
 	st := openLogStore(b, b.TempDir())
 	defer st.Close()
 	s := mustOpenStats(b, st, clock, prometheus.NewRegistry())

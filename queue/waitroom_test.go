@@ -296,78 +296,6 @@ func (c *countingInfo) calls() (int, int) {
 
 // On a real call.
 
-// stepClock is a dialog.Clock that moves only when the test says, so the
-// announcement timers fire exactly when the test wants.
-type stepClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*stepTimer
-}
-
-type stepTimer struct {
-	c       *stepClock
-	at      time.Time
-	f       func()
-	stopped bool
-}
-
-func newStepClock() *stepClock { return &stepClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (c *stepClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *stepClock) AfterFunc(d time.Duration, f func()) dialog.Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &stepTimer{c: c, at: c.now.Add(d), f: f}
-	c.timers = append(c.timers, t)
-	return t
-}
-
-func (t *stepTimer) Stop() bool {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	was := !t.stopped
-	t.stopped = true
-	return was
-}
-
-// advance moves the clock on and fires the timers due, each on a
-// goroutine of its own.
-func (c *stepClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	var left []*stepTimer
-	for _, t := range c.timers {
-		switch {
-		case t.stopped:
-		case !t.at.After(c.now):
-			t.stopped = true
-			go t.f()
-		default:
-			left = append(left, t)
-		}
-	}
-	c.timers = left
-	c.mu.Unlock()
-}
-
-// armed is how many timers are pending.
-func (c *stepClock) armed() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, t := range c.timers {
-		if !t.stopped {
-			n++
-		}
-	}
-	return n
-}
-
 // call is a waiting caller's leg on engine a, answered by a parked trunk
 // call on engine b.
 type call struct {
@@ -600,7 +528,7 @@ func done(t *testing.T, w *waitRoom) {
 // periodic prompts on their own timer; two due at once play back to back.
 func TestWaitRoomSchedule(t *testing.T) {
 	c := newCall(t)
-	clock := newStepClock()
+	clock := newTestClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	q := &config.Queue{
 		Name: "support", Announce: "welcome", AnnounceEvery: 30 * time.Second, Position: true, HoldTime: true,
 		Periodic: []string{"thank-you-for-waiting", "please-hold"}, PeriodicEvery: 45 * time.Second,
@@ -615,7 +543,7 @@ func TestWaitRoomSchedule(t *testing.T) {
 		t.Fatalf("%d timers armed once the music plays, want 2 (announcement, periodic)", n)
 	}
 
-	clock.advance(30 * time.Second) // t=30: the position
+	clock.AdvanceAsync(30 * time.Second) // t=30: the position
 	c.musicStops(t, music)
 	c.prompt(t)
 	music = c.musicStarts(t)
@@ -623,17 +551,17 @@ func TestWaitRoomSchedule(t *testing.T) {
 		t.Fatalf("asked position %d and wait %d times, want 1 and 1", p, wt)
 	}
 
-	clock.advance(15 * time.Second) // t=45: the first periodic prompt
+	clock.AdvanceAsync(15 * time.Second) // t=45: the first periodic prompt
 	c.musicStops(t, music)
 	c.prompt(t)
 	music = c.musicStarts(t)
 
-	clock.advance(15 * time.Second) // t=60: the position again (30 s after the last one)
+	clock.AdvanceAsync(15 * time.Second) // t=60: the position again (30 s after the last one)
 	c.musicStops(t, music)
 	c.prompt(t)
 	music = c.musicStarts(t)
 
-	clock.advance(30 * time.Second) // t=90: both at once, back to back
+	clock.AdvanceAsync(30 * time.Second) // t=90: both at once, back to back
 	c.musicStops(t, music)
 	c.prompt(t)
 	c.prompt(t)
@@ -653,7 +581,7 @@ func TestWaitRoomSchedule(t *testing.T) {
 // only after a full interval of music.
 func TestWaitRoomNoStacking(t *testing.T) {
 	c := newCall(t)
-	clock := newStepClock()
+	clock := newTestClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	q := &config.Queue{Name: "support", AnnounceEvery: 10 * time.Second, Position: true}
 	asked := make(chan struct{})
 	info := &countingInfo{pos: 2, asked: asked}
@@ -661,20 +589,20 @@ func TestWaitRoomNoStacking(t *testing.T) {
 	defer w.stop()
 
 	music := c.musicStarts(t)
-	clock.advance(10 * time.Second)
+	clock.AdvanceAsync(10 * time.Second)
 	<-asked // the announcement is being made
 	if n := clock.armed(); n != 0 {
 		t.Fatalf("%d timers armed during the announcement, want 0", n)
 	}
-	clock.advance(time.Hour) // nothing may pile up
+	clock.AdvanceAsync(time.Hour) // nothing may pile up
 	c.musicStops(t, music)
 	c.prompt(t)
 	music = c.musicStarts(t)
 	if n := clock.armed(); n != 1 {
 		t.Fatalf("%d timers armed after the announcement, want 1", n)
 	}
-	clock.advance(9 * time.Second)
-	clock.advance(time.Second)
+	clock.AdvanceAsync(9 * time.Second)
+	clock.AdvanceAsync(time.Second)
 	<-asked
 	c.musicStops(t, music)
 	c.prompt(t)
@@ -698,7 +626,7 @@ func TestWaitRoomExitKey(t *testing.T) {
 			exits <- [2]string{key, target}
 		},
 		callback: func() { t.Error("callback hook called") },
-	}, newStepClock(), quiet)
+	}, newTestClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), quiet)
 	room.Store(w)
 
 	music := c.musicStarts(t)
@@ -735,7 +663,7 @@ func TestWaitRoomCallbackKey(t *testing.T) {
 	w := startWaitRoom(context.Background(), c.a, c.leg, q, fixedInfo{}, waitHooks{
 		exit:     func(string, string) { t.Error("exit hook called") },
 		callback: func() { called <- struct{}{} },
-	}, newStepClock(), quiet)
+	}, newTestClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), quiet)
 	defer w.stop()
 
 	music := c.musicStarts(t)
@@ -769,7 +697,7 @@ func TestWaitRoomStopDuringConfirmation(t *testing.T) {
 	var hooks atomic.Int32
 	w := startWaitRoom(context.Background(), c.a, c.leg, q, fixedInfo{}, waitHooks{
 		callback: func() { hooks.Add(1) },
-	}, newStepClock(), quiet)
+	}, newTestClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), quiet)
 
 	music := c.musicStarts(t)
 	c.press(t, "1")
@@ -795,7 +723,7 @@ func TestWaitRoomStopRacesKey(t *testing.T) {
 		var hooks atomic.Int32
 		w := startWaitRoom(context.Background(), c.a, c.leg, q, fixedInfo{pos: 2}, waitHooks{
 			exit: func(string, string) { hooks.Add(1) },
-		}, newStepClock(), quiet)
+		}, newTestClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), quiet)
 		c.musicStarts(t)
 		var wg sync.WaitGroup
 		wg.Add(2)
@@ -824,7 +752,7 @@ func TestWaitRoomEnds(t *testing.T) {
 	t.Run("context", func(t *testing.T) {
 		c := newCall(t)
 		ctx, cancel := context.WithCancel(context.Background())
-		w := startWaitRoom(ctx, c.a, c.leg, q, fixedInfo{}, hooks, newStepClock(), quiet)
+		w := startWaitRoom(ctx, c.a, c.leg, q, fixedInfo{}, hooks, newTestClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), quiet)
 		c.prompt(t)
 		c.musicStarts(t)
 		cancel()
@@ -834,7 +762,7 @@ func TestWaitRoomEnds(t *testing.T) {
 	})
 	t.Run("hangup", func(t *testing.T) {
 		c := newCall(t)
-		w := startWaitRoom(context.Background(), c.a, c.leg, q, fixedInfo{}, hooks, newStepClock(), quiet)
+		w := startWaitRoom(context.Background(), c.a, c.leg, q, fixedInfo{}, hooks, newTestClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), quiet)
 		c.prompt(t)
 		c.musicStarts(t)
 		if err := c.b.Hangup(context.Background(), c.far, dialog.CauseNormal); err != nil {
@@ -845,7 +773,7 @@ func TestWaitRoomEnds(t *testing.T) {
 	})
 	t.Run("hangup during the entry announcement", func(t *testing.T) {
 		c := newCall(t)
-		w := startWaitRoom(context.Background(), c.a, c.leg, q, fixedInfo{}, hooks, newStepClock(), quiet)
+		w := startWaitRoom(context.Background(), c.a, c.leg, q, fixedInfo{}, hooks, newTestClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), quiet)
 		c.next(t, dialog.EventPlayStarted, "")
 		if err := c.a.Hangup(context.Background(), c.leg, dialog.CauseNormal); err != nil {
 			t.Fatal(err)
