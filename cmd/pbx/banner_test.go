@@ -69,3 +69,40 @@ func TestBannerRWI(t *testing.T) {
 		})
 	}
 }
+
+// The banner lists the agents; the embedded demo PIN is printed with its
+// warning, a configured PIN never.
+func TestBannerAgents(t *testing.T) {
+	demo, err := config.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := config.Parse("my.yaml", []byte("agents:\n  - id: \"7001\"\n    pin: \"864209\"\n  - id: \"7002\"\n    contact: \"1002\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name      string
+		cfg       *config.Config
+		want, not []string
+	}{
+		{"demo", demo, []string{"    9001   static agent, PIN 1234  (demo secret: change it)", "    1003   dynamic member, rung at 1003"}, nil},
+		{"configured", own, []string{"    7001   static agent, PIN (from your config)", "    7002   dynamic member, rung at 1002"}, []string{"864209"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			printBanner(&b, tt.cfg, fixedListeners{http: "127.0.0.1:8088"})
+			out := b.String()
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("banner lacks %q:\n%s", w, out)
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(out, n) {
+					t.Errorf("banner shows %q:\n%s", n, out)
+				}
+			}
+		})
+	}
+}

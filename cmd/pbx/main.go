@@ -166,7 +166,29 @@ func printBanner(w io.Writer, cfg *config.Config, srv listeners) {
 			fmt.Fprintf(w, "    %-12s %-20s %s\n", m, r.Target, r.Name)
 		}
 	}
+	printAgents(w, cfg)
 	printRWI(w, cfg, srv.HTTPAddr())
+}
+
+// printAgents shows the contact center's agents: how each logs in, and,
+// like the demo passwords, the embedded demo PINs; a configured PIN is
+// never shown.
+func printAgents(w io.Writer, cfg *config.Config) {
+	if len(cfg.Agents) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "  agents (%d queues):\n", len(cfg.Queues))
+	for _, a := range cfg.Agents {
+		how := "dynamic member, rung at " + a.Contact
+		if a.PIN != "" {
+			pin := "(from your config)"
+			if cfg.File == config.DefaultName {
+				pin = a.PIN + "  (demo secret: change it)"
+			}
+			how = "static agent, PIN " + pin
+		}
+		fmt.Fprintf(w, "    %-6s %s\n", a.ID, how)
+	}
 }
 
 // printRWI shows where programs connect over RWI and with which tokens.
