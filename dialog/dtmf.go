@@ -66,7 +66,8 @@ func (l *Leg) heardDigit(d media.Digit, src media.DigitSource) {
 		return
 	}
 	l.publish(Event{Kind: EventDTMF, Digit: string(d.Key), Source: src.String()})
-	l.log.Debug("key press", "key", string(d.Key), "source", src.String())
+	// Which key is not logged: keys spell PINs (an agent's, a room's).
+	l.log.Debug("key press", "source", src.String())
 	for _, fn := range l.keys.each() {
 		fn(d)
 	}
