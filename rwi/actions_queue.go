@@ -430,6 +430,14 @@ func (ss *session) agentViewLocked(a queue.AgentStatus) agentView {
 // listQueues is every queue, live, without its callers and members
 // (queue.status has them): what a wallboard polls.
 func listQueues(x *cmd) (any, *Error) {
+	return listAll(x, "queues", (*queue.Center).Queues,
+		func(ss *session, q queue.QueueStatus) queueView { return ss.queueViewLocked(q, false) },
+		func(v queueView) string { return v.QueueID })
+}
+
+// listAll is the reply of queue.list and agent.list: under key, every
+// item all gives, as the session names its legs, sorted by id.
+func listAll[S, V any](x *cmd, key string, all func(*queue.Center) []S, view func(*session, S) V, id func(V) string) (any, *Error) {
 	if err := decodeParams(x.params, &struct{}{}); err != nil {
 		return nil, err
 	}
@@ -437,16 +445,16 @@ func listQueues(x *cmd) (any, *Error) {
 	if err != nil {
 		return nil, err
 	}
-	qs := c.Queues()
+	items := all(c)
 	ss := x.ss
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	out := make([]queueView, 0, len(qs))
-	for _, q := range qs {
-		out = append(out, ss.queueViewLocked(q, false))
+	out := make([]V, 0, len(items))
+	for _, it := range items {
+		out = append(out, view(ss, it))
 	}
-	slices.SortFunc(out, func(a, b queueView) int { return strings.Compare(a.QueueID, b.QueueID) })
-	return map[string][]queueView{"queues": out}, nil
+	slices.SortFunc(out, func(a, b V) int { return strings.Compare(id(a), id(b)) })
+	return map[string][]V{key: out}, nil
 }
 
 func queueStatus(x *cmd) (any, *Error) {
@@ -473,23 +481,8 @@ func queueStatus(x *cmd) (any, *Error) {
 }
 
 func listAgents(x *cmd) (any, *Error) {
-	if err := decodeParams(x.params, &struct{}{}); err != nil {
-		return nil, err
-	}
-	c, err := x.srv.center()
-	if err != nil {
-		return nil, err
-	}
-	as := c.Agents()
-	ss := x.ss
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	out := make([]agentView, 0, len(as))
-	for _, a := range as {
-		out = append(out, ss.agentViewLocked(a))
-	}
-	slices.SortFunc(out, func(a, b agentView) int { return strings.Compare(a.AgentID, b.AgentID) })
-	return map[string][]agentView{"agents": out}, nil
+	return listAll(x, "agents", (*queue.Center).Agents, (*session).agentViewLocked,
+		func(v agentView) string { return v.AgentID })
 }
 
 // findAgent checks an agent id and finds the contact center that has
