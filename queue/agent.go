@@ -167,8 +167,7 @@ func (t *txn) refresh(a *agent) {
 		a.idleSince = t.now
 	}
 	t.publish(dialog.Event{Kind: EventAgentStateChanged, Agent: a.id, State: st, Detail: brk, Cause: rsn, LegID: a.line})
-	t.c.dirty[a.id] = true
-	t.persist = true
+	t.saveAgent(a)
 	t.c.log.Debug("agent state", "agent", a.id, "state", st, "was", was, "break", brk)
 	switch st {
 	case StateIdle, StateOnCall:
@@ -176,9 +175,7 @@ func (t *txn) refresh(a *agent) {
 	}
 	// Leaving idle may empty a queue others wait in.
 	for _, m := range a.mlist {
-		if len(m.q.cfg.LeaveEmpty) > 0 && len(m.q.waiting) > 0 {
-			t.empties = append(t.empties, m.q)
-		}
+		t.markEmpty(m.q)
 	}
 }
 
@@ -194,49 +191,51 @@ func (a *agent) stopTimers() {
 }
 
 // startWrap puts the agent in wrap-up for d (nothing for d = 0).
-func (t *txn) startWrap(a *agent, d time.Duration) {
-	if d <= 0 || a.oneOff {
-		return
-	}
-	if a.wrapT != nil {
-		a.wrapT.Stop()
-	}
-	a.inWrap = true
-	c := t.c
-	var tm dialog.Timer
-	tm = c.clock.AfterFunc(d, func() {
-		c.do(func(t *txn) {
-			if a.wrapT != tm {
-				return
-			}
-			a.wrapT, a.inWrap = nil, false
-			t.refresh(a)
-		})
-	})
-	a.wrapT = tm
-}
+func (t *txn) startWrap(a *agent, d time.Duration) { t.holdOff(a, d, &a.inWrap, &a.wrapT) }
 
 // startRetry keeps the agent from offers for d after a no answer.
-func (t *txn) startRetry(a *agent, d time.Duration) {
+func (t *txn) startRetry(a *agent, d time.Duration) { t.holdOff(a, d, &a.inRetry, &a.retryT) }
+
+// holdOff keeps the agent from offers for d (nothing for d = 0): *flag
+// is set until the timer, kept in *tm, runs out. A later holdOff of the
+// same kind replaces the timer.
+func (t *txn) holdOff(a *agent, d time.Duration, flag *bool, tm *dialog.Timer) {
 	if d <= 0 || a.oneOff {
 		return
 	}
-	if a.retryT != nil {
-		a.retryT.Stop()
+	if *tm != nil {
+		(*tm).Stop()
 	}
-	a.inRetry = true
+	*flag = true
 	c := t.c
-	var tm dialog.Timer
-	tm = c.clock.AfterFunc(d, func() {
+	var mine dialog.Timer
+	mine = c.clock.AfterFunc(d, func() {
 		c.do(func(t *txn) {
-			if a.retryT != tm {
+			if *tm != mine {
 				return
 			}
-			a.retryT, a.inRetry = nil, false
+			*tm, *flag = nil, false
 			t.refresh(a)
 		})
 	})
-	a.retryT = tm
+	*tm = mine
+}
+
+// saveAgent marks the agent's session to be persisted.
+func (t *txn) saveAgent(a *agent) {
+	t.c.dirty[a.id] = true
+	t.persist = true
+}
+
+// qlogSession writes an agent's login or logoff to the queue log, once
+// per queue the agent is in, or once with no queue for an agent in none.
+func (t *txn) qlogSession(a *agent, event string, data ...string) {
+	for _, m := range a.mlist {
+		t.c.ql.write("", m.q.name, a.id, event, data...)
+	}
+	if len(a.mlist) == 0 {
+		t.c.ql.write("", "", a.id, event, data...)
+	}
 }
 
 // login logs an agent in (on line, for a static agent on an open line).
@@ -248,12 +247,7 @@ func (t *txn) login(a *agent, device, line string) {
 		if line != "" {
 			channel = line
 		}
-		for _, m := range a.mlist {
-			t.c.ql.write("", m.q.name, a.id, qlogAgentLogin, channel)
-		}
-		if len(a.mlist) == 0 {
-			t.c.ql.write("", "", a.id, qlogAgentLogin, channel)
-		}
+		t.qlogSession(a, qlogAgentLogin, channel)
 		t.c.log.Info("agent logged in", "agent", a.id, "device", device, "line", line)
 	}
 	if device != "" {
@@ -263,8 +257,7 @@ func (t *txn) login(a *agent, device, line string) {
 		a.line = line
 	}
 	a.unavailable = false
-	t.c.dirty[a.id] = true
-	t.persist = true
+	t.saveAgent(a)
 	t.refresh(a)
 }
 
@@ -281,19 +274,15 @@ func (t *txn) logout(a *agent, reason string) {
 		channel = a.line
 	}
 	secs := qlogSeconds(t.now.Sub(a.loginAt))
+	t.qlogSession(a, qlogAgentLogoff, channel, secs)
 	for _, m := range a.mlist {
-		t.c.ql.write("", m.q.name, a.id, qlogAgentLogoff, channel, secs)
 		t.markEmpty(m.q)
-	}
-	if len(a.mlist) == 0 {
-		t.c.ql.write("", "", a.id, qlogAgentLogoff, channel, secs)
 	}
 	if a.line != "" && len(a.calls) == 0 {
 		t.dropLine(a, !a.lineGone)
 	}
 	t.c.log.Info("agent logged out", "agent", a.id, "reason", reason)
-	t.c.dirty[a.id] = true
-	t.persist = true
+	t.saveAgent(a)
 	t.refresh(a)
 }
 
@@ -324,8 +313,7 @@ func (t *txn) pause(a *agent, brk, reason string) {
 		t.c.ql.write("", m.q.name, a.id, qlogPause, why)
 		t.markEmpty(m.q) // paused on a call: the state shows the call, the queues feel the pause
 	}
-	t.c.dirty[a.id] = true
-	t.persist = true
+	t.saveAgent(a)
 	t.refresh(a)
 }
 
@@ -339,8 +327,7 @@ func (t *txn) unpause(a *agent) {
 	for _, m := range a.mlist {
 		t.c.ql.write("", m.q.name, a.id, qlogUnpause, why)
 	}
-	t.c.dirty[a.id] = true
-	t.persist = true
+	t.saveAgent(a)
 	t.refresh(a)
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -252,9 +253,11 @@ func (c *Center) Close(ctx context.Context) error {
 	}
 	wg.Wait()
 
+	// The event loop replaces a lagged subscription: it is closed once
+	// the loop has returned, so the one closed is the last.
 	c.cancel()
-	c.sub.Close()
 	c.wg.Wait()
+	c.sub.Close()
 	c.flush()
 	centers.CompareAndDelete(c.e, c)
 	errs := []error{c.stats.close(), c.ql.close()}
@@ -292,11 +295,11 @@ func (c *Center) drainCaller(ctx context.Context, d drained) {
 		}
 	}
 	if cc.ShutdownTarget != "" {
-		if err := c.e.Redirect(ctx, cl.leg, cc.ShutdownTarget); err == nil {
+		err := c.e.Redirect(ctx, cl.leg, cc.ShutdownTarget)
+		if err == nil {
 			return
-		} else {
-			c.log.Warn("shutdown target", "leg", cl.leg, "target", cc.ShutdownTarget, "error", err)
 		}
+		c.log.Warn("shutdown target", "leg", cl.leg, "target", cc.ShutdownTarget, "error", err)
 	}
 	c.e.Hangup(ctx, cl.leg, dialog.CauseShutdown)
 }
@@ -522,4 +525,4 @@ func (t *txn) legEvent(ref legRef, ev dialog.Event) {
 	}
 }
 
-func itoa(n int) string { return fmt.Sprint(n) }
+func itoa(n int) string { return strconv.Itoa(n) }

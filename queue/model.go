@@ -3,6 +3,7 @@ package queue
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"pbx/config"
@@ -67,7 +68,7 @@ func (q *queue) setMember(a *agent, penalty int) *member {
 	q.members = append(q.members, m)
 	q.byAgent[a.id] = m
 	a.members[q.name] = m
-	i, _ := slices.BinarySearchFunc(a.mlist, q.name, func(m *member, n string) int { return cmpString(m.q.name, n) })
+	i, _ := slices.BinarySearchFunc(a.mlist, q.name, func(m *member, n string) int { return strings.Compare(m.q.name, n) })
 	a.mlist = slices.Insert(a.mlist, i, m)
 	return m
 }
@@ -85,17 +86,7 @@ func (q *queue) removeMember(a *agent) bool {
 	return true
 }
 
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-// musicClassOf is the hold music of a static agent's open line: that of
+// musicClass is the hold music of a static agent's open line: that of
 // the agent's first queue with one, else the default class.
 func (a *agent) musicClass() string {
 	for _, m := range a.mlist {
