@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"pbx/config"
 	"pbx/dialog"
 )
 
@@ -64,7 +63,8 @@ func (cl *caller) stopTimers() {
 	}
 }
 
-// waitInfo for the wait room; safe from any goroutine.
+// callerInfo is the waitInfo of a caller's wait room: its place and
+// estimated wait, read under the Center's lock from the room's goroutine.
 type callerInfo struct {
 	c  *Center
 	cl *caller
@@ -218,9 +218,7 @@ func (t *txn) armRule(cl *caller) {
 			cl.lim = limitsAt(cl.q.cfg, t.now.Sub(cl.joined))
 			t.armRule(cl)
 			t.callers = append(t.callers, cl)
-			if len(cl.q.cfg.LeaveEmpty) > 0 {
-				t.empties = append(t.empties, cl.q)
-			}
+			t.markEmpty(cl.q)
 		})
 	})
 	cl.ruleT = tm
@@ -370,7 +368,7 @@ func (t *txn) callerEvent(cl *caller, ev dialog.Event) {
 			cl.conn.callerGone = true
 			delete(t.c.legs, cl.leg)
 		case phaseTalking:
-			t.endCall(cl.conn, "caller")
+			t.endCall(cl.conn, endedByCaller, "")
 		}
 	}
 }
@@ -598,5 +596,3 @@ func (c *Center) fallbackOf(queueName string) string {
 	}
 	return ""
 }
-
-var _ = config.DefaultMusicClass

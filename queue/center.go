@@ -510,7 +510,7 @@ func (t *txn) legEvent(ref legRef, ev dialog.Event) {
 	case legTakeover:
 		if ev.Kind == dialog.EventLegEnded {
 			delete(t.c.legs, ev.LegID)
-			t.endCall(ref.k, "agent")
+			t.endCall(ref.k, endedByAgent, "")
 		}
 	case legPair:
 		// The queue's bridge parks the one left: hang it up, as a call

@@ -207,7 +207,7 @@ func TestAgentLifecycle(t *testing.T) {
 	k := cl.conn
 	cc.do(func(t *txn) { t.connected(k, "b1", "") })
 	cc.clock.Advance(30 * time.Second)
-	cc.do(func(t *txn) { t.endCall(k, "caller") })
+	cc.do(func(t *txn) { t.endCall(k, endedByCaller, "") })
 	if cc.state("7") != StateWrapup {
 		t.Fatalf("after the call: %s, want wrap-up", cc.state("7"))
 	}

@@ -51,10 +51,43 @@ type conn struct {
 	bridge     string
 	callerGone bool // ended while being connected
 	agentGone  bool
-	transfer   int  // transfer by the agent: 0 none, 1 started, 2 consulting
+	transfer   transferState
 	agentEnded bool // the agent's leg ended while its transfer was under way
 	ended      bool
 	pos        int // the caller's place in line when the agent took them
+}
+
+// transferState is how far the agent's transfer of a queue call has gone.
+type transferState int
+
+const (
+	transferNone       transferState = iota
+	transferStarted                  // the agent's phone started a transfer
+	transferConsulting               // the agent talks to the target first: attended
+)
+
+// callEnd is what ended a queue call, as the queue log tells it.
+type callEnd int
+
+const (
+	endedByCaller           callEnd = iota + 1 // the caller hung up
+	endedByAgent                               // the agent's side ended
+	endedByBlindTransfer                       // the agent handed the caller on
+	endedByAttendedTransfer                    // ... after talking to the target
+)
+
+func (e callEnd) String() string {
+	switch e {
+	case endedByCaller:
+		return "caller"
+	case endedByAgent:
+		return "agent"
+	case endedByBlindTransfer:
+		return "blind"
+	case endedByAttendedTransfer:
+		return "attended"
+	}
+	return "unknown"
 }
 
 // agentFree gives a free agent the best caller it may take, if any.
@@ -325,7 +358,7 @@ func (t *txn) offerEvent(o *offer, ev dialog.Event) {
 				t.agentLegEnded(k)
 				// A transfer the agent completed by hanging up is
 				// reported after the leg ended: keep following it.
-				keep = keep || !k.ended && k.transfer > 0
+				keep = keep || !k.ended && k.transfer != transferNone
 			}
 		}
 		if !keep {
@@ -473,7 +506,6 @@ func (t *txn) answered(o *offer) {
 // connect bridges a caller with the agent who took them: a static agent
 // on its line hears a beep first. The outcome is settled under the lock.
 func (c *Center) connect(ctx context.Context, k *conn) {
-	var err error
 	if k.viaLine {
 		if pb, perr := c.e.PlayPrompts(ctx, k.agentLeg, []string{sounds.Beep}, dialog.PlayOptions{}); perr == nil {
 			select {
@@ -537,10 +569,10 @@ func (t *txn) connected(k *conn, bridge, rec string) {
 	}
 	switch {
 	case k.callerGone:
-		t.endCall(k, "caller")
+		t.endCall(k, endedByCaller, "")
 		return
 	case k.agentGone:
-		t.endCall(k, "agent")
+		t.endCall(k, endedByAgent, "")
 		return
 	}
 	t.attachSupervisors(a, k)
@@ -591,18 +623,18 @@ func (t *txn) agentLegEnded(k *conn) {
 		k.agentGone = true
 		return
 	}
-	if k.transfer > 0 {
+	if k.transfer != transferNone {
 		k.agentEnded = true
 		return // the transfer's completion (or failure) ends the agent's part
 	}
-	t.endCall(k, "agent")
+	t.endCall(k, endedByAgent, "")
 }
 
-// endCall ends a queue call: by "caller" (hung up: a dynamic agent's call
-// is hung up, a static agent's line goes back to music), by "agent" (the
-// caller is hung up), or by "transfer" (the agent handed the caller on).
-// The agent wraps up.
-func (t *txn) endCall(k *conn, by string, args ...string) {
+// endCall ends a queue call: by the caller (hung up: a dynamic agent's
+// call is hung up, a static agent's line goes back to music), by the
+// agent (the caller is hung up), or by a transfer to target (the agent
+// handed the caller on). The agent wraps up.
+func (t *txn) endCall(k *conn, by callEnd, target string) {
 	if k.ended {
 		return
 	}
@@ -623,22 +655,22 @@ func (t *txn) endCall(k *conn, by string, args ...string) {
 	}
 	h, tk, op := qlogSeconds(k.wait), qlogSeconds(talk), itoa(cl.origPos)
 	switch by {
-	case "caller":
+	case endedByCaller:
 		c.ql.write(cl.callID, q.name, agentID, qlogCompleteCaller, h, tk, op)
-	case "agent":
+	case endedByAgent:
 		c.ql.write(cl.callID, q.name, agentID, qlogCompleteAgent, h, tk, op)
-	case "blind":
-		c.ql.write(cl.callID, q.name, agentID, qlogBlindTransfer, args[0], "", h, tk, op)
-	case "attended":
-		c.ql.write(cl.callID, q.name, agentID, qlogAttendedTransfer, "BRIDGE", args[0], h, tk, op)
+	case endedByBlindTransfer:
+		c.ql.write(cl.callID, q.name, agentID, qlogBlindTransfer, target, "", h, tk, op)
+	case endedByAttendedTransfer:
+		c.ql.write(cl.callID, q.name, agentID, qlogAttendedTransfer, "BRIDGE", target, h, tk, op)
 	}
-	c.log.Info("queue call ended", "leg", k.callerLeg, "agent", agentID, "by", by, "talk", talk.Round(time.Millisecond))
-	if by == "agent" {
+	c.log.Info("queue call ended", "leg", k.callerLeg, "agent", agentID, "by", by.String(), "talk", talk.Round(time.Millisecond))
+	if by == endedByAgent {
 		t.hangup(k.callerLeg, dialog.CauseNormal)
 	}
 	if !k.viaLine {
 		delete(c.legs, k.agentLeg)
-		if by == "caller" {
+		if by == endedByCaller {
 			t.hangup(k.agentLeg, dialog.CauseNormal)
 		}
 	}
@@ -648,7 +680,7 @@ func (t *txn) endCall(k *conn, by string, args ...string) {
 			if s.takeover {
 				delete(c.legs, s.leg)
 				delete(c.sups, s.leg)
-				if by == "caller" {
+				if by == endedByCaller {
 					t.hangup(s.leg, dialog.CauseNormal)
 				}
 			}
@@ -684,30 +716,26 @@ func (t *txn) endCall(k *conn, by string, args ...string) {
 func (t *txn) transferEvent(k *conn, ev dialog.Event) {
 	switch ev.Kind {
 	case dialog.EventTransferStarted:
-		k.transfer = 1
+		k.transfer = transferStarted
 	case dialog.EventLegBridged:
-		if k.transfer == 1 && ev.BridgeID != k.bridge {
-			k.transfer = 2 // talking to the target first: attended
+		if k.transfer == transferStarted && ev.BridgeID != k.bridge {
+			k.transfer = transferConsulting
 		}
 	case dialog.EventTransferFailed:
-		k.transfer = 0
+		k.transfer = transferNone
 		if k.agentEnded {
 			delete(t.c.legs, k.agentLeg)
-			t.endCall(k, "agent")
+			t.endCall(k, endedByAgent, "")
 		}
 	case dialog.EventTransferDone:
 		if k.agentEnded {
 			delete(t.c.legs, k.agentLeg)
 		}
-		how := "blind"
-		if k.transfer != 1 {
-			how = "attended"
+		if k.transfer == transferStarted {
+			t.endCall(k, endedByBlindTransfer, ev.Detail)
+		} else {
+			t.endCall(k, endedByAttendedTransfer, ev.OtherLegID)
 		}
-		target := ev.Detail
-		if how == "attended" {
-			target = ev.OtherLegID
-		}
-		t.endCall(k, how, target)
 		// The caller now talks to the target in the queue's bridge, where
 		// the one who stays is parked, not hung up: pair them.
 		if peer := ev.OtherLegID; peer != "" && peer != k.callerLeg {
