@@ -525,12 +525,7 @@ func (c *Center) RemoveMember(queueName, agentID string) error {
 func (c *Center) Breaks() []config.Break { return slices.Clone(c.cfg.ContactCenter.Breaks) }
 
 func (c *Center) hasBreak(name string) bool {
-	for _, b := range c.cfg.ContactCenter.Breaks {
-		if b.Name == name {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(c.cfg.ContactCenter.Breaks, func(b config.Break) bool { return b.Name == name })
 }
 
 // breakByCode finds a break by the digits keyed after the pause code.

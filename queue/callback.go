@@ -16,11 +16,13 @@ import (
 // lets the agent go at once. A call back not answered is
 // tried again after CallbackRetry, CallbackTries times in all.
 
-// Call-back states.
+// cbState is where a call back is.
+type cbState int
+
 const (
-	cbReady   = iota // waiting for their turn
-	cbCalling        // the PBX rings them
-	cbRetry          // waiting before the next try
+	cbReady   cbState = iota // waiting for their turn
+	cbCalling                // the PBX rings them
+	cbRetry                  // waiting before the next try
 )
 
 // callback is a virtual entry's call back.
@@ -28,7 +30,7 @@ type callback struct {
 	number   string // the caller's number, rung
 	callerID string // the number they had dialled, shown to them
 	tries    int
-	state    int
+	state    cbState
 	leg      string
 	timer    dialog.Timer
 	agent    *agent // kept for the caller while the call back rings

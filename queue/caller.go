@@ -120,7 +120,7 @@ func (c *Center) Enqueue(ctx context.Context, legID, queueName string, o Enqueue
 			cl.from = info.To
 		}
 		if err = t.join(cl, queueName, o.MaxWait); err == nil {
-			st = t.status(cl)
+			st = cl.status(t.now)
 		}
 	})
 	return st, err
@@ -427,13 +427,16 @@ func (t *txn) leaveEmpty(q *queue) {
 	}
 }
 
-// status is a caller's public view.
-func (t *txn) status(cl *caller) CallerStatus {
-	return CallerStatus{
+// status is a caller's public view at time now.
+func (cl *caller) status(now time.Time) CallerStatus {
+	st := CallerStatus{
 		LegID: cl.leg, CallID: cl.callID, Queue: cl.q.name, From: cl.from, Position: cl.pos,
-		Priority: cl.prio, Joined: cl.joined, Wait: t.now.Sub(cl.joined), Held: cl.held,
-		Callback: cl.virtual(), OfferedTo: slices.Clone(cl.offeredTo),
+		Priority: cl.prio, Joined: cl.joined, Wait: now.Sub(cl.joined), Held: cl.held, Callback: cl.virtual(),
 	}
+	if len(cl.offeredTo) > 0 {
+		st.OfferedTo = slices.Clone(cl.offeredTo)
+	}
+	return st
 }
 
 // Dequeue takes a waiting caller out of line. With agentID "" the leg is
@@ -582,7 +585,7 @@ func (c *Center) Requeue(ctx context.Context, legID, queueName string, o Enqueue
 			}
 			return
 		}
-		st = t.status(nc)
+		st = nc.status(t.now)
 	})
 	return st, err
 }

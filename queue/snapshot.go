@@ -43,13 +43,7 @@ func (c *Center) queueStatus(q *queue, now time.Time) QueueStatus {
 		st.Strategy = "ringall"
 	}
 	for _, cl := range q.waiting {
-		cs := CallerStatus{
-			LegID: cl.leg, CallID: cl.callID, Queue: q.name, From: cl.from, Position: cl.pos, Priority: cl.prio,
-			Joined: cl.joined, Wait: now.Sub(cl.joined), Held: cl.held, Callback: cl.virtual(),
-		}
-		if len(cl.offeredTo) > 0 {
-			cs.OfferedTo = append([]string(nil), cl.offeredTo...)
-		}
+		cs := cl.status(now)
 		st.LongestWait = max(st.LongestWait, cs.Wait)
 		st.Callers = append(st.Callers, cs)
 	}

@@ -264,13 +264,13 @@ func handleLogin(ctx context.Context, e *dialog.Engine, l *dialog.Leg, r dialog.
 				return
 			}
 		}
-		switch c.loginKind(id, from) {
-		case "dynamic":
+		switch c.loginWayOf(id, from) {
+		case loginOwnPhone:
 			if err := c.Login(ctx, id, LoginOptions{}); err == nil {
 				sayAndHangup(ctx, e, leg, sounds.LoggedIn)
 				return
 			}
-		case "static":
+		case loginByPIN:
 			pin, ok := ask(ctx, e, leg, sounds.EnterPassword, 12)
 			if !ok {
 				return
@@ -305,21 +305,29 @@ func (c *Center) dynamicOf(ext string) string {
 	return ""
 }
 
-// loginKind says how an agent id keyed from an extension logs in:
-// "static" (a PIN follows), "dynamic" (the member's own phone), "" (no).
-func (c *Center) loginKind(id, from string) string {
+// loginWay is how an agent id keyed from an extension logs in.
+type loginWay int
+
+const (
+	loginRefused  loginWay = iota // no such agent, or not from this phone
+	loginByPIN                    // a static agent: a PIN follows
+	loginOwnPhone                 // a dynamic member keying from its own phone
+)
+
+// loginWayOf says how agent id, keyed from extension from, logs in.
+func (c *Center) loginWayOf(id, from string) loginWay {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a := c.agents[id]
 	switch {
 	case a == nil:
-		return ""
+		return loginRefused
 	case a.static:
-		return "static"
+		return loginByPIN
 	case a.contact != "" && a.contact == from:
-		return "dynamic"
+		return loginOwnPhone
 	}
-	return ""
+	return loginRefused
 }
 
 func (c *Center) checkPIN(id, pin string) bool {
