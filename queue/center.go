@@ -143,7 +143,7 @@ func New(o Options) (*Center, error) {
 	if c.ql, err = openQlog(path, o.Store, c.clock, c.log); err != nil {
 		return nil, err
 	}
-	if c.stats, err = openStatsLog(o.Store, o.Config, c.clock, o.Metrics, c.log); err != nil {
+	if c.stats, err = openStats(o.Store, o.Config, c.clock, o.Metrics, c.log); err != nil {
 		c.ql.close()
 		return nil, fmt.Errorf("queue statistics: %w", err)
 	}

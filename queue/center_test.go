@@ -31,7 +31,7 @@ func newCoreCenter(t testing.TB, cfg *config.Config, st *store.Store) *coreCente
 	if c.ql, err = openQlog("", nil, clk, nil); err != nil {
 		t.Fatal(err)
 	}
-	if c.stats, err = openStats(nil, cfg, clk, nil); err != nil {
+	if c.stats, err = openStats(nil, cfg, clk, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.load(); err != nil {

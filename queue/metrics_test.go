@@ -123,7 +123,7 @@ func TestQueueMetricsNoSnapshot(t *testing.T) {
 	// is an error, not a panic.
 	bad := prometheus.NewRegistry()
 	bad.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "pbx_queue_offered_total", Help: "x"}))
-	if _, err := openStats(nil, statsConfig(), newTestClock(time.Now()), bad); err == nil {
+	if _, err := openStats(nil, statsConfig(), newTestClock(time.Now()), bad, nil); err == nil {
 		t.Fatal("opened over a conflicting collector")
 	}
 }

@@ -173,9 +173,6 @@ func (l *qlog) write(callID, queue, agent, event string, data ...string) {
 	l.mu.RUnlock()
 }
 
-// droppedLines is how many lines were dropped because the writer fell behind.
-func (l *qlog) droppedLines() uint64 { return l.dropped.Load() }
-
 // run is the writer: it appends each line to the file as it comes, and
 // puts the lines waiting at that moment into the store in one transaction.
 func (l *qlog) run() {
@@ -351,22 +348,6 @@ func (e QlogEntry) Line() string {
 
 // errQlogLine is a line that is not epoch|callid|queue|agent|EVENT[|data...].
 var errQlogLine = errors.New("not a queue_log line")
-
-// parseQlogLine reads a queue_log file line (without its newline), as
-// Asterisk or this package writes it. Data is nil when the line has none.
-func parseQlogLine(line string) (QlogEntry, error) {
-	epoch, rest, ok := strings.Cut(line, "|")
-	if !ok {
-		return QlogEntry{}, errQlogLine
-	}
-	sec, err := strconv.ParseInt(epoch, 10, 64)
-	if err != nil {
-		return QlogEntry{}, fmt.Errorf("%w: epoch %q", errQlogLine, epoch)
-	}
-	e, err := parseQlogFields(rest)
-	e.Time = time.Unix(sec, 0)
-	return e, err
-}
 
 // parseQlogFields reads callid|queue|agent|EVENT[|data...], a line without
 // its epoch, as the store keeps it.

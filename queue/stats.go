@@ -109,12 +109,7 @@ type stats struct {
 // cfg gives the interval and each queue's service level (queues added at
 // run time: setServiceLevel); reg, when not nil, gets the pbx_queue_*
 // metrics. log is where store errors go (nil: not logged).
-func openStats(st *store.Store, cfg *config.Config, clock dialog.Clock, reg prometheus.Registerer) (*stats, error) {
-	return openStatsLog(st, cfg, clock, reg, nil)
-}
-
-// openStatsLog is openStats with a logger, for CORE to pass its own.
-func openStatsLog(st *store.Store, cfg *config.Config, clock dialog.Clock, reg prometheus.Registerer, log *slog.Logger) (*stats, error) {
+func openStats(st *store.Store, cfg *config.Config, clock dialog.Clock, reg prometheus.Registerer, log *slog.Logger) (*stats, error) {
 	if clock == nil {
 		clock = dialog.SystemClock{}
 	}

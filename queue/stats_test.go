@@ -23,7 +23,7 @@ func statsConfig() *config.Config {
 
 func mustOpenStats(t testing.TB, st *store.Store, clock *testClock, reg prometheus.Registerer) *stats {
 	t.Helper()
-	s, err := openStats(st, statsConfig(), clock, reg)
+	s, err := openStats(st, statsConfig(), clock, reg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
