@@ -363,17 +363,12 @@ func parseQlogFields(s string) (QlogEntry, error) {
 	return e, nil
 }
 
-// ReadQlog is readQlog for the HTTP API, which reads the queue log of the
-// node's store.
-func ReadQlog(st *store.Store, from, to time.Time, limit int) ([]QlogEntry, error) {
-	return readQlog(st, from, to, limit)
-}
-
-// readQlog returns the queue log entries of the store written in [from, to)
+// ReadQlog returns the queue log entries of the store written in [from, to)
 // (a zero to has no end), oldest first: the first limit of them, or all
 // when limit <= 0. Entries carry the time to the nanosecond, which the file
-// rounds to the second.
-func readQlog(st *store.Store, from, to time.Time, limit int) ([]QlogEntry, error) {
+// rounds to the second. The HTTP API and `pbx queue-log` read it, from a
+// running node's store or a stopped one's.
+func ReadQlog(st *store.Store, from, to time.Time, limit int) ([]QlogEntry, error) {
 	out := []QlogEntry{}
 	err := st.Range(QlogBucket, from, to, limit, func(k string, v []byte) error {
 		t, ok := store.KeyTime(k)

@@ -94,7 +94,7 @@ func TestQlogLines(t *testing.T) {
 		}
 	}
 	// The store holds the same lines, with their exact times.
-	entries, err := readQlog(st, time.Time{}, time.Time{}, 0)
+	entries, err := ReadQlog(st, time.Time{}, time.Time{}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestQlogLines(t *testing.T) {
 		{"nothing yet", time.Time{}, start, 0, nil},
 	}
 	for _, w := range window {
-		es, err := readQlog(st, w.from, w.to, w.limit)
+		es, err := ReadQlog(st, w.from, w.to, w.limit)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +170,7 @@ func TestQlogRestartAppends(t *testing.T) {
 	}
 	st := openLogStore(t, filepath.Join(dir, "data"))
 	defer st.Close()
-	entries, err := readQlog(st, time.Time{}, time.Time{}, 0)
+	entries, err := ReadQlog(st, time.Time{}, time.Time{}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestQlogFileOnlyAndStoreOnly(t *testing.T) {
 	if err := l.close(); err != nil {
 		t.Fatal(err)
 	}
-	es, err := readQlog(st, time.Time{}, time.Time{}, 0)
+	es, err := ReadQlog(st, time.Time{}, time.Time{}, 0)
 	if err != nil || len(es) != 1 || es[0].Event != qlogAgentLogoff || strings.Join(es[0].Data, ",") != "leg-1,60" {
 		t.Fatalf("store only: %+v %v", es, err)
 	}
@@ -252,7 +252,7 @@ func TestQlogConcurrentWriters(t *testing.T) {
 		}
 		seen[e.CallID] = true
 	}
-	es, err := readQlog(st, time.Time{}, time.Time{}, 0)
+	es, err := ReadQlog(st, time.Time{}, time.Time{}, 0)
 	if err != nil || len(es) != len(lines) {
 		t.Fatalf("store has %d, file %d: %v", len(es), len(lines), err)
 	}
