@@ -37,7 +37,7 @@ type member struct {
 // addQueue makes a queue from its config, with its config members.
 func (c *Center) addQueue(qc config.Queue) (*queue, error) {
 	if qc.Strategy == "" {
-		qc.Strategy = "ringall"
+		qc.Strategy = config.DefaultQueueStrategy
 	}
 	st, err := newStrategy(qc.Strategy)
 	if err != nil {

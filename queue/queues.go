@@ -24,7 +24,7 @@ func (c *Center) SetQueue(q config.Queue) error {
 		return fmt.Errorf("set queue %q: %w: a name is letters, digits, '-' and '_'", q.Name, dialog.ErrInvalidState)
 	}
 	if q.Strategy == "" {
-		q.Strategy = "ringall"
+		q.Strategy = config.DefaultQueueStrategy
 	}
 	if err := c.checkQueue(q); err != nil {
 		return fmt.Errorf("set queue %s: %w: %v", q.Name, dialog.ErrInvalidState, err)

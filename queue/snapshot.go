@@ -39,9 +39,6 @@ func (c *Center) Queue(name string) (QueueStatus, bool) {
 
 func (c *Center) queueStatus(q *queue, now time.Time) QueueStatus {
 	st := QueueStatus{Name: q.name, Strategy: q.cfg.Strategy, Waiting: len(q.waiting), Agents: map[string]int{}}
-	if st.Strategy == "" {
-		st.Strategy = "ringall"
-	}
 	for _, cl := range q.waiting {
 		cs := cl.status(now)
 		st.LongestWait = max(st.LongestWait, cs.Wait)
