@@ -239,6 +239,11 @@ func (e *Engine) invite(ctx context.Context, l *Leg, t dialTarget, o dialOptions
 			log.Info("callee refused", "code", de.Res.StatusCode)
 			return nil, causeFromSIP(de.Res.StatusCode), de.Res.StatusCode
 		case ctx.Err() != nil:
+			if res == nil || res.IsProvisional() {
+				// No final response: the CANCEL failed, likely with 481
+				// as the callee answered; its 200 comes as a stray.
+				e.rememberCancelled(l, cs)
+			}
 			return nil, CauseNoAnswer, 0
 		default:
 			log.Info("callee unreachable", "error", err)

@@ -131,7 +131,8 @@ type Engine struct {
 	bySIPID   map[string]*Leg             // by SIP Call-ID, for Replaces
 	idle      chan struct{}               // closed and replaced when the last leg ends
 	draining  atomic.Bool
-	wg        goroutines // every goroutine the engine starts
+	wg        goroutines       // every goroutine the engine starts
+	cancelled cancelledInvites // INVITEs cancelled without a final response, for a 200 that crossed the CANCEL
 }
 
 // Metrics are the engine's counters for /metrics.
@@ -217,6 +218,7 @@ func New(o Options) (*Engine, error) {
 	srv.OnOptions(e.onOptions)
 	srv.OnNotify(e.onInDialog)
 	srv.OnMessage(e.onInDialog)
+	o.Stack.OnStrayInviteOK(e.strayInviteOK)
 	return e, nil
 }
 
@@ -332,6 +334,10 @@ func (e *Engine) Drain(ctx context.Context) {
 	for _, l := range left {
 		l.ops.post(func() { l.end(CauseShutdown, bySystem, 0) })
 	}
+	e.wg.Wait()
+	// A cancelled INVITE's answer may still cross until the INVITEs are
+	// forgotten; its hang-up is waited for too.
+	e.closeCancelled()
 	e.wg.Wait()
 	e.closeMusic()
 }

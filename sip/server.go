@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -55,6 +56,7 @@ type Stack struct {
 	autoHost string // Host when bound to all addresses, found once
 	closers  []func() error
 	conns    map[string]*connLimitListener // "TCP", "TLS"
+	strayOK  atomic.Pointer[func(*sipmsg.Response) bool]
 }
 
 // NewStack builds the user agent and server. Nothing listens until Listen.
@@ -104,9 +106,22 @@ func NewStack(o StackOptions) (*Stack, error) {
 // and a count rather than a line each.
 func (s *Stack) PeerLogger() *slog.Logger { return s.peerLog }
 
+// OnStrayInviteOK sets f to take the 2xx responses to INVITE that match no
+// client transaction: a callee's answer that crossed a CANCEL the PBX
+// already gave up on reaches the stack only this way, and the dialog
+// engine must ACK and hang it up. f returns whether it took the response;
+// it runs on a transport's reading goroutine, so it must not block.
+func (s *Stack) OnStrayInviteOK(f func(*sipmsg.Response) bool) { s.strayOK.Store(&f) }
+
 // strayResponse takes the responses that match no client transaction:
 // retransmissions after a transaction ended, or anything a sender makes up.
+// A 2xx to INVITE goes to the OnStrayInviteOK hook first.
 func (s *Stack) strayResponse(res *sipmsg.Response) {
+	if f := s.strayOK.Load(); f != nil && res.IsSuccess() {
+		if cseq := res.CSeq(); cseq != nil && cseq.MethodName == sipmsg.INVITE && (*f)(res) {
+			return
+		}
+	}
 	s.peerLog.Debug("sip: response matches no transaction", "status", res.StatusCode, "source", res.Source())
 }
 
