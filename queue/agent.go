@@ -13,7 +13,7 @@ import (
 
 // agent is one agent's live state. Its state (logged-out, idle,
 // ringing, on-call, on-hold, wrap-up, paused) is derived from these facts
-// by state, and every change of it is published and persisted by
+// by derive, and every change of it is published and persisted by
 // refresh, so it can never disagree with what the agent is doing.
 type agent struct {
 	id      string

@@ -28,7 +28,7 @@ var (
 //   - pbx_queue_ring_to_answer_seconds{queue}: how long an agent's phone
 //     rang before the agent took the call;
 //   - pbx_queue_callers_waiting{queue} and pbx_queue_agents{queue,state}:
-//     gauges read at each scrape from the snapshot CORE gives (stats.gauges),
+//     gauges read at each scrape from the snapshot the Center gives (stats.gauges),
 //     every state of AgentStates present, 0 included.
 type queueMetrics struct {
 	reg                          prometheus.Registerer

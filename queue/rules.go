@@ -91,7 +91,7 @@ func (l limits) admits(penalty int, skills map[string]int) bool {
 }
 
 // nextChange is the wait at which the limits of q may next change after
-// w: the smallest rule After strictly greater than w, or 0 if none (CORE
+// w: the smallest rule After strictly greater than w, or 0 if none (the Center
 // re-dispatches the caller then).
 func nextChange(q *config.Queue, w time.Duration) time.Duration {
 	var next time.Duration

@@ -530,7 +530,7 @@ func (s *stats) flushLocked() error {
 }
 
 // gauges makes the per-queue gauges (callers waiting, agents by state)
-// read snapshot at each scrape. CORE passes its Queues.
+// read snapshot at each scrape. The Center passes its Queues.
 func (s *stats) gauges(snapshot func() []QueueStatus) {
 	if s.metrics != nil {
 		s.metrics.snapshot.Store(&snapshot)

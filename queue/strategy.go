@@ -12,7 +12,7 @@ import (
 )
 
 // candidate is an eligible, free agent as a strategy sees it for one
-// queue. CORE builds the list (agents free now, admitted by the caller's
+// queue. The Center builds the list (agents free now, admitted by the caller's
 // limits); a strategy only orders it.
 type candidate struct {
 	ID        string
@@ -75,7 +75,7 @@ type strategy interface {
 // callerTrack is one waiting caller's memory of the strategy: the agent
 // last offered (linear, top-down) and the buffers order reuses, so that a
 // dispatch allocates nothing once a caller's buffers have grown. The zero
-// value is ready; CORE keeps one per waiting caller (and per queue, after
+// value is ready; the Center keeps one per waiting caller (and per queue, after
 // a requeue, a fresh one).
 type callerTrack struct {
 	tried     bool // an agent has been offered to this caller

@@ -22,18 +22,12 @@ import (
 // mean something to run. Both end at stop, when the leg ends, or when the
 // context given to startWaitRoom ends.
 
-// Prompts of the callback in queue, spoken by the built-in sounds.
-const (
-	promptCallbackOffer     = "queue-callback-offer"
-	promptCallbackConfirmed = "queue-callback-confirmed"
-)
-
 // keyWait is how long one CollectDTMF waits for a key before the reader
 // asks again; it only bounds how long one read lasts.
 const keyWait = time.Hour
 
 // waitInfo is what the wait room asks the queue when it announces.
-// CORE implements it; safe to call from any goroutine. The wait room
+// The Center implements it (callerInfo); safe to call from any goroutine. The wait room
 // calls it from its own goroutine, which stop waits for: its methods must
 // not wait for a lock that is held while stop is called.
 type waitInfo interface {
@@ -263,7 +257,7 @@ func (w *waitRoom) loop() (hook func(), timers [2]dialog.Timer) {
 func (w *waitRoom) pressed(key string) func() {
 	w.log.Info("wait room key", "key", key)
 	if key == w.q.CallbackKey {
-		if !w.playAndWait(promptCallbackConfirmed) || !w.claim() {
+		if !w.playAndWait(sounds.QueueCallbackConfirmed) || !w.claim() {
 			return nil
 		}
 		return w.h.callback
@@ -434,7 +428,7 @@ func announcement(position int, wait time.Duration, callback bool) []string {
 	}
 	names = append(names, waitPrompts(wait)...)
 	if callback {
-		names = append(names, promptCallbackOffer)
+		names = append(names, sounds.QueueCallbackOffer)
 	}
 	return names
 }
