@@ -18,40 +18,40 @@ import (
 // and each phone sends its own tone, so each step is proven by what each
 // party hears. Events are awaited from a log of the engine's bus.
 
-// Marker audio of the T2 contact-center PBX: each prompt its own tone.
+// Marker audio of the contact-center PBX: each prompt its own tone.
 // The phones send toneA (440), toneB (800) and toneC (1300).
 const (
-	t2Invalid     = 600.0  // "invalid"
-	t2Password    = 1000.0 // "enter-password"
-	t2Paused      = 1550.0 // "paused"
-	t2Music       = 1700.0 // music class "default": the wait room, an agent's open line, a waiting supervisor
-	t2LoggedIn    = 1900.0 // "logged-in"
-	t2AgentLogin  = 2100.0 // "agent-login"
-	t2Unpaused    = 2300.0 // "unpaused"
-	t2Beep        = 2500.0 // "beep": a call put through to a static agent's line
-	t2Goodbye     = 2700.0 // "goodbye"
-	t2LoggedOut   = 2900.0 // "logged-out"
-	t2NotLoggedIn = 3100.0 // "agent-not-logged-in"
-	t2CallbackOK  = 3300.0 // "queue-callback-confirmed"
+	ccInvalid     = 600.0  // "invalid"
+	ccPassword    = 1000.0 // "enter-password"
+	ccPaused      = 1550.0 // "paused"
+	ccMusic       = 1700.0 // music class "default": the wait room, an agent's open line, a waiting supervisor
+	ccLoggedIn    = 1900.0 // "logged-in"
+	ccAgentLogin  = 2100.0 // "agent-login"
+	ccUnpaused    = 2300.0 // "unpaused"
+	ccBeep        = 2500.0 // "beep": a call put through to a static agent's line
+	ccGoodbye     = 2700.0 // "goodbye"
+	ccLoggedOut   = 2900.0 // "logged-out"
+	ccNotLoggedIn = 3100.0 // "agent-not-logged-in"
+	ccCallbackOK  = 3300.0 // "queue-callback-confirmed"
 )
 
-// t2Tones are every tone the T2 PBX and phones make, for ToneSequence.
-var t2Tones = []float64{
-	toneA, toneB, toneC, t2Invalid, t2Password, t2Paused, t2Music, t2LoggedIn, t2AgentLogin,
-	t2Unpaused, t2Beep, t2Goodbye, t2LoggedOut, t2NotLoggedIn, t2CallbackOK,
+// ccTones are every tone the contact-center PBX and phones make, for ToneSequence.
+var ccTones = []float64{
+	toneA, toneB, toneC, ccInvalid, ccPassword, ccPaused, ccMusic, ccLoggedIn, ccAgentLogin,
+	ccUnpaused, ccBeep, ccGoodbye, ccLoggedOut, ccNotLoggedIn, ccCallbackOK,
 }
 
-// t2Sounds writes the marker prompts (400 ms each) and the music (a 2 s
+// ccSounds writes the marker prompts (400 ms each) and the music (a 2 s
 // loop) once, and returns the option that points a PBX at them, so that
 // a PBX restarted on the same data directory sounds the same.
-func t2Sounds(t *testing.T) testkit.PBXOption {
+func ccSounds(t *testing.T) testkit.PBXOption {
 	t.Helper()
 	dir := testkit.WritePrompts(t, 400*time.Millisecond, map[string]float64{
-		"invalid": t2Invalid, "enter-password": t2Password, "paused": t2Paused, "logged-in": t2LoggedIn,
-		"agent-login": t2AgentLogin, "unpaused": t2Unpaused, "beep": t2Beep, "goodbye": t2Goodbye,
-		"logged-out": t2LoggedOut, "agent-not-logged-in": t2NotLoggedIn, "queue-callback-confirmed": t2CallbackOK,
+		"invalid": ccInvalid, "enter-password": ccPassword, "paused": ccPaused, "logged-in": ccLoggedIn,
+		"agent-login": ccAgentLogin, "unpaused": ccUnpaused, "beep": ccBeep, "goodbye": ccGoodbye,
+		"logged-out": ccLoggedOut, "agent-not-logged-in": ccNotLoggedIn, "queue-callback-confirmed": ccCallbackOK,
 	})
-	music := testkit.WritePrompts(t, 2*time.Second, map[string]float64{"default": t2Music})
+	music := testkit.WritePrompts(t, 2*time.Second, map[string]float64{"default": ccMusic})
 	return func(c *config.Config) {
 		c.Sounds.Prompts = dir
 		c.Sounds.Music = map[string]string{"default": music + "/default.wav"}
@@ -67,24 +67,24 @@ func t2Sounds(t *testing.T) testkit.PBXOption {
 	}
 }
 
-// t2PBX starts the default PBX on dataDir ("" for a new one) with the
+// ccPBX starts the default PBX on dataDir ("" for a new one) with the
 // marker sounds, and a log of its events.
-func t2PBX(t *testing.T, dataDir string, sounds testkit.PBXOption, opts ...testkit.PBXOption) (*testkit.PBX, *testkit.EventLog) {
+func ccPBX(t *testing.T, dataDir string, sounds testkit.PBXOption, opts ...testkit.PBXOption) (*testkit.PBX, *testkit.EventLog) {
 	t.Helper()
 	p := testkit.StartPBX(t, dataDir, append([]testkit.PBXOption{sounds}, opts...)...)
 	return p, testkit.RecordEvents(t, p)
 }
 
-// t2Hears waits until x hears every tone of want and none of notWant.
-func t2Hears(t *testing.T, who string, x *testkit.PhoneCall, want, notWant []float64) {
+// ccHears waits until x hears every tone of want and none of notWant.
+func ccHears(t *testing.T, who string, x *testkit.PhoneCall, want, notWant []float64) {
 	t.Helper()
 	if err := x.WaitHearsAll(3*time.Second, want, notWant); err != nil {
 		t.Fatalf("%s: %v", who, err)
 	}
 }
 
-// t2Never checks that x does not hear tone at any moment during d.
-func t2Never(t *testing.T, who string, x *testkit.PhoneCall, tone float64, d time.Duration) {
+// ccNever checks that x does not hear tone at any moment during d.
+func ccNever(t *testing.T, who string, x *testkit.PhoneCall, tone float64, d time.Duration) {
 	t.Helper()
 	end := time.Now().Add(d)
 	for time.Now().Before(end) {
@@ -95,21 +95,21 @@ func t2Never(t *testing.T, who string, x *testkit.PhoneCall, tone float64, d tim
 	}
 }
 
-// t2HeardSequence waits until x, since its capture started, has heard the
+// ccHeardSequence waits until x, since its capture started, has heard the
 // tones of want (each a run, in that order, others of tones in between
 // not allowed), and fails if it heard them otherwise. The music playing
 // as the capture started does not count unless want starts with it.
-func t2HeardSequence(t *testing.T, who string, x *testkit.PhoneCall, tones []float64, want ...float64) {
+func ccHeardSequence(t *testing.T, who string, x *testkit.PhoneCall, tones []float64, want ...float64) {
 	t.Helper()
 	steps := make([]anyTone, len(want))
 	for i, w := range want {
 		steps[i] = anyTone{w}
 	}
-	heardSteps(t, who, x, tones, t2Music, steps...)
+	heardSteps(t, who, x, tones, ccMusic, steps...)
 }
 
-// t2Call calls number from ph and starts its tone.
-func t2Call(t *testing.T, ph *testkit.Phone, number string, tone float64) *testkit.PhoneCall {
+// ccCall calls number from ph and starts its tone.
+func ccCall(t *testing.T, ph *testkit.Phone, number string, tone float64) *testkit.PhoneCall {
 	t.Helper()
 	c, err := ph.Call(ctxTimeout(t, 5*time.Second), number, testkit.CallOptions{})
 	if err != nil {
@@ -122,16 +122,16 @@ func t2Call(t *testing.T, ph *testkit.Phone, number string, tone float64) *testk
 	return c
 }
 
-// t2Feature dials a feature code the PBX answers, confirms with a prompt
+// ccFeature dials a feature code the PBX answers, confirms with a prompt
 // and hangs up; it checks the prompt heard, in full, and the hang-up.
-func t2Feature(t *testing.T, ph *testkit.Phone, code string, prompt float64) {
+func ccFeature(t *testing.T, ph *testkit.Phone, code string, prompt float64) {
 	t.Helper()
-	c := t2Call(t, ph, code, 0)
+	c := ccCall(t, ph, code, 0)
 	if err := c.WaitEnded(5 * time.Second); err != nil {
 		t.Fatalf("%s from %s: %v", code, ph.User, err)
 	}
 	pcm, _ := c.Captured()
-	if got := testkit.ToneSequence(pcm, t2Tones...); !slices.Equal(got, []float64{prompt}) {
+	if got := testkit.ToneSequence(pcm, ccTones...); !slices.Equal(got, []float64{prompt}) {
 		t.Fatalf("%s from %s: heard %v Hz, want the prompt %v Hz, then the hang-up", code, ph.User, got, prompt)
 	}
 }
@@ -153,9 +153,9 @@ func answerWithTone(t *testing.T, ph *testkit.Phone, tone float64) *testkit.Phon
 	return c
 }
 
-// t2State waits for agent id to change to state after event index from,
+// ccState waits for agent id to change to state after event index from,
 // and checks the agent's status agrees.
-func t2State(t *testing.T, p *testkit.PBX, log *testkit.EventLog, from int, id, state string) queue.AgentStatus {
+func ccState(t *testing.T, p *testkit.PBX, log *testkit.EventLog, from int, id, state string) queue.AgentStatus {
 	t.Helper()
 	log.Await(from, 5*time.Second, "agent "+id+" "+state, func(ev dialog.Event) bool {
 		return ev.Kind == queue.EventAgentStateChanged && ev.Agent == id && ev.State == state
@@ -167,28 +167,28 @@ func t2State(t *testing.T, p *testkit.PBX, log *testkit.EventLog, from int, id, 
 	return st
 }
 
-// t2Joined waits for a caller to join a queue after index from.
-func t2Joined(t *testing.T, log *testkit.EventLog, from int, queueName string) (dialog.Event, int) {
+// ccJoined waits for a caller to join a queue after index from.
+func ccJoined(t *testing.T, log *testkit.EventLog, from int, queueName string) (dialog.Event, int) {
 	t.Helper()
 	return log.Await(from, 5*time.Second, "queue.joined "+queueName, func(ev dialog.Event) bool {
 		return ev.Kind == queue.EventJoined && ev.Queue == queueName
 	})
 }
 
-// t2StaticLogin logs agent 9001 in from ph by *609001 and the PIN 1234
+// ccStaticLogin logs agent 9001 in from ph by *609001 and the PIN 1234
 // keyed over RTP; the line hears logged-in, then music, and sends tone.
-func t2StaticLogin(t *testing.T, p *testkit.PBX, log *testkit.EventLog, ph *testkit.Phone, tone float64) (*testkit.PhoneCall, queue.AgentStatus) {
+func ccStaticLogin(t *testing.T, p *testkit.PBX, log *testkit.EventLog, ph *testkit.Phone, tone float64) (*testkit.PhoneCall, queue.AgentStatus) {
 	t.Helper()
 	m := log.Mark()
-	line := t2Call(t, ph, "*609001", 0)
-	if err := line.WaitHears(5*time.Second, t2Password); err != nil {
+	line := ccCall(t, ph, "*609001", 0)
+	if err := line.WaitHears(5*time.Second, ccPassword); err != nil {
 		t.Fatalf("no PIN prompt: %v", err)
 	}
 	if err := line.SendDigits("1234#"); err != nil {
 		t.Fatal(err)
 	}
-	st := t2State(t, p, log, m, "9001", queue.StateIdle)
-	t2HeardSequence(t, "agent line logging in", line, t2Tones, t2Password, t2LoggedIn, t2Music)
+	st := ccState(t, p, log, m, "9001", queue.StateIdle)
+	ccHeardSequence(t, "agent line logging in", line, ccTones, ccPassword, ccLoggedIn, ccMusic)
 	line.SendTone(tone)
 	return line, st
 }
@@ -200,58 +200,58 @@ func t2StaticLogin(t *testing.T, p *testkit.PBX, log *testkit.EventLog, ph *test
 // the caller never hears the beep; they hear each other. The caller hangs
 // up: the line goes back to music. The agent hangs up the line: logged out.
 func TestQueueStaticAgentLineAndBeep(t *testing.T) {
-	p, log := t2PBX(t, "", t2Sounds(t))
+	p, log := ccPBX(t, "", ccSounds(t))
 	alice, bob := phone(t, p, "1001"), phone(t, p, "1002")
 
 	m := log.Mark()
-	line := t2Call(t, bob, "*609001", 0)
-	if err := line.WaitHears(5*time.Second, t2Password); err != nil {
+	line := ccCall(t, bob, "*609001", 0)
+	if err := line.WaitHears(5*time.Second, ccPassword); err != nil {
 		t.Fatalf("no PIN prompt: %v", err)
 	}
 	if err := line.SendDigits("4321#"); err != nil {
 		t.Fatal(err)
 	}
 	// Refused, and asked again.
-	t2HeardSequence(t, "wrong PIN", line, t2Tones, t2Password, t2Invalid, t2Password)
+	ccHeardSequence(t, "wrong PIN", line, ccTones, ccPassword, ccInvalid, ccPassword)
 	if st, _ := p.Queues().Agent("9001"); st.State != queue.StateLoggedOut {
 		t.Fatalf("agent 9001 after a wrong PIN: %s, want logged-out", st.State)
 	}
 	if err := line.SendDigits("1234#"); err != nil {
 		t.Fatal(err)
 	}
-	st := t2State(t, p, log, m, "9001", queue.StateIdle)
+	st := ccState(t, p, log, m, "9001", queue.StateIdle)
 	if st.Device != "1002" || st.LegID == "" {
 		t.Errorf("agent 9001 logged in: device %q line %q, want 1002 and its line", st.Device, st.LegID)
 	}
-	t2HeardSequence(t, "agent line", line, t2Tones, t2Password, t2Invalid, t2Password, t2LoggedIn, t2Music)
+	ccHeardSequence(t, "agent line", line, ccTones, ccPassword, ccInvalid, ccPassword, ccLoggedIn, ccMusic)
 	line.SendTone(toneB)
 
 	line.StartCapture()
 	m = log.Mark()
-	a := t2Call(t, alice, "5000", toneA)
-	t2HeardSequence(t, "agent line taking a call", line, []float64{t2Music, t2Beep, toneA}, t2Beep, toneA)
+	a := ccCall(t, alice, "5000", toneA)
+	ccHeardSequence(t, "agent line taking a call", line, []float64{ccMusic, ccBeep, toneA}, ccBeep, toneA)
 	ev, _ := log.Await(m, 5*time.Second, "agent_connected", testkit.IsKind(queue.EventAgentConnected))
 	if ev.Agent != "9001" || ev.Queue != "support" || ev.OtherLegID != st.LegID {
 		t.Errorf("agent_connected %+v: want agent 9001 in support on its line %s", ev, st.LegID)
 	}
 	talking(t, a, line)
-	if pcm, _ := a.Captured(); slices.Contains(testkit.ToneSequence(pcm, t2Tones...), t2Beep) {
+	if pcm, _ := a.Captured(); slices.Contains(testkit.ToneSequence(pcm, ccTones...), ccBeep) {
 		t.Error("the caller heard the agent's beep")
 	}
-	t2State(t, p, log, m, "9001", queue.StateOnCall)
+	ccState(t, p, log, m, "9001", queue.StateOnCall)
 
 	m = log.Mark()
 	if err := a.Hangup(); err != nil {
 		t.Fatal(err)
 	}
-	t2Hears(t, "agent line after the caller hung up", line, []float64{t2Music}, []float64{toneA})
-	t2State(t, p, log, m, "9001", queue.StateIdle)
+	ccHears(t, "agent line after the caller hung up", line, []float64{ccMusic}, []float64{toneA})
+	ccState(t, p, log, m, "9001", queue.StateIdle)
 
 	m = log.Mark()
 	if err := line.Hangup(); err != nil {
 		t.Fatal(err)
 	}
-	t2State(t, p, log, m, "9001", queue.StateLoggedOut)
+	ccState(t, p, log, m, "9001", queue.StateLoggedOut)
 	if st, _ := p.Queues().Agent("9001"); st.LegID != "" {
 		t.Errorf("agent 9001 logged out keeps line %q", st.LegID)
 	}
@@ -260,25 +260,25 @@ func TestQueueStaticAgentLineAndBeep(t *testing.T) {
 // TestQueueStaticAgentWrongPINThrice: three wrong PINs are each refused,
 // then the PBX says goodbye and hangs up; the agent stays logged out.
 func TestQueueStaticAgentWrongPINThrice(t *testing.T) {
-	p, _ := t2PBX(t, "", t2Sounds(t))
+	p, _ := ccPBX(t, "", ccSounds(t))
 	bob := phone(t, p, "1002")
-	line := t2Call(t, bob, "*609001", 0)
+	line := ccCall(t, bob, "*609001", 0)
 	var heard []float64
 	for range 3 {
-		heard = append(heard, t2Password)
-		t2HeardSequence(t, "PIN prompt", line, t2Tones, heard...)
+		heard = append(heard, ccPassword)
+		ccHeardSequence(t, "PIN prompt", line, ccTones, heard...)
 		if err := line.SendDigits("9999#"); err != nil {
 			t.Fatal(err)
 		}
-		heard = append(heard, t2Invalid)
-		t2HeardSequence(t, "wrong PIN", line, t2Tones, heard...)
+		heard = append(heard, ccInvalid)
+		ccHeardSequence(t, "wrong PIN", line, ccTones, heard...)
 	}
 	if err := line.WaitEnded(5 * time.Second); err != nil {
 		t.Fatalf("after three wrong PINs: %v", err)
 	}
 	pcm, _ := line.Captured()
-	got := testkit.ToneSequence(pcm, t2Tones...)
-	want := []float64{t2Password, t2Invalid, t2Password, t2Invalid, t2Password, t2Invalid, t2Goodbye}
+	got := testkit.ToneSequence(pcm, ccTones...)
+	want := []float64{ccPassword, ccInvalid, ccPassword, ccInvalid, ccPassword, ccInvalid, ccGoodbye}
 	if !slices.Equal(got, want) {
 		t.Errorf("heard %v Hz, want %v", got, want)
 	}
@@ -294,18 +294,18 @@ func TestQueueStaticAgentWrongPINThrice(t *testing.T) {
 // *63 makes the agent available and the caller is put through at once.
 // From an extension no agent uses, the codes say not logged in.
 func TestQueueAgentPauseByFeatureCode(t *testing.T) {
-	p, log := t2PBX(t, "", t2Sounds(t))
+	p, log := ccPBX(t, "", ccSounds(t))
 	alice, bob, erin := phone(t, p, "1001"), phone(t, p, "1002"), phone(t, p, "1004")
-	line, _ := t2StaticLogin(t, p, log, bob, toneB)
+	line, _ := ccStaticLogin(t, p, log, bob, toneB)
 
-	t2Feature(t, bob, "*629", t2Invalid)
+	ccFeature(t, bob, "*629", ccInvalid)
 	if st, _ := p.Queues().Agent("9001"); st.State != queue.StateIdle {
 		t.Fatalf("agent 9001 after *629: %s, want idle", st.State)
 	}
-	t2Feature(t, erin, "*621", t2NotLoggedIn)
+	ccFeature(t, erin, "*621", ccNotLoggedIn)
 
 	m := log.Mark()
-	t2Feature(t, bob, "*621", t2Paused)
+	ccFeature(t, bob, "*621", ccPaused)
 	ev, _ := log.Await(m, 5*time.Second, "agent 9001 paused", func(ev dialog.Event) bool {
 		return ev.Kind == queue.EventAgentStateChanged && ev.Agent == "9001" && ev.State == queue.StatePaused
 	})
@@ -322,21 +322,21 @@ func TestQueueAgentPauseByFeatureCode(t *testing.T) {
 
 	line.StartCapture()
 	m = log.Mark()
-	a := t2Call(t, alice, "5000", toneA)
-	joined, _ := t2Joined(t, log, m, "support")
-	t2Hears(t, "caller waiting for a paused agent", a, []float64{t2Music}, nil)
-	t2Never(t, "paused agent's line", line, t2Beep, 300*time.Millisecond)
+	a := ccCall(t, alice, "5000", toneA)
+	joined, _ := ccJoined(t, log, m, "support")
+	ccHears(t, "caller waiting for a paused agent", a, []float64{ccMusic}, nil)
+	ccNever(t, "paused agent's line", line, ccBeep, 300*time.Millisecond)
 	if _, i := log.Find(m, testkit.IsKind(queue.EventAgentOffered)); i >= 0 {
 		t.Fatal("a paused agent was offered the caller")
 	}
 
 	m = log.Mark()
-	t2Feature(t, bob, "*63", t2Unpaused)
+	ccFeature(t, bob, "*63", ccUnpaused)
 	ev, _ = log.Await(m, 5*time.Second, "agent_connected", testkit.IsKind(queue.EventAgentConnected))
 	if ev.LegID != joined.LegID || ev.Agent != "9001" {
 		t.Errorf("agent_connected %+v: want the waiting caller and agent 9001", ev)
 	}
-	t2HeardSequence(t, "agent line after *63", line, []float64{t2Music, t2Beep, toneA}, t2Beep, toneA)
+	ccHeardSequence(t, "agent line after *63", line, []float64{ccMusic, ccBeep, toneA}, ccBeep, toneA)
 	talking(t, a, line)
 	if st, _ := p.Queues().Agent("9001"); st.Break != "" || st.Reason != "" {
 		t.Errorf("agent 9001 unpaused keeps break %q reason %q", st.Break, st.Reason)
@@ -349,28 +349,28 @@ func TestQueueAgentPauseByFeatureCode(t *testing.T) {
 // (meeting), unpauses with *63, and logs out with *61; each step is the
 // confirmation prompt, then the hang-up, and her state follows.
 func TestQueueDynamicMemberFeatureCodes(t *testing.T) {
-	p, log := t2PBX(t, "", t2Sounds(t))
+	p, log := ccPBX(t, "", ccSounds(t))
 	carol := phone(t, p, "1003")
-	t2Feature(t, carol, "*63", t2NotLoggedIn)
+	ccFeature(t, carol, "*63", ccNotLoggedIn)
 
 	m := log.Mark()
-	t2Feature(t, carol, "*60", t2LoggedIn)
-	t2State(t, p, log, m, "1003", queue.StateIdle)
+	ccFeature(t, carol, "*60", ccLoggedIn)
+	ccState(t, p, log, m, "1003", queue.StateIdle)
 
 	m = log.Mark()
-	t2Feature(t, carol, "*622", t2Paused)
-	st := t2State(t, p, log, m, "1003", queue.StatePaused)
+	ccFeature(t, carol, "*622", ccPaused)
+	st := ccState(t, p, log, m, "1003", queue.StatePaused)
 	if st.Break != "meeting" || st.Reason != "feature code" {
 		t.Errorf("carol paused: break %q reason %q, want meeting, feature code", st.Break, st.Reason)
 	}
 
 	m = log.Mark()
-	t2Feature(t, carol, "*63", t2Unpaused)
-	t2State(t, p, log, m, "1003", queue.StateIdle)
+	ccFeature(t, carol, "*63", ccUnpaused)
+	ccState(t, p, log, m, "1003", queue.StateIdle)
 
 	m = log.Mark()
-	t2Feature(t, carol, "*61", t2LoggedOut)
-	t2State(t, p, log, m, "1003", queue.StateLoggedOut)
+	ccFeature(t, carol, "*61", ccLoggedOut)
+	ccState(t, p, log, m, "1003", queue.StateLoggedOut)
 }
 
 // TestQueueCallbackKeepsPlace: Alice and then Bob wait in support while
@@ -381,7 +381,7 @@ func TestQueueDynamicMemberFeatureCodes(t *testing.T) {
 // Alice, back at the head of the line, is put through to Carol, and Bob
 // still waits.
 func TestQueueCallbackKeepsPlace(t *testing.T) {
-	p, log := t2PBX(t, "", t2Sounds(t), func(c *config.Config) {
+	p, log := ccPBX(t, "", ccSounds(t), func(c *config.Config) {
 		for i := range c.Queues {
 			c.Queues[i].CallbackKey = "1"
 		}
@@ -396,15 +396,15 @@ func TestQueueCallbackKeepsPlace(t *testing.T) {
 	}
 
 	m := log.Mark()
-	a := t2Call(t, alice, "5000", toneA)
-	ja, _ := t2Joined(t, log, m, "support")
+	a := ccCall(t, alice, "5000", toneA)
+	ja, _ := ccJoined(t, log, m, "support")
 	m = log.Mark()
-	b := t2Call(t, bob, "5000", toneB)
-	jb, _ := t2Joined(t, log, m, "support")
+	b := ccCall(t, bob, "5000", toneB)
+	jb, _ := ccJoined(t, log, m, "support")
 	if ja.Position != 1 || jb.Position != 2 {
 		t.Fatalf("joined at %d and %d, want 1 and 2", ja.Position, jb.Position)
 	}
-	t2Hears(t, "alice waiting", a, []float64{t2Music}, nil)
+	ccHears(t, "alice waiting", a, []float64{ccMusic}, nil)
 
 	m = log.Mark()
 	a.StartCapture()
@@ -418,7 +418,7 @@ func TestQueueCallbackKeepsPlace(t *testing.T) {
 	if err := a.WaitEnded(5 * time.Second); err != nil {
 		t.Fatalf("alice not hung up after the confirmation: %v", err)
 	}
-	if pcm, _ := a.Captured(); !slices.Contains(testkit.ToneSequence(pcm, t2Tones...), t2CallbackOK) {
+	if pcm, _ := a.Captured(); !slices.Contains(testkit.ToneSequence(pcm, ccTones...), ccCallbackOK) {
 		t.Error("alice did not hear the callback confirmation")
 	}
 	q, _ := cc.Queue("support")
@@ -462,7 +462,7 @@ func TestQueueCallbackKeepsPlace(t *testing.T) {
 	}
 	agent := answerWithTone(t, carol, toneC)
 	talkingTones(t, cb, toneA, agent, toneC)
-	t2Hears(t, "bob still waiting", b, []float64{t2Music}, []float64{toneA, toneC})
+	ccHears(t, "bob still waiting", b, []float64{ccMusic}, []float64{toneA, toneC})
 	q, _ = cc.Queue("support")
 	if len(q.Callers) != 1 || q.Callers[0].LegID != jb.LegID || q.Callers[0].Position != 1 {
 		t.Errorf("support with alice put through: %+v, want bob alone, first", q.Callers)

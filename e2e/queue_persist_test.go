@@ -17,14 +17,14 @@ import (
 // across a restart on the same data directory, and an Asterisk-format
 // queue_log whose lines are exactly the calls and agent actions made.
 
-// t2Abandon has ph call 5000 while nobody can take it, wait in line
+// ccAbandon has ph call 5000 while nobody can take it, wait in line
 // hearing the music, and hang up: an abandon.
-func t2Abandon(t *testing.T, log *testkit.EventLog, ph *testkit.Phone, tone float64) dialog.Event {
+func ccAbandon(t *testing.T, log *testkit.EventLog, ph *testkit.Phone, tone float64) dialog.Event {
 	t.Helper()
 	m := log.Mark()
-	c := t2Call(t, ph, "5000", tone)
-	joined, _ := t2Joined(t, log, m, "support")
-	t2Hears(t, "caller waiting", c, []float64{t2Music}, nil)
+	c := ccCall(t, ph, "5000", tone)
+	joined, _ := ccJoined(t, log, m, "support")
+	ccHears(t, "caller waiting", c, []float64{ccMusic}, nil)
 	if err := c.Hangup(); err != nil {
 		t.Fatal(err)
 	}
@@ -35,15 +35,15 @@ func t2Abandon(t *testing.T, log *testkit.EventLog, ph *testkit.Phone, tone floa
 	return joined
 }
 
-// t2Answered has ph call 5000, be put through to the static agent's line
+// ccAnswered has ph call 5000, be put through to the static agent's line
 // (which hears the beep, then the caller), and hang up.
-func t2Answered(t *testing.T, log *testkit.EventLog, ph *testkit.Phone, line *testkit.PhoneCall) dialog.Event {
+func ccAnswered(t *testing.T, log *testkit.EventLog, ph *testkit.Phone, line *testkit.PhoneCall) dialog.Event {
 	t.Helper()
 	m := log.Mark()
 	line.StartCapture()
-	c := t2Call(t, ph, "5000", toneA)
+	c := ccCall(t, ph, "5000", toneA)
 	ev, _ := log.Await(m, 5*time.Second, "agent_connected", testkit.IsKind(queue.EventAgentConnected))
-	t2HeardSequence(t, "agent line", line, []float64{t2Music, t2Beep, toneA}, t2Beep, toneA)
+	ccHeardSequence(t, "agent line", line, []float64{ccMusic, ccBeep, toneA}, ccBeep, toneA)
 	talking(t, c, line)
 	if err := c.Hangup(); err != nil {
 		t.Fatal(err)
@@ -63,22 +63,22 @@ func t2Answered(t *testing.T, log *testkit.EventLog, ph *testkit.Phone, line *te
 // The queue_log file goes on from where it was.
 func TestQueueRestartKeepsAgents(t *testing.T) {
 	dir := t.TempDir()
-	sounds := t2Sounds(t)
-	p, log := t2PBX(t, dir, sounds)
+	sounds := ccSounds(t)
+	p, log := ccPBX(t, dir, sounds)
 	alice, bob, carol := threePhones(t, p)
 
-	line, _ := t2StaticLogin(t, p, log, bob, toneB)
-	t2Answered(t, log, alice, line)
+	line, _ := ccStaticLogin(t, p, log, bob, toneB)
+	ccAnswered(t, log, alice, line)
 	m := log.Mark()
-	t2Feature(t, bob, "*622", t2Paused)
-	t2State(t, p, log, m, "9001", queue.StatePaused)
+	ccFeature(t, bob, "*622", ccPaused)
+	ccState(t, p, log, m, "9001", queue.StatePaused)
 	m = log.Mark()
-	t2Feature(t, carol, "*60", t2LoggedIn)
-	t2State(t, p, log, m, "1003", queue.StateIdle)
+	ccFeature(t, carol, "*60", ccLoggedIn)
+	ccState(t, p, log, m, "1003", queue.StateIdle)
 	if err := p.Queues().Pause("1003", "training", "coaching"); err != nil {
 		t.Fatal(err)
 	}
-	t2Abandon(t, log, alice, toneA)
+	ccAbandon(t, log, alice, toneA)
 
 	before := map[string]queue.AgentStatus{}
 	for _, id := range []string{"9001", "1003"} {
@@ -94,7 +94,7 @@ func TestQueueRestartKeepsAgents(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	p, log = t2PBX(t, dir, sounds)
+	p, log = ccPBX(t, dir, sounds)
 	for _, tc := range []struct{ id, brk, reason, device string }{
 		{"9001", "meeting", "feature code", "1002"},
 		{"1003", "training", "coaching", ""},
@@ -129,10 +129,10 @@ func TestQueueRestartKeepsAgents(t *testing.T) {
 		}
 	}
 	m = log.Mark()
-	t2Feature(t, bob, "*63", t2Unpaused)
-	t2State(t, p, log, m, "9001", queue.StateIdle)
+	ccFeature(t, bob, "*63", ccUnpaused)
+	ccState(t, p, log, m, "9001", queue.StateIdle)
 	m = log.Mark()
-	a := t2Call(t, alice, "5000", toneA)
+	a := ccCall(t, alice, "5000", toneA)
 	in, err := bob.Incoming(5 * time.Second)
 	if err != nil {
 		t.Fatalf("agent 9001 not called on 1002: %v", err)
@@ -201,25 +201,25 @@ func readQueueLog(t *testing.T, path string) []qlogLine {
 // Carol logs out (AGENTLOGOFF). Every line has the right call id, queue,
 // agent (Agent/9001, Agent/1003, NONE) and fields, in that order.
 func TestQueueLogMatchesCalls(t *testing.T) {
-	p, log := t2PBX(t, "", t2Sounds(t))
+	p, log := ccPBX(t, "", ccSounds(t))
 	alice, bob, carol := threePhones(t, p)
 
-	line, st := t2StaticLogin(t, p, log, bob, toneB)
+	line, st := ccStaticLogin(t, p, log, bob, toneB)
 	lineLeg := st.LegID
-	call1 := t2Answered(t, log, alice, line)
+	call1 := ccAnswered(t, log, alice, line)
 
 	m := log.Mark()
-	t2Feature(t, bob, "*621", t2Paused)
-	t2State(t, p, log, m, "9001", queue.StatePaused)
-	call2 := t2Abandon(t, log, alice, toneA)
+	ccFeature(t, bob, "*621", ccPaused)
+	ccState(t, p, log, m, "9001", queue.StatePaused)
+	call2 := ccAbandon(t, log, alice, toneA)
 
 	m = log.Mark()
-	t2Feature(t, carol, "*60", t2LoggedIn)
-	t2State(t, p, log, m, "1003", queue.StateIdle)
+	ccFeature(t, carol, "*60", ccLoggedIn)
+	ccState(t, p, log, m, "1003", queue.StateIdle)
 
 	m = log.Mark()
-	a := t2Call(t, alice, "5000", toneA)
-	call3, _ := t2Joined(t, log, m, "support")
+	a := ccCall(t, alice, "5000", toneA)
+	call3, _ := ccJoined(t, log, m, "support")
 	in, err := carol.Incoming(5 * time.Second)
 	if err != nil {
 		t.Fatalf("carol not rung: %v", err)
@@ -229,19 +229,19 @@ func TestQueueLogMatchesCalls(t *testing.T) {
 	}
 	log.Await(m, 5*time.Second, "carol's no answer", testkit.IsKind(queue.EventAgentNoAnswer))
 	line.StartCapture()
-	t2Feature(t, bob, "*63", t2Unpaused)
+	ccFeature(t, bob, "*63", ccUnpaused)
 	ev, _ := log.Await(m, 5*time.Second, "agent_connected", testkit.IsKind(queue.EventAgentConnected))
 	if ev.LegID != call3.LegID || ev.Agent != "9001" {
 		t.Fatalf("agent_connected %+v: want alice's third call and 9001", ev)
 	}
-	t2HeardSequence(t, "agent line", line, []float64{t2Music, t2Beep, toneA}, t2Beep, toneA)
+	ccHeardSequence(t, "agent line", line, []float64{ccMusic, ccBeep, toneA}, ccBeep, toneA)
 	m = log.Mark()
 	hangUp(t, line, a)
-	t2State(t, p, log, m, "9001", queue.StateLoggedOut)
+	ccState(t, p, log, m, "9001", queue.StateLoggedOut)
 
 	m = log.Mark()
-	t2Feature(t, carol, "*61", t2LoggedOut)
-	t2State(t, p, log, m, "1003", queue.StateLoggedOut)
+	ccFeature(t, carol, "*61", ccLoggedOut)
+	ccState(t, p, log, m, "1003", queue.StateLoggedOut)
 
 	p.Stop() // the queue log is flushed and closed
 	lines := readQueueLog(t, filepath.Join(p.DataDir, "queue_log"))

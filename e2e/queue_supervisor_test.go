@@ -32,14 +32,14 @@ type supCall struct {
 // through to her; both hear each other.
 func supQueueCall(t *testing.T) *supCall {
 	t.Helper()
-	p, log := t2PBX(t, "", t2Sounds(t))
+	p, log := ccPBX(t, "", ccSounds(t))
 	alice, bob, carol := threePhones(t, p)
 	s := &supCall{p: p, log: log, supPhone: alice, outsider: phone(t, p, "1004")}
 	if err := p.Queues().Login(ctxTimeout(t, time.Second), "1003", queue.LoginOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	m := log.Mark()
-	s.cust = t2Call(t, bob, "5000", toneA)
+	s.cust = ccCall(t, bob, "5000", toneA)
 	s.agent = answerWithTone(t, carol, toneB)
 	ev, _ := log.Await(m, 5*time.Second, "agent_connected", testkit.IsKind(queue.EventAgentConnected))
 	if ev.Agent != "1003" {
@@ -55,7 +55,7 @@ func supQueueCall(t *testing.T) *supCall {
 func (s *supCall) supervise(t *testing.T, code, mode string) (*testkit.PhoneCall, string) {
 	t.Helper()
 	m := s.log.Mark()
-	sup := t2Call(t, s.supPhone, code+"1003", toneC)
+	sup := ccCall(t, s.supPhone, code+"1003", toneC)
 	ev := s.started(t, m, mode)
 	return sup, ev.LegID
 }
@@ -89,23 +89,23 @@ var supHearing = map[string]hearing{
 func (s *supCall) assertMode(t *testing.T, mode string, sup *testkit.PhoneCall) {
 	t.Helper()
 	h := supHearing[mode]
-	t2Hears(t, mode+": supervisor", sup, []float64{toneA, toneB}, []float64{toneC, t2Music})
+	ccHears(t, mode+": supervisor", sup, []float64{toneA, toneB}, []float64{toneC, ccMusic})
 	check := func(who string, x *testkit.PhoneCall, own, other float64, hearsSup bool) {
 		t.Helper()
 		if hearsSup {
-			t2Hears(t, mode+": "+who, x, []float64{other, toneC}, []float64{own})
+			ccHears(t, mode+": "+who, x, []float64{other, toneC}, []float64{own})
 		} else {
-			t2Hears(t, mode+": "+who, x, []float64{other}, []float64{own, toneC})
+			ccHears(t, mode+": "+who, x, []float64{other}, []float64{own, toneC})
 		}
 	}
 	check("customer", s.cust, toneA, toneB, h.custHearsSup)
 	check("agent", s.agent, toneB, toneA, h.agentHearsSup)
 	// Who must not hear the supervisor never does, over a while.
 	if !h.custHearsSup {
-		t2Never(t, mode+": customer", s.cust, toneC, 400*time.Millisecond)
+		ccNever(t, mode+": customer", s.cust, toneC, 400*time.Millisecond)
 	}
 	if !h.agentHearsSup {
-		t2Never(t, mode+": agent", s.agent, toneC, 400*time.Millisecond)
+		ccNever(t, mode+": agent", s.agent, toneC, 400*time.Millisecond)
 	}
 }
 
@@ -125,7 +125,7 @@ func TestQueueSupervisorModes(t *testing.T) {
 			// The customer hangs up: Carol's call ends; the supervisor's
 			// leg stays, parked with music, for her next call.
 			hangUp(t, s.cust, s.agent)
-			t2Hears(t, "supervisor after the call", sup, []float64{t2Music}, []float64{toneA, toneB})
+			ccHears(t, "supervisor after the call", sup, []float64{ccMusic}, []float64{toneA, toneB})
 			sup.Hangup()
 		})
 	}
@@ -161,9 +161,9 @@ func TestQueueSupervisorTakeover(t *testing.T) {
 	if err := s.agent.WaitEnded(5 * time.Second); err != nil {
 		t.Fatalf("agent's call after the takeover: %v", err)
 	}
-	t2Hears(t, "takeover: customer", s.cust, []float64{toneC}, []float64{toneB, toneA})
-	t2Hears(t, "takeover: supervisor", sup, []float64{toneA}, []float64{toneB, toneC})
-	t2State(t, s.p, s.log, m, "1003", queue.StateIdle)
+	ccHears(t, "takeover: customer", s.cust, []float64{toneC}, []float64{toneB, toneA})
+	ccHears(t, "takeover: supervisor", sup, []float64{toneA}, []float64{toneB, toneC})
+	ccState(t, s.p, s.log, m, "1003", queue.StateIdle)
 	hangUp(t, s.cust, sup)
 	s.log.Await(m, 5*time.Second, "supervisor's leg ended", testkit.IsLegEvent(dialog.EventLegEnded, supLeg))
 }
@@ -171,16 +171,16 @@ func TestQueueSupervisorTakeover(t *testing.T) {
 // TestQueueSupervisorWaitsForCall: a supervisor who dials *64 for an agent
 // with no call hears music, and is put in listen on the agent's next call.
 func TestQueueSupervisorWaitsForCall(t *testing.T) {
-	p, log := t2PBX(t, "", t2Sounds(t))
+	p, log := ccPBX(t, "", ccSounds(t))
 	alice, bob, carol := threePhones(t, p)
 	if err := p.Queues().Login(ctxTimeout(t, time.Second), "1003", queue.LoginOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	sup := t2Call(t, alice, "*641003", toneC)
-	t2Hears(t, "supervisor waiting", sup, []float64{t2Music}, nil)
+	sup := ccCall(t, alice, "*641003", toneC)
+	ccHears(t, "supervisor waiting", sup, []float64{ccMusic}, nil)
 
 	m := log.Mark()
-	cust := t2Call(t, bob, "5000", toneA)
+	cust := ccCall(t, bob, "5000", toneA)
 	agent := answerWithTone(t, carol, toneB)
 	ev, _ := log.Await(m, 5*time.Second, "supervise.started listen", testkit.IsKind(dialog.EventSuperviseStarted))
 	if ev.Detail != "listen" {
