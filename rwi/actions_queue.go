@@ -90,6 +90,14 @@ func checkID(what, v string) *Error {
 	return nil
 }
 
+// checkOptionalID is checkID for a parameter that may be left out.
+func checkOptionalID(what, v string) *Error {
+	if v == "" {
+		return nil
+	}
+	return checkID(what, v)
+}
+
 func checkPriority(p int) *Error {
 	if p < -maxPriority || p > maxPriority {
 		return fail(CodeInvalidParams, "priority %d: want -%d to %d, higher served first", p, maxPriority, maxPriority)
@@ -237,10 +245,8 @@ func dequeue(x *cmd) (any, *Error) {
 	if err := decodeParams(x.params, &p); err != nil {
 		return nil, err
 	}
-	if p.AgentID != "" {
-		if err := checkID("agent_id", p.AgentID); err != nil {
-			return nil, err
-		}
+	if err := checkOptionalID("agent_id", p.AgentID); err != nil {
+		return nil, err
 	}
 	c, leg, err := x.queueLeg(p.CallID)
 	if err != nil {
@@ -560,10 +566,8 @@ func agentLogin(x *cmd) (any, *Error) {
 	if err := decodeParams(x.params, &p); err != nil {
 		return nil, err
 	}
-	if p.Device != "" {
-		if err := checkID("device", p.Device); err != nil {
-			return nil, err
-		}
+	if err := checkOptionalID("device", p.Device); err != nil {
+		return nil, err
 	}
 	return x.onAgent(p.AgentID, func(c *queue.Center) error {
 		return c.Login(x.ctx, p.AgentID, queue.LoginOptions{Device: p.Device})
