@@ -20,4 +20,9 @@
 // Agent sessions (logged in, paused with a break, device, queues) and
 // queues and members changed at run time are persisted in the store, so a
 // restart keeps them.
+//
+// queue stands on dialog, store, config, recordings and sounds. It must
+// never import sip or media (it reaches calls through the engine API
+// only), nor a control plane, node, web or cmd package: those stand on it
+// and drive it by its exported API.
 package queue
