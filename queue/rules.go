@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -119,14 +120,6 @@ func sortedRules(rs []config.QueueRule) []int {
 	for i := range idx {
 		idx[i] = i
 	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		switch {
-		case rs[a].After < rs[b].After:
-			return -1
-		case rs[a].After > rs[b].After:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(rs[a].After, rs[b].After) })
 	return idx
 }
