@@ -60,20 +60,32 @@ func qcOptions(t *testing.T) []testkit.PBXOption {
 // qcAgentState waits until an agent is in a state.
 func qcAgentState(t *testing.T, p *testkit.PBX, id, state string) queue.AgentStatus {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		st, ok := p.Queues().Agent(id)
-		if !ok {
-			t.Fatalf("no agent %s", id)
-		}
-		if st.State == state {
-			return st
-		}
-		if time.Now().After(deadline) {
+	// Subscribe first, then look: a change between the two is not missed.
+	sub, err := p.Engine().Subscribe(dialog.EventFilter{Kinds: []dialog.EventKind{queue.EventAgentStateChanged}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	st, ok := p.Queues().Agent(id)
+	if !ok {
+		t.Fatalf("no agent %s", id)
+	}
+	timeout := time.After(5 * time.Second)
+	for st.State != state {
+		select {
+		case ev, open := <-sub.C:
+			if !open {
+				t.Fatalf("agent %s: the event subscription ended", id)
+			}
+			if ev.Agent == id && ev.State == state {
+				st, _ = p.Queues().Agent(id)
+				return st
+			}
+		case <-timeout:
 			t.Fatalf("agent %s is %s, want %s", id, st.State, state)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
+	return st
 }
 
 // qcNextEvent waits for the next event of a kind about a leg (any leg if

@@ -39,16 +39,18 @@ type agent struct {
 	members map[string]*member // by queue name
 	mlist   []*member          // by queue name
 
-	offer    *offer  // ringing for a caller
-	calls    []*conn // calls in progress (more than one only with ring_in_use)
-	held     bool    // the agent's phone holds the call
-	inWrap   bool
-	wrapT    dialog.Timer
-	inRetry  bool // not offered again until Retry after a no answer
-	retryT   dialog.Timer
-	missRow  int // offers in a row not answered, for autopause
+	offer   *offer  // ringing for a caller
+	calls   []*conn // calls in progress (more than one only with ring_in_use)
+	held    bool    // the agent's phone holds the call
+	inWrap  bool
+	wrapT   dialog.Timer
+	inRetry bool // not offered again until Retry after a no answer
+	retryT  dialog.Timer
+	missRow int // offers in a row not answered, for autopause
+	// answered and talk, across queues since the PBX started, order the
+	// agent-with-fewest-calls and agent-with-least-talk-time strategies;
+	// AgentStatus shows today's persisted figures instead.
 	answered int
-	missed   int
 	talk     time.Duration
 	// idleSince is when the agent last became free; zero: never, so the
 	// longest idle of all.

@@ -396,7 +396,6 @@ func (t *txn) noAnswer(o *offer, cause string) {
 	name := q.name
 	if !a.oneOff {
 		t.later(func() { c.stats.ringNoAnswer(name, a.id, ring) })
-		a.missed++
 		a.missRow++
 		c.log.Info("agent did not answer", "agent", a.id, "leg", cl.leg, "cause", cause, "in_a_row", a.missRow)
 		t.startRetry(a, retryAfter(q.cfg.Retry, cause))

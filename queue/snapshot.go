@@ -54,10 +54,13 @@ func (c *Center) queueStatus(q *queue, now time.Time) QueueStatus {
 // Agents returns every agent, by id.
 func (c *Center) Agents() []AgentStatus {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	out := make([]AgentStatus, 0, len(c.anames))
 	for _, id := range c.anames {
 		out = append(out, c.agentStatus(c.agents[id]))
+	}
+	c.mu.Unlock()
+	for i := range out {
+		c.agentFigures(&out[i])
 	}
 	return out
 }
@@ -65,18 +68,28 @@ func (c *Center) Agents() []AgentStatus {
 // Agent returns one agent.
 func (c *Center) Agent(id string) (AgentStatus, bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	a := c.agents[id]
 	if a == nil {
+		c.mu.Unlock()
 		return AgentStatus{}, false
 	}
-	return c.agentStatus(a), true
+	st := c.agentStatus(a)
+	c.mu.Unlock()
+	c.agentFigures(&st)
+	return st, true
+}
+
+// agentFigures fills in today's calls answered, offers missed and talk
+// time from the persisted statistics, so they survive a restart and start
+// again at midnight.
+func (c *Center) agentFigures(st *AgentStatus) {
+	st.Answered, st.Missed, st.TalkTime = c.stats.agentTotals(st.ID)
 }
 
 func (c *Center) agentStatus(a *agent) AgentStatus {
 	st := AgentStatus{
 		ID: a.id, Name: a.cfg.Name, State: a.state, Since: a.since, Device: a.device, LegID: a.line,
-		Skills: maps.Clone(a.cfg.Skills), Answered: a.answered, Missed: a.missed, TalkTime: a.talk,
+		Skills: maps.Clone(a.cfg.Skills),
 	}
 	if a.loggedIn {
 		st.LoginAt = a.loginAt
