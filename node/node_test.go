@@ -21,6 +21,7 @@ func TestNodeFeedsMetricsFromEvents(t *testing.T) {
 	alice, bob := register(t, p, "1001"), register(t, p, "1002")
 
 	answered := make(chan error, 1)
+	confirmed := make(chan struct{}) // bob has the PBX's ACK
 	go func() {
 		in, err := bob.Incoming(5 * time.Second)
 		if err != nil {
@@ -30,6 +31,7 @@ func TestNodeFeedsMetricsFromEvents(t *testing.T) {
 		in.Ring()
 		c, err := in.Answer()
 		if err == nil {
+			close(confirmed)
 			err = c.WaitEnded(5 * time.Second)
 		}
 		answered <- err
@@ -39,6 +41,13 @@ func TestNodeFeedsMetricsFromEvents(t *testing.T) {
 	a, err := alice.Call(ctx, "1002", testkit.CallOptions{})
 	if err != nil {
 		t.Fatalf("call 1002: %v", err)
+	}
+	// Hanging up before bob's phone has taken the ACK would let the
+	// PBX's BYE overtake it inside bob's user agent.
+	select {
+	case <-confirmed:
+	case err := <-answered:
+		t.Fatalf("callee: %v", err)
 	}
 	if err := a.Hangup(); err != nil {
 		t.Fatalf("hangup: %v", err)
