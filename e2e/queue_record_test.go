@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -73,51 +72,6 @@ func rqConnected(t *testing.T, x *qrCC, c *qrCaller) dialog.Event {
 		t.Fatalf("%d queue.agent_connected for %s, want 1", len(evs), c.Ext)
 	}
 	return evs[0]
-}
-
-// rqWAV is a recording read back: its channels, each 8 kHz 16-bit.
-type rqWAV struct {
-	rate     int
-	channels [][]int16
-}
-
-// rqReadWAV reads a PCM WAV file chunk by chunk.
-func rqReadWAV(t *testing.T, path string) rqWAV {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read recording: %v", err)
-	}
-	if len(b) < 12 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
-		t.Fatalf("%s is not a RIFF/WAVE file", path)
-	}
-	var w rqWAV
-	nch, bits := 0, 0
-	for off := 12; off+8 <= len(b); {
-		id, size := string(b[off:off+4]), int(binary.LittleEndian.Uint32(b[off+4:]))
-		body := b[off+8 : min(off+8+size, len(b))]
-		switch id {
-		case "fmt ":
-			if len(body) < 16 || binary.LittleEndian.Uint16(body) != 1 {
-				t.Fatalf("%s: fmt chunk %x: want PCM", path, body)
-			}
-			nch, w.rate, bits = int(binary.LittleEndian.Uint16(body[2:])), int(binary.LittleEndian.Uint32(body[4:])), int(binary.LittleEndian.Uint16(body[14:]))
-		case "data":
-			if nch == 0 || bits != 16 {
-				t.Fatalf("%s: data before fmt, or %d bits, want 16", path, bits)
-			}
-			w.channels = make([][]int16, nch)
-			for i := 0; i+2*nch <= len(body); i += 2 * nch {
-				for ch := range nch {
-					w.channels[ch] = append(w.channels[ch], int16(binary.LittleEndian.Uint16(body[i+2*ch:])))
-				}
-			}
-			return w
-		}
-		off += 8 + size + size%2
-	}
-	t.Fatalf("%s: no data chunk", path)
-	return w
 }
 
 // rqWindows counts, for each of freqs, the 50 ms windows of pcm in which
@@ -201,6 +155,25 @@ func rqRecordedCall(t *testing.T, x *qrCC, log *testkit.EventLog, n int, a *qrAg
 	return c, e
 }
 
+// rqRecordingQueue starts a PBX whose queue name records its calls in
+// mode, puts one caller through to agent 201 and reads the recording back,
+// which must be of that mode, at 8 kHz, with that many channels.
+func rqRecordingQueue(t *testing.T, name string, mode recordings.Mode, channels int) (*qrCC, *testkit.EventLog, *qrAgent, *qrCaller, recordings.Entry, recording) {
+	t.Helper()
+	x, log := rqStart(t, qrAgents(1), []config.Queue{{Name: name, Members: qrMembers(nil, "201"), Record: string(mode)}})
+	x.login("201")
+	a := x.agent("201")
+	c, e := rqRecordedCall(t, x, log, 1, a)
+	if e.Mode != mode {
+		t.Fatalf("recording mode %q, want %s", e.Mode, mode)
+	}
+	w := readRecording(t, rqPath(x, e))
+	if w.rate != 8000 || len(w.channels) != channels {
+		t.Fatalf("recording: %d Hz, %d channels; want 8000 Hz %s", w.rate, len(w.channels), mode)
+	}
+	return x, log, a, c, e, w
+}
+
 // rqPath is where a recording's file is.
 func rqPath(x *qrCC, e recordings.Entry) string {
 	if filepath.IsAbs(e.Path) {
@@ -218,17 +191,7 @@ func rqPath(x *qrCC, e recordings.Entry) string {
 // no recording.started for the call, nothing in the index, one file in
 // the recordings directory.
 func TestQueueRecordStereo(t *testing.T) {
-	x, log := rqStart(t, qrAgents(1), []config.Queue{{Name: "rec", Members: qrMembers(nil, "201"), Record: "stereo"}})
-	x.login("201")
-	a := x.agent("201")
-	c, e := rqRecordedCall(t, x, log, 1, a)
-	if e.Mode != recordings.Stereo {
-		t.Fatalf("recording mode %q, want stereo", e.Mode)
-	}
-	w := rqReadWAV(t, rqPath(x, e))
-	if w.rate != 8000 || len(w.channels) != 2 {
-		t.Fatalf("recording: %d Hz, %d channels; want 8000 Hz stereo", w.rate, len(w.channels))
-	}
+	x, log, a, c, e, w := rqRecordingQueue(t, "rec", recordings.Stereo, 2)
 	left := rqWindows(w.channels[0], c.Tone, a.Tone, qrToneMusic)
 	right := rqWindows(w.channels[1], c.Tone, a.Tone, qrToneMusic)
 	if left[c.Tone] < rqMinWindows || left[a.Tone] != 0 || left[qrToneMusic] != 0 {
@@ -281,17 +244,7 @@ func TestQueueRecordStereo(t *testing.T) {
 // TestQueueRecordMono: with record: mono the file has one channel in
 // which the caller's and the agent's tones sound together.
 func TestQueueRecordMono(t *testing.T) {
-	x, log := rqStart(t, qrAgents(1), []config.Queue{{Name: "recm", Members: qrMembers(nil, "201"), Record: "mono"}})
-	x.login("201")
-	a := x.agent("201")
-	c, e := rqRecordedCall(t, x, log, 1, a)
-	if e.Mode != recordings.Mono {
-		t.Fatalf("recording mode %q, want mono", e.Mode)
-	}
-	w := rqReadWAV(t, rqPath(x, e))
-	if w.rate != 8000 || len(w.channels) != 1 {
-		t.Fatalf("recording: %d Hz, %d channels; want 8000 Hz mono", w.rate, len(w.channels))
-	}
+	_, _, a, c, _, w := rqRecordingQueue(t, "recm", recordings.Mono, 1)
 	if n := rqBoth(w.channels[0], c.Tone, a.Tone); n < rqMinWindows {
 		t.Errorf("%d windows of 50 ms hold both the caller's %v Hz and the agent's %v Hz (%v), want >= %d",
 			n, c.Tone, a.Tone, rqWindows(w.channels[0], c.Tone, a.Tone), rqMinWindows)

@@ -2,10 +2,8 @@ package e2e
 
 import (
 	"context"
-	"encoding/binary"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -15,22 +13,14 @@ import (
 	"pbx/internal/testkit"
 )
 
-// readStereo reads a recording written by the PBX: a 44-byte header, then
-// interleaved 16-bit samples.
+// readStereo reads a stereo recording written by the PBX.
 func readStereo(t *testing.T, path string) (left, right []int16) {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(b) < 44 || string(b[:4]) != "RIFF" || binary.LittleEndian.Uint16(b[22:]) != 2 {
+	w := readRecording(t, path)
+	if len(w.channels) != 2 {
 		t.Fatalf("%s is not a stereo WAV", path)
 	}
-	for i := 44; i+4 <= len(b); i += 4 {
-		left = append(left, int16(binary.LittleEndian.Uint16(b[i:])))
-		right = append(right, int16(binary.LittleEndian.Uint16(b[i+2:])))
-	}
-	return left, right
+	return w.channels[0], w.channels[1]
 }
 
 // silentRun is the longest run of 20 ms frames silent in both channels.

@@ -53,19 +53,7 @@ func TestBannerRWI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var b strings.Builder
-			printBanner(&b, tt.cfg, fixedListeners{http: tt.http})
-			out := b.String()
-			for _, w := range tt.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("banner lacks %q:\n%s", w, out)
-				}
-			}
-			for _, n := range tt.not {
-				if strings.Contains(out, n) {
-					t.Errorf("banner shows %q:\n%s", n, out)
-				}
-			}
+			checkBanner(t, tt.cfg, tt.http, tt.want, tt.not)
 		})
 	}
 }
@@ -90,19 +78,26 @@ func TestBannerAgents(t *testing.T) {
 		{"configured", own, []string{"    7001   static agent, PIN (from your config)", "    7002   dynamic member, rung at 1002"}, []string{"864209"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var b strings.Builder
-			printBanner(&b, tt.cfg, fixedListeners{http: "127.0.0.1:8088"})
-			out := b.String()
-			for _, w := range tt.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("banner lacks %q:\n%s", w, out)
-				}
-			}
-			for _, n := range tt.not {
-				if strings.Contains(out, n) {
-					t.Errorf("banner shows %q:\n%s", n, out)
-				}
-			}
+			checkBanner(t, tt.cfg, "127.0.0.1:8088", tt.want, tt.not)
 		})
+	}
+}
+
+// checkBanner prints the banner of cfg with HTTP on httpAddr and checks
+// that it holds every line of want and nothing of not.
+func checkBanner(t *testing.T, cfg *config.Config, httpAddr string, want, not []string) {
+	t.Helper()
+	var b strings.Builder
+	printBanner(&b, cfg, fixedListeners{http: httpAddr})
+	out := b.String()
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("banner lacks %q:\n%s", w, out)
+		}
+	}
+	for _, n := range not {
+		if strings.Contains(out, n) {
+			t.Errorf("banner shows %q:\n%s", n, out)
+		}
 	}
 }
