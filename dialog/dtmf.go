@@ -114,6 +114,7 @@ type CollectOptions struct {
 	Timeout    time.Duration // for the first key; 0 means 5 s
 	InterDigit time.Duration // between keys; 0 means Timeout
 	Terminator string        // keys that end the number (not included), e.g. "#"
+	Total      time.Duration // the whole collection ends after this long, reason "timeout"; 0: no limit
 }
 
 // Collected is what CollectDTMF read and why it stopped.
@@ -169,6 +170,12 @@ func (e *Engine) collect(ctx context.Context, l *Leg, keys <-chan rune, o Collec
 	}
 	t := arm(o.Timeout)
 	defer func() { t.Stop() }()
+	var total chan struct{} // nil, never ready, without a limit
+	if o.Total > 0 {
+		total = make(chan struct{})
+		tt := e.clock.AfterFunc(o.Total, func() { close(total) })
+		defer tt.Stop()
+	}
 	for {
 		select {
 		case k := <-keys:
@@ -186,6 +193,8 @@ func (e *Engine) collect(ctx context.Context, l *Leg, keys <-chan rune, o Collec
 			}
 			t = arm(o.InterDigit)
 		case <-expired:
+			return got.String(), "timeout", nil
+		case <-total:
 			return got.String(), "timeout", nil
 		case <-l.ctx.Done():
 			return got.String(), "", fmt.Errorf("%w: the leg ended", ErrNotFound)

@@ -47,6 +47,7 @@ func (s LegState) String() string { return stateNames[s] }
 type LegInfo struct {
 	ID        string
 	CallID    string // the call record the leg belongs to
+	SIPCallID string // the Call-ID of the leg's SIP dialog; "" until it has one
 	Direction Direction
 	From, To  string
 	Context   string // inbound: the dial-plan rule that offered it; outbound: the originator's context
@@ -108,6 +109,7 @@ type Leg struct {
 	park         string       // music class the leg hears while parked, "" for silence
 	music        *media.Music // what a parked leg hears
 	playing      int          // prompts playing straight to the parked leg
+	tapped       bool         // a program takes its incoming audio (Echo, Capture)
 	sessTimer    Timer
 	keys         keySubscribers
 	features     bool // the feature codes listen to its keys
@@ -138,7 +140,7 @@ func (l *Leg) Info() LegInfo {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	li := LegInfo{
-		ID: l.id, CallID: l.call.ID, Direction: l.dir, From: l.from, To: l.to, Context: l.context,
+		ID: l.id, CallID: l.call.ID, SIPCallID: l.sipCallID, Direction: l.dir, From: l.from, To: l.to, Context: l.context,
 		State: l.state, Codec: l.codec.Name, Owner: l.owner, Created: l.created, Answered: l.answeredAt,
 	}
 	if l.bridge != nil {

@@ -39,6 +39,28 @@ func (e *Engine) Redirect(ctx context.Context, legID, target string) error {
 	return e.redirect(ctx, l, route, target)
 }
 
+// RedirectNumber sends a live leg where the dial plan routes number, as
+// if its caller had dialled it, with Redirect's rules: an extension rings,
+// an application takes the call, and only a user's leg may reach a trunk.
+// A number no rule matches is ErrBadTarget.
+func (e *Engine) RedirectNumber(ctx context.Context, legID, number string) error {
+	l, err := e.liveLeg("redirect", legID)
+	if err != nil {
+		return err
+	}
+	route, ok := e.plan.Route(number)
+	if !ok {
+		return fmt.Errorf("redirect %s to %s: %w: no dial-plan rule", legID, number, ErrBadTarget)
+	}
+	l.mu.Lock()
+	user := l.user
+	l.mu.Unlock()
+	if _, toTrunk := route.Parsed.(TrunkTarget); toTrunk && user == "" {
+		return fmt.Errorf("redirect %s to %s: %w: only users may reach a trunk", legID, number, ErrBadTarget)
+	}
+	return e.redirect(ctx, l, route, number)
+}
+
 // redirect hands l to a parsed target's handler, as Redirect says; what
 // names the target in logs. Number "" means the number l was placed to.
 func (e *Engine) redirect(ctx context.Context, l *Leg, route Route, what string) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -203,7 +204,7 @@ func ParseTarget(t string, env TargetEnv) (Route, error) {
 }
 
 // CheckDialplan checks the target of every dial-plan rule, every trunk
-// DID and the RWI fallback of cfg against the registered kinds. Each
+// DID, and the RWI and Agent RPC endpoint fallbacks of cfg against the registered kinds. Each
 // problem names the file, the line and the field, as config's own errors do:
 //
 //	pbx.yaml:41: dialplan[3].target: unknown target kind "qeue": want one of conference, echo, ...
@@ -228,6 +229,11 @@ func CheckDialplan(cfg *config.Config) error {
 	}
 	if cfg.RWI.Fallback != "" { // where unclaimed and orphaned RWI calls go
 		check("rwi.fallback", cfg.RWI.Fallback)
+	}
+	for _, name := range slices.Sorted(maps.Keys(cfg.Endpoints)) { // where calls no bot takes go
+		if f := cfg.Endpoints[name].Fallback; f != "" {
+			check("endpoints."+name+".fallback", f)
+		}
 	}
 	return cfg.JoinErrors(errs)
 }
