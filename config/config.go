@@ -21,6 +21,9 @@ type Config struct {
 	Recordings Recordings `yaml:"recordings"` // call recording
 	RWI        RWI        `yaml:"rwi"`        // the RWI control plane (JSON over WebSocket)
 
+	AgentRPC  AgentRPC            `yaml:"agent_rpc"` // the Agent RPC control plane (diagox bots)
+	Endpoints map[string]Endpoint `yaml:"endpoints"` // Agent RPC endpoints and redirect targets, by name
+
 	ContactCenter ContactCenter `yaml:"contact_center"` // breaks, queue log, shutdown
 	Queues        []Queue       `yaml:"queues"`         // call queues
 	Agents        []Agent       `yaml:"agents"`         // contact-center agents

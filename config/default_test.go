@@ -33,7 +33,7 @@ func TestDefaultParsesAndValidates(t *testing.T) {
 	if strings.Join(exts, ",") != "1001,1002,1003" {
 		t.Fatalf("users %v", exts)
 	}
-	if len(c.Trunks) != 0 || len(c.Dialplan) != 14 || c.Dialplan[0].Target != "extension" || c.Dialplan[1].Target != "echo" || c.Dialplan[4].Target != "rwi:default" {
+	if len(c.Trunks) != 0 || len(c.Dialplan) != 15 || c.Dialplan[0].Target != "extension" || c.Dialplan[1].Target != "echo" || c.Dialplan[4].Target != "rwi:default" || c.Dialplan[6].Target != "agentrpc:myagent" || !c.Endpoints["myagent"].IsAgent() {
 		t.Fatalf("trunks %+v dialplan %+v", c.Trunks, c.Dialplan)
 	}
 }
@@ -130,7 +130,7 @@ func TestDefaultFileShowsTheDefaults(t *testing.T) {
 	}
 	c.Users, c.Dialplan, c.Trunks, c.Security.Allow, c.Log.Packages, c.lines = nil, nil, nil, nil, nil, nil
 	c.Sounds.Music, c.Conference.PINs, c.RWI.Tokens = nil, nil, nil
-	c.Queues, c.Agents, c.ContactCenter.Supervisors = nil, nil, nil
+	c.Queues, c.Agents, c.ContactCenter.Supervisors, c.Endpoints = nil, nil, nil, nil
 	empty.lines = nil
 	if !reflect.DeepEqual(c, empty) {
 		t.Fatalf("pbx.yaml differs from the defaults:\n file %+v\n code %+v", c, empty)
@@ -141,7 +141,7 @@ func TestDefaultFileShowsTheDefaults(t *testing.T) {
 func TestDefaultFileMentionsEveryOption(t *testing.T) {
 	text := string(DefaultYAML())
 	for _, typ := range []any{Config{}, Log{}, SIP{}, HTTP{}, Media{}, Calls{}, Security{}, User{}, Trunk{}, DID{}, Match{}, DialplanRule{},
-		Sounds{}, Features{}, Conference{}, Recordings{}, RWI{}, RWIToken{},
+		Sounds{}, Features{}, Conference{}, Recordings{}, RWI{}, RWIToken{}, AgentRPC{}, Endpoint{}, EndpointMatch{},
 		ContactCenter{}, Break{}, Retention{}, Queue{}, Member{}, QueueRule{}, Agent{}} {
 		rt := reflect.TypeOf(typ)
 		for i := range rt.NumField() {

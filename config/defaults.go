@@ -172,6 +172,7 @@ func (c *Config) applyDefaults() {
 	setStr(&c.Recordings.Path, DefaultRecordingsPath)
 	setStr(&c.Recordings.Mode, DefaultRecordingsMode)
 	c.rwiDefaults(absent)
+	c.agentRPCDefaults(absent)
 	c.contactCenterDefaults(absent)
 	for i := range c.Users {
 		setStr(&c.Users[i].Music, DefaultMusicClass)

@@ -59,6 +59,7 @@ func (c *Config) Validate() error {
 	v.sounds()
 	v.features()
 	v.rwi()
+	v.agentRPC()
 	v.contactCenter()
 	v.agents()
 	v.queues()

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"pbx/agentrpc"
 	"pbx/config"
 	"pbx/dialog"
 	"pbx/logging"
@@ -41,6 +42,7 @@ type Node struct {
 	trunks []*sip.TrunkRegistration
 	web    *web.Server
 	rwi    *rwi.Server
+	bots   *agentrpc.Server // Agent RPC; nil when agent_rpc.listen is ""
 	queues *queue.Center
 	pruner *store.Pruner // deletes what retention no longer keeps
 	clock  dialog.Clock
@@ -220,6 +222,18 @@ func (s *Node) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if s.cfg.AgentRPC.Listen != "" {
+		s.bots, err = agentrpc.New(agentrpc.Options{
+			Engine: s.engine, Config: s.cfg.AgentRPC, Endpoints: s.cfg.Endpoints, Prompts: s.cfg.Sounds.Prompts,
+			Clock: s.clock, Logger: s.logs.For("agentrpc"), Metrics: s.mx.Registerer(),
+		})
+		if err != nil {
+			return err
+		}
+		if err := s.bots.Start(s.cfg.AgentRPC.Listen); err != nil {
+			return err
+		}
+	}
 	if s.cfg.HTTP.Listen != "" {
 		s.web = web.New(web.Options{
 			Engine: s.engine, Location: s.loc, Guard: s.guard, Store: s.store,
@@ -297,6 +311,14 @@ func (s *Node) HTTPAddr() string {
 	return s.web.Addr()
 }
 
+// AgentRPCAddr is the address Agent RPC listens on, "" when it is off.
+func (s *Node) AgentRPCAddr() string {
+	if s.bots == nil || s.bots.Addr() == nil {
+		return ""
+	}
+	return s.bots.Addr().String()
+}
+
 // Metrics is the node's Prometheus registry, where higher packages add
 // their own collectors.
 func (s *Node) Metrics() *metrics.Metrics { return s.mx }
@@ -324,6 +346,9 @@ func (s *Node) TrunkRegistrations() []*sip.TrunkRegistration { return s.trunks }
 func (s *Node) Shutdown(ctx context.Context) error {
 	if s.rwi != nil {
 		s.rwi.Close()
+	}
+	if s.bots != nil {
+		s.bots.Close() // their calls go to their endpoints' fallbacks
 	}
 	// Waiting callers hear the shutdown prompt and leave before the
 	// engine drains the calls in progress.

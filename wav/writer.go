@@ -49,9 +49,20 @@ func NewWriter(f io.WriteSeeker, channels int) (*Writer, error) {
 		return nil, fmt.Errorf("wav: writer: %d channels, want 1 or 2", channels)
 	}
 	w := &Writer{f: f, channels: channels, buf: make([]byte, 0, writeBuffer)}
+	// The data size stays 0 until the first Sync: Decode reads a 0 as
+	// "the writer never got to say", and takes what is there.
+	h := header(channels, 0)
+	if _, err := f.Write(h[:]); err != nil {
+		return nil, fmt.Errorf("wav: write header: %w", err)
+	}
+	return w, nil
+}
+
+// header is the canonical header of 8 kHz 16-bit PCM with data bytes of audio.
+func header(channels int, data uint32) [headerSize]byte {
 	var h [headerSize]byte
 	copy(h[0:], "RIFF")
-	binary.LittleEndian.PutUint32(h[4:], headerSize-8)
+	binary.LittleEndian.PutUint32(h[4:], data+headerSize-8)
 	copy(h[8:], "WAVEfmt ")
 	binary.LittleEndian.PutUint32(h[16:], 16)
 	binary.LittleEndian.PutUint16(h[20:], tagPCM)
@@ -61,12 +72,20 @@ func NewWriter(f io.WriteSeeker, channels int) (*Writer, error) {
 	binary.LittleEndian.PutUint16(h[32:], uint16(2*channels))
 	binary.LittleEndian.PutUint16(h[34:], 16)
 	copy(h[36:], "data")
-	// The data size stays 0 until the first Sync: Decode reads a 0 as
-	// "the writer never got to say", and takes what is there.
-	if _, err := f.Write(h[:]); err != nil {
-		return nil, fmt.Errorf("wav: write header: %w", err)
+	binary.LittleEndian.PutUint32(h[40:], data)
+	return h
+}
+
+// Encode makes a whole mono 8 kHz 16-bit WAV file of samples in memory,
+// for audio short enough to hold there (a bot's recording of a caller).
+func Encode(samples []int16) []byte {
+	h := header(1, uint32(2*len(samples)))
+	b := make([]byte, headerSize, headerSize+2*len(samples))
+	copy(b, h[:])
+	for _, v := range samples {
+		b = binary.LittleEndian.AppendUint16(b, uint16(v))
 	}
-	return w, nil
+	return b
 }
 
 // Write appends samples, interleaved (left, right, left, ...) for stereo,

@@ -9,7 +9,7 @@ import (
 )
 
 // fixedListeners stands for a running node's listen addresses.
-type fixedListeners struct{ http string }
+type fixedListeners struct{ http, bots string }
 
 func (f fixedListeners) SIPAddr(t string) netip.AddrPort {
 	if t == "UDP" {
@@ -19,6 +19,8 @@ func (f fixedListeners) SIPAddr(t string) netip.AddrPort {
 }
 
 func (f fixedListeners) HTTPAddr() string { return f.http }
+
+func (f fixedListeners) AgentRPCAddr() string { return f.bots }
 
 // The banner shows the RWI endpoint when tokens exist; the embedded demo
 // token's secret is printed with its warning, a configured secret never.
@@ -99,5 +101,24 @@ func checkBanner(t *testing.T, cfg *config.Config, httpAddr string, want, not []
 		if strings.Contains(out, n) {
 			t.Errorf("banner shows %q:\n%s", n, out)
 		}
+	}
+}
+
+// The banner shows where bots connect, per agent endpoint, with the
+// number that reaches it; nothing when Agent RPC is off.
+func TestBannerAgentRPC(t *testing.T) {
+	demo, err := config.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	printBanner(&b, demo, fixedListeners{bots: "127.0.0.1:6000"})
+	if want := "    ws://127.0.0.1:6000/?endpoint=myagent  (dial 6000)\n"; !strings.Contains(b.String(), want) {
+		t.Errorf("banner lacks %q:\n%s", want, b.String())
+	}
+	b.Reset()
+	printBanner(&b, demo, fixedListeners{})
+	if strings.Contains(b.String(), "Agent RPC") {
+		t.Errorf("Agent RPC shown while off:\n%s", b.String())
 	}
 }

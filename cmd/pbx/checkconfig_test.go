@@ -41,9 +41,9 @@ func TestCheckConfigTargets(t *testing.T) {
 		out  string // printed on success
 		err  string // the whole error; "" for none
 	}{
-		{name: "default", args: []string{defaultFile}, out: defaultFile + ": ok (3 users, 0 trunks, 14 dial plan rules, 1 queue, 2 agents)\n"},
+		{name: "default", args: []string{defaultFile}, out: defaultFile + ": ok (3 users, 0 trunks, 15 dial plan rules, 1 queue, 2 agents)\n"},
 		{name: "unknown kind", args: []string{unknownKind},
-			err: unknownKind + `:5: dialplan[1].target: unknown target kind "qeue": want one of agent-login, agent-logout, agent-pause, agent-unpause, conference, echo, extension, music, park, play, queue, rwi, supervise, trunk`},
+			err: unknownKind + `:5: dialplan[1].target: unknown target kind "qeue": want one of agent-login, agent-logout, agent-pause, agent-unpause, agentrpc, conference, echo, extension, music, park, play, queue, rwi, supervise, trunk, uri`},
 		{name: "bad arguments", args: []string{badArgs},
 			err: badArgs + `:6: dialplan[0].target: "trunks:carrier,backup": no trunk named "backup"` + "\n" +
 				badArgs + `:8: dialplan[1].target: "extension:bob": want 1 to 15 digits after extension:, got "bob"`},

@@ -17,10 +17,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -130,6 +132,7 @@ func run(args []string) error {
 type listeners interface {
 	SIPAddr(transport string) netip.AddrPort
 	HTTPAddr() string
+	AgentRPCAddr() string
 }
 
 // printBanner tells the operator where the PBX listens and how to reach it
@@ -168,6 +171,36 @@ func printBanner(w io.Writer, cfg *config.Config, srv listeners) {
 	}
 	printAgents(w, cfg)
 	printRWI(w, cfg, srv.HTTPAddr())
+	printAgentRPC(w, cfg, srv.AgentRPCAddr())
+}
+
+// printAgentRPC shows where bots connect, one URL per agent endpoint, and
+// the number the dial plan sends to each.
+func printAgentRPC(w io.Writer, cfg *config.Config, addr string) {
+	if addr == "" {
+		return
+	}
+	base := wsURL(addr)
+	auth := ""
+	if cfg.AgentRPC.Token != "" {
+		auth = "&token=TOKEN"
+	}
+	fmt.Fprintf(w, "  Agent RPC %s  (bots; no authentication of its own: keep it on loopback)\n", addr)
+	for _, name := range slices.Sorted(maps.Keys(cfg.Endpoints)) {
+		if !cfg.Endpoints[name].IsAgent() {
+			continue
+		}
+		numbers := ""
+		for _, r := range cfg.Dialplan {
+			if r.Target == "agentrpc:"+name && r.Exact != "" {
+				numbers += " " + r.Exact
+			}
+		}
+		if numbers != "" {
+			numbers = "  (dial" + numbers + ")"
+		}
+		fmt.Fprintf(w, "    %s/?endpoint=%s%s%s\n", base, name, auth, numbers)
+	}
 }
 
 // printAgents shows the contact center's agents: how each logs in, and,
@@ -213,17 +246,20 @@ func printRWI(w io.Writer, cfg *config.Config, httpAddr string) {
 	}
 }
 
-// rwiURL is the RWI endpoint on the HTTP listener at addr; a listener on
-// every address is shown as loopback, where the default tokens may connect.
-func rwiURL(addr string) string {
+// rwiURL is the RWI endpoint on the HTTP listener at addr.
+func rwiURL(addr string) string { return wsURL(addr) + "/rwi/v1" }
+
+// wsURL is ws://addr; a listener on every address is shown as loopback,
+// where the defaults let a program connect.
+func wsURL(addr string) string {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "ws://" + addr + "/rwi/v1"
+		return "ws://" + addr
 	}
 	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
 		host = "127.0.0.1"
 	}
-	return "ws://" + net.JoinHostPort(host, port) + "/rwi/v1"
+	return "ws://" + net.JoinHostPort(host, port)
 }
 
 // checkConfig validates a file: config's own checks, then every dial-plan

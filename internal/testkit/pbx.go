@@ -40,6 +40,7 @@ func StartPBX(t testing.TB, dataDir string, opts ...PBXOption) *PBX {
 	cfg.SIP.UDP, cfg.SIP.TCP, cfg.SIP.TLS = "127.0.0.1:0", "127.0.0.1:0", ""
 	cfg.SIP.ExternalIP = "127.0.0.1"
 	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.AgentRPC.Listen = "127.0.0.1:0"
 	cfg.Media.RTPPortMin, cfg.Media.RTPPortMax = 0, 0
 	cfg.Calls.RingTimeout = 5 * time.Second
 	cfg.Calls.DrainTimeout = 2 * time.Second

@@ -1,0 +1,268 @@
+package agentrpc
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"pbx/dialog"
+	"pbx/media"
+	"pbx/wav"
+)
+
+// op runs one bot request on its call. data goes in the 200's data; end
+// says control of the call is over (hangup, redirect). Errors are
+// answered by statusOf, unless the request was cancelled or the call
+// ended meanwhile, which the caller answers (499, 487).
+type op func(cl *call, t *transaction) (data any, end bool, err error)
+
+// ops are the requests a bot may send, by name.
+var ops map[string]op
+
+func init() {
+	ops = map[string]op{
+		"ring":      opRing,
+		"answer":    opAnswer,
+		"play":      opPlay,
+		"read_dtmf": opReadDTMF,
+		"listen":    opListen,
+		"echo":      opEcho,
+		"hangup":    opHangup,
+		"redirect":  opRedirect,
+	}
+}
+
+// Limits of the requests' arguments.
+const (
+	defaultDuration = 10 * time.Second
+	maxListen       = 30 * time.Second // 30 s of 8 kHz PCM is 480 KB, as diagox bounds it
+	maxReadDTMF     = time.Hour
+	maxDigits       = 64
+)
+
+func opRing(cl *call, t *transaction) (any, bool, error) {
+	return nil, false, cl.s.e.Ring(t.ctx, cl.did)
+}
+
+// opAnswer answers the call; answering an answered call is no error.
+func opAnswer(cl *call, t *transaction) (any, bool, error) {
+	if cl.answered() {
+		return nil, false, nil
+	}
+	return nil, false, cl.s.e.Answer(t.ctx, cl.did)
+}
+
+func opHangup(cl *call, t *transaction) (any, bool, error) {
+	return nil, true, cl.s.e.Hangup(t.ctx, cl.did, dialog.CauseNormal)
+}
+
+// answered reports whether the call is up (answered or held).
+func (cl *call) answered() bool {
+	info, ok := cl.s.e.Leg(cl.did)
+	return ok && (info.State == dialog.StateAnswered || info.State == dialog.StateHeld)
+}
+
+// opPlay plays a WAV file or URL to the caller and answers when it ends.
+func opPlay(cl *call, t *transaction) (any, bool, error) {
+	var args struct {
+		URI string `json:"uri"`
+	}
+	if err := decodeArgs(t.f.Data, &args); err != nil {
+		return nil, false, badRequest(err.Error())
+	}
+	if !cl.answered() {
+		return nil, false, &status{code: codeBad, reason: "call not answered"}
+	}
+	e := cl.s.e
+	var pb *dialog.Playback
+	var err error
+	switch uri := args.URI; {
+	case strings.HasPrefix(uri, "file://"):
+		name := strings.TrimSuffix(strings.TrimPrefix(uri, "file://"), ".wav")
+		pcm, lerr := cl.s.playback.Load(name)
+		if lerr != nil {
+			return nil, false, fail(codeBad, "playback not found uri="+uri, lerr.Error())
+		}
+		t.progress(183, "Playback In Progress")
+		pb, err = e.Play(t.ctx, cl.did, media.NewPlayer(false, pcm), dialog.PlayOptions{})
+	case strings.HasPrefix(uri, "http://"), strings.HasPrefix(uri, "https://"):
+		t.progress(183, "Playback In Progress")
+		pb, err = e.PlayURL(t.ctx, cl.did, uri, dialog.PlayOptions{})
+		if errors.Is(err, dialog.ErrBadTarget) && t.ctx.Err() == nil {
+			return nil, false, fail(codeBad, "playback not found uri="+uri, err.Error())
+		}
+	default:
+		return nil, false, &status{code: codeBad, reason: "unknown playback type uri=" + uri}
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	select {
+	case <-pb.Done():
+		if pb.Reason() == "hangup" {
+			return nil, false, dialog.ErrNotFound
+		}
+		return nil, false, nil
+	case <-t.ctx.Done():
+		pb.Stop()
+		return nil, false, t.ctx.Err()
+	}
+}
+
+// opReadDTMF collects keys for duration_sec, or until the termination
+// key, which is included in the digits as diagox returns them.
+func opReadDTMF(cl *call, t *transaction) (any, bool, error) {
+	var args struct {
+		Duration    float64 `json:"duration_sec"`
+		Termination string  `json:"termination"`
+	}
+	if err := decodeArgs(t.f.Data, &args); err != nil {
+		return nil, false, badRequest(err.Error())
+	}
+	d, err := duration(args.Duration, maxReadDTMF)
+	if err != nil {
+		return nil, false, badRequest(err.Error())
+	}
+	if len(args.Termination) > 1 || args.Termination != "" && !strings.ContainsAny(args.Termination, "0123456789*#ABCD") {
+		return nil, false, badRequest(fmt.Sprintf("termination %q: want one DTMF key", args.Termination))
+	}
+	if !cl.answered() {
+		return nil, false, &status{code: codeBad, reason: "call not answered"}
+	}
+	t.progress(183, "Read DTMF In Progress")
+	got, err := cl.s.e.CollectDTMF(t.ctx, cl.did, dialog.CollectOptions{
+		Max: maxDigits, Timeout: d, InterDigit: d, Total: d, Terminator: args.Termination,
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	digits := got.Digits
+	if got.Reason == "terminator" {
+		digits += args.Termination
+	}
+	return map[string]string{"dtmf": digits}, false, nil
+}
+
+// opListen records what the caller says and sends it as one binary
+// frame: 1, the request id's length (big-endian uint32), the id, then
+// the audio, raw 8 kHz 16-bit little-endian PCM or a WAV file.
+func opListen(cl *call, t *transaction) (any, bool, error) {
+	var args struct {
+		Duration float64 `json:"duration_sec"`
+		Format   string  `json:"audio_format"`
+	}
+	if err := decodeArgs(t.f.Data, &args); err != nil {
+		return nil, false, badRequest(err.Error())
+	}
+	if time.Duration(args.Duration*float64(time.Second)) > maxListen {
+		return nil, false, &status{code: codeBad, reason: "Bad Request - Duration Seconds above Max"}
+	}
+	d, err := duration(args.Duration, maxListen)
+	if err != nil {
+		return nil, false, badRequest(err.Error())
+	}
+	if args.Format != "" && args.Format != "wav" && args.Format != "raw" {
+		return nil, false, badRequest(fmt.Sprintf("audio_format %q: want wav or raw", args.Format))
+	}
+	if !cl.answered() {
+		return nil, false, &status{code: codeBad, reason: "Call Not Answered"}
+	}
+	t.progress(183, "Recording In Progress")
+	pcm, err := cl.s.e.Capture(t.ctx, cl.did, d)
+	if err != nil {
+		return nil, false, err
+	}
+	t.progress(190, "Recording Write")
+	audio := pcm16(pcm)
+	if args.Format == "wav" {
+		audio = wav.Encode(pcm)
+	}
+	id := t.f.ID
+	msg := make([]byte, 0, 5+len(id)+len(audio))
+	msg = append(msg, 1)
+	msg = binary.BigEndian.AppendUint32(msg, uint32(len(id)))
+	msg = append(msg, id...)
+	msg = append(msg, audio...)
+	if err := cl.c.writeFrame(websocket.BinaryMessage, msg); err != nil {
+		return nil, false, err
+	}
+	return map[string]any{"size": len(audio), "duration_sec": float64(len(pcm)) / 8000}, false, nil
+}
+
+// opEcho sends the caller its own voice until cancelled or the call ends.
+func opEcho(cl *call, t *transaction) (any, bool, error) {
+	if !cl.answered() {
+		return nil, false, &status{code: codeBad, reason: "Call Not Answered"}
+	}
+	t.progress(183, "Echo In Progress")
+	return nil, false, cl.s.e.Echo(t.ctx, cl.did)
+}
+
+// opRedirect gives the call up to an endpoint (its uri, or its users), a
+// dial-plan target, or a number the dial plan routes; control ends.
+func opRedirect(cl *call, t *transaction) (any, bool, error) {
+	var args struct {
+		Endpoint string `json:"endpoint"`
+	}
+	if err := decodeArgs(t.f.Data, &args); err != nil {
+		return nil, false, badRequest(err.Error())
+	}
+	e, name := cl.s.e, strings.TrimSpace(args.Endpoint)
+	noSuch := &status{code: codeBad, reason: "Endpoint Does Not Exist"}
+	flow := &status{code: codeBad, reason: "Endpoint Can Not Be Flow API"}
+	var err error
+	if ep, ok := cl.s.endpoints[name]; ok {
+		switch {
+		case ep.IsAgent():
+			return nil, false, flow
+		case ep.URI != "":
+			err = e.Redirect(t.ctx, cl.did, "uri:"+ep.URI)
+		case ep.Match.Type == "user" && len(ep.Match.Values) > 0:
+			err = e.Redirect(t.ctx, cl.did, "extension:"+ep.Match.Values[0])
+		default:
+			return nil, false, fail(codeBad, "Endpoint Does Not Exist", "endpoint "+name+" has no uri to send calls to")
+		}
+	} else if kind, _, isTarget := strings.Cut(name, ":"); isTarget {
+		if kind == "agentrpc" {
+			return nil, false, flow
+		}
+		err = e.Redirect(t.ctx, cl.did, name)
+	} else if _, numErr := strconv.ParseUint(strings.TrimPrefix(name, "*"), 10, 64); numErr == nil {
+		err = e.RedirectNumber(t.ctx, cl.did, name)
+	} else {
+		return nil, false, noSuch
+	}
+	if errors.Is(err, dialog.ErrBadTarget) {
+		return nil, false, fail(codeBad, "Endpoint Does Not Exist", err.Error())
+	}
+	return nil, true, err
+}
+
+// duration reads a duration_sec argument: absent or 0 is the default.
+func duration(sec float64, most time.Duration) (time.Duration, error) {
+	switch d := time.Duration(sec * float64(time.Second)); {
+	case math.IsNaN(sec) || sec < 0 || d > most:
+		return 0, fmt.Errorf("duration_sec %v: want 0 to %v", sec, most.Seconds())
+	case d == 0:
+		return defaultDuration, nil
+	default:
+		return d, nil
+	}
+}
+
+// pcm16 is samples as little-endian bytes.
+func pcm16(pcm []int16) []byte {
+	b := make([]byte, 2*len(pcm))
+	for i, v := range pcm {
+		binary.LittleEndian.PutUint16(b[2*i:], uint16(v))
+	}
+	return b
+}
+
+func quote(s string) string { return strconv.Quote(s) }
