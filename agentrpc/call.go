@@ -139,7 +139,7 @@ func (cl *call) done(t *transaction) {
 func (cl *call) run(legCtx context.Context) {
 	stop := context.AfterFunc(legCtx, func() { cl.cancel(errCallGone) })
 	defer stop()
-	cl.s.e.SetOwner(cl.did, "agentrpc:"+cl.c.endpoint)
+	cl.s.e.SetOwner(cl.did, cl.owner())
 	for {
 		select {
 		case t := <-cl.reqs:
@@ -177,13 +177,24 @@ func (cl *call) finish(bye bool) {
 		t.final(statusGone)
 		cl.done(t)
 	}
-	cl.s.e.SetOwner(cl.did, "")
+	cl.release()
 	if bye && cl.c.ctx.Err() == nil {
 		if res, ok := cl.c.request(cl.s.ctx, cl.did, "bye", nil, cl.s.cfg.ByeTimeout); !ok || res.Code != codeOK {
 			cl.log.Info("bot did not answer bye", "code", res.Code)
 		}
 	}
 	cl.forget()
+}
+
+// owner is how the engine lists the leg's controller.
+func (cl *call) owner() string { return "agentrpc:" + cl.c.endpoint }
+
+// release gives up the leg's ownership, unless its new home (a program
+// it was redirected to) has claimed it meanwhile.
+func (cl *call) release() {
+	if info, ok := cl.s.e.Leg(cl.did); ok && info.Owner == cl.owner() {
+		cl.s.e.SetOwner(cl.did, "")
+	}
 }
 
 // exec runs one request and answers it; true when control has ended (the

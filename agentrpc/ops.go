@@ -213,18 +213,17 @@ func opRedirect(cl *call, t *transaction) (any, bool, error) {
 	if err := decodeArgs(t.f.Data, &args); err != nil {
 		return nil, false, badRequest(err.Error())
 	}
-	e, name := cl.s.e, strings.TrimSpace(args.Endpoint)
-	noSuch := &status{code: codeBad, reason: "Endpoint Does Not Exist"}
+	name := strings.TrimSpace(args.Endpoint)
 	flow := &status{code: codeBad, reason: "Endpoint Can Not Be Flow API"}
-	var err error
+	var target, number string
 	if ep, ok := cl.s.endpoints[name]; ok {
 		switch {
 		case ep.IsAgent():
 			return nil, false, flow
 		case ep.URI != "":
-			err = e.Redirect(t.ctx, cl.did, "uri:"+ep.URI)
+			target = "uri:" + ep.URI
 		case ep.Match.Type == "user" && len(ep.Match.Values) > 0:
-			err = e.Redirect(t.ctx, cl.did, "extension:"+ep.Match.Values[0])
+			target = "extension:" + ep.Match.Values[0]
 		default:
 			return nil, false, fail(codeBad, "Endpoint Does Not Exist", "endpoint "+name+" has no uri to send calls to")
 		}
@@ -232,13 +231,21 @@ func opRedirect(cl *call, t *transaction) (any, bool, error) {
 		if kind == "agentrpc" {
 			return nil, false, flow
 		}
-		err = e.Redirect(t.ctx, cl.did, name)
-	} else if _, numErr := strconv.ParseUint(strings.TrimPrefix(name, "*"), 10, 64); numErr == nil {
-		err = e.RedirectNumber(t.ctx, cl.did, name)
+		target = name
+	} else if _, err := strconv.ParseUint(strings.TrimPrefix(name, "*"), 10, 64); err == nil {
+		number = name
 	} else {
-		return nil, false, noSuch
+		return nil, false, &status{code: codeBad, reason: "Endpoint Does Not Exist"}
+	}
+	cl.release() // the call's next home may claim it
+	var err error
+	if number != "" {
+		err = cl.s.e.RedirectNumber(t.ctx, cl.did, number)
+	} else {
+		err = cl.s.e.Redirect(t.ctx, cl.did, target)
 	}
 	if errors.Is(err, dialog.ErrBadTarget) {
+		cl.s.e.SetOwner(cl.did, cl.owner())
 		return nil, false, fail(codeBad, "Endpoint Does Not Exist", err.Error())
 	}
 	return nil, true, err
