@@ -184,6 +184,13 @@ func TestParseBuiltinTargets(t *testing.T) {
 		{target: "park:jazz", err: `"park:jazz": no hold-music class "jazz"`},
 		{target: "park:a,b", err: `"park:a,b": want at most one hold-music class, got 2`},
 
+		{target: "uri:sip:bot@10.0.0.5:5080", kind: "uri", parsed: URITarget{URI: "sip:bot@10.0.0.5:5080"}},
+		{target: "uri:sip:10.0.0.5", kind: "uri", parsed: URITarget{URI: "sip:10.0.0.5"}},
+		{target: "uri:sips:pbx@example.com;transport=tls", kind: "uri", parsed: URITarget{URI: "sips:pbx@example.com;transport=tls"}},
+		{target: "uri", err: `"uri": want uri:sip:user@host[:port], got ""`},
+		{target: "uri:http://x", err: `"uri:http://x": want uri:sip:user@host[:port]`},
+		{target: "uri:sip:", err: `"uri:sip:": want uri:sip:user@host[:port]`},
+
 		{target: "qeue:sales", err: `unknown target kind "qeue": want one of conference, echo, extension, music, park, play, trunk, uri`},
 		{target: "queue:sales", err: `unknown target kind "queue"`},
 		{target: "", err: `"": no target kind: want one of conference, echo`},
