@@ -71,7 +71,7 @@ func handleOffer(ctx context.Context, e *dialog.Engine, l *dialog.Leg, r dialog.
 			cl.run(ctx)
 			return
 		}
-		cl.forget()
+		cl.finish(false) // requests the bot sent meanwhile get 487
 		if ctx.Err() != nil || s.ctx.Err() != nil {
 			return // the caller hung up, or the PBX is stopping
 		}
