@@ -160,7 +160,7 @@ func opListen(cl *call, t *transaction) (any, bool, error) {
 	if err := decodeArgs(t.f.Data, &args); err != nil {
 		return nil, false, badRequest(err.Error())
 	}
-	if time.Duration(args.Duration*float64(time.Second)) > maxListen {
+	if args.Duration > maxListen.Seconds() {
 		return nil, false, &status{code: codeBad, reason: "Bad Request - Duration Seconds above Max"}
 	}
 	d, err := duration(args.Duration, maxListen)
@@ -253,14 +253,13 @@ func opRedirect(cl *call, t *transaction) (any, bool, error) {
 
 // duration reads a duration_sec argument: absent or 0 is the default.
 func duration(sec float64, most time.Duration) (time.Duration, error) {
-	switch d := time.Duration(sec * float64(time.Second)); {
-	case math.IsNaN(sec) || sec < 0 || d > most:
+	switch {
+	case math.IsNaN(sec) || sec < 0 || sec > most.Seconds(): // compared before converting: 1e300 s overflows a Duration
 		return 0, fmt.Errorf("duration_sec %v: want 0 to %v", sec, most.Seconds())
-	case d == 0:
+	case sec == 0:
 		return defaultDuration, nil
-	default:
-		return d, nil
 	}
+	return time.Duration(sec * float64(time.Second)), nil
 }
 
 // pcm16 is samples as little-endian bytes.
