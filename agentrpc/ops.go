@@ -1,6 +1,7 @@
 package agentrpc
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -58,8 +59,10 @@ func opAnswer(cl *call, t *transaction) (any, bool, error) {
 	return nil, false, cl.s.e.Answer(t.ctx, cl.did)
 }
 
+// opHangup ends the call. Ending it cancels the request's own context,
+// so the hangup does not wait on that context.
 func opHangup(cl *call, t *transaction) (any, bool, error) {
-	return nil, true, cl.s.e.Hangup(t.ctx, cl.did, dialog.CauseNormal)
+	return nil, true, cl.s.e.Hangup(context.WithoutCancel(t.ctx), cl.did, dialog.CauseNormal)
 }
 
 // answered reports whether the call is up (answered or held).

@@ -123,12 +123,6 @@ type abCall struct {
 	answer time.Duration // answer request to its 200
 	play   time.Duration // play request to its 200 (the prompt's length and the overhead)
 	bye    time.Duration // hangup request to the bye request
-	// hangup487: the hangup was answered 487 Request terminated, not
-	// 200: agentrpc's opHangup runs Engine.Hangup with the request's
-	// context, which the leg's end cancels, so the hangup loses the race
-	// to its own effect. The call still ends as it should (BYE to the
-	// caller, bye to the bot); counted apart until the server answers 200.
-	hangup487 bool
 }
 
 // abResult is what one load measured.
@@ -277,11 +271,9 @@ func abRun(tb testing.TB, s abSpec) abResult {
 			return
 		}
 		t = time.Now()
-		if r, err := bot.Do(did, "hangup", nil, 10*time.Second); err != nil || r.Final.Code != 200 && r.Final.Code != 487 {
+		if r, err := bot.Do(did, "hangup", nil, 10*time.Second); err != nil || r.Final.Code != 200 {
 			fail(did, "hangup: %d %s %v", r.Final.Code, r.Final.Reason, err)
 			return
-		} else {
-			c.hangup487 = r.Final.Code == 487
 		}
 		up.Add(-1)
 		if _, err := bot.WaitBye(did, 15*time.Second); err != nil {
@@ -492,9 +484,6 @@ func (r abResult) report(tb testing.TB, name string) {
 	line("answer -> 200", func(c abCall) time.Duration { return c.answer })
 	line(fmt.Sprintf("play (%s prompt) -> 200", s.Prompt), func(c abCall) time.Duration { return c.play })
 	line("hangup -> bye request", func(c abCall) time.Duration { return c.bye })
-	if n := r.hangup487(); n > 0 {
-		fmt.Fprintf(&b, "hangup answered 487 Request terminated instead of 200 OK: %d of %d (agentrpc opHangup: its context ends with the leg)\n", n, len(r.Calls))
-	}
 	calls := max(1, len(r.Calls))
 	fmt.Fprintf(&b, "CPU: PBX and bots %.2f cores over the run (%.2f ms per call), SIPp %.2f cores, other processes %.2f cores\n",
 		r.PBXCPU.Seconds()/r.Wall.Seconds(), float64(r.PBXCPU)/1e6/float64(calls), r.SIPpCPU.Seconds()/r.Wall.Seconds(), r.OtherCPU.Seconds()/r.Wall.Seconds())
@@ -520,16 +509,6 @@ func (r abResult) report(tb testing.TB, name string) {
 		return
 	}
 	tb.Log(b.String())
-}
-
-func (r abResult) hangup487() int {
-	n := 0
-	for _, c := range r.Calls {
-		if c.hangup487 {
-			n++
-		}
-	}
-	return n
 }
 
 // check fails a run that did not do what the load says.
