@@ -29,3 +29,4 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzRequest -fuzztime 30s ./rwi/
 	$(GO) test -run XXX -fuzz FuzzSIPTarget -fuzztime 30s ./dialog/
 	$(GO) test -run XXX -fuzz FuzzCutBody -fuzztime 30s ./dialog/
+	$(GO) test -run XXX -fuzz FuzzFrame -fuzztime 30s ./agentrpc/

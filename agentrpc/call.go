@@ -201,8 +201,11 @@ func (cl *call) release() {
 // bot hung up or redirected the call).
 func (cl *call) exec(t *transaction) (end bool) {
 	defer cl.done(t)
-	if t.ctx.Err() != nil {
-		return false // cancelled while queued, and answered then
+	if t.ctx.Err() != nil { // cancelled while queued (answered 499 then), or the call ended
+		if errors.Is(context.Cause(t.ctx), errCallGone) {
+			t.final(statusGone)
+		}
+		return false
 	}
 	op, ok := ops[t.f.Op]
 	if !ok {

@@ -66,9 +66,19 @@ func opHangup(cl *call, t *transaction) (any, bool, error) {
 }
 
 // answered reports whether the call is up (answered or held).
-func (cl *call) answered() bool {
+func (cl *call) answered() bool { return cl.up("") == nil }
+
+// up checks the call is answered: a call still ringing gets 400 with
+// reason (diagox spells it two ways), one that has gone 487.
+func (cl *call) up(reason string) error {
 	info, ok := cl.s.e.Leg(cl.did)
-	return ok && (info.State == dialog.StateAnswered || info.State == dialog.StateHeld)
+	switch {
+	case !ok || info.State == dialog.StateEnded:
+		return dialog.ErrNotFound
+	case info.State == dialog.StateAnswered || info.State == dialog.StateHeld:
+		return nil
+	}
+	return &status{code: codeBad, reason: reason}
 }
 
 // opPlay plays a WAV file or URL to the caller and answers when it ends.
@@ -79,8 +89,8 @@ func opPlay(cl *call, t *transaction) (any, bool, error) {
 	if err := decodeArgs(t.f.Data, &args); err != nil {
 		return nil, false, badRequest(err.Error())
 	}
-	if !cl.answered() {
-		return nil, false, &status{code: codeBad, reason: "call not answered"}
+	if err := cl.up("call not answered"); err != nil {
+		return nil, false, err
 	}
 	e := cl.s.e
 	var pb *dialog.Playback
@@ -135,8 +145,8 @@ func opReadDTMF(cl *call, t *transaction) (any, bool, error) {
 	if len(args.Termination) > 1 || args.Termination != "" && !strings.ContainsAny(args.Termination, "0123456789*#ABCD") {
 		return nil, false, badRequest(fmt.Sprintf("termination %q: want one DTMF key", args.Termination))
 	}
-	if !cl.answered() {
-		return nil, false, &status{code: codeBad, reason: "call not answered"}
+	if err := cl.up("call not answered"); err != nil {
+		return nil, false, err
 	}
 	t.progress(183, "Read DTMF In Progress")
 	got, err := cl.s.e.CollectDTMF(t.ctx, cl.did, dialog.CollectOptions{
@@ -173,8 +183,8 @@ func opListen(cl *call, t *transaction) (any, bool, error) {
 	if args.Format != "" && args.Format != "wav" && args.Format != "raw" {
 		return nil, false, badRequest(fmt.Sprintf("audio_format %q: want wav or raw", args.Format))
 	}
-	if !cl.answered() {
-		return nil, false, &status{code: codeBad, reason: "Call Not Answered"}
+	if err := cl.up("Call Not Answered"); err != nil {
+		return nil, false, err
 	}
 	t.progress(183, "Recording In Progress")
 	pcm, err := cl.s.e.Capture(t.ctx, cl.did, d)
@@ -200,8 +210,8 @@ func opListen(cl *call, t *transaction) (any, bool, error) {
 
 // opEcho sends the caller its own voice until cancelled or the call ends.
 func opEcho(cl *call, t *transaction) (any, bool, error) {
-	if !cl.answered() {
-		return nil, false, &status{code: codeBad, reason: "Call Not Answered"}
+	if err := cl.up("Call Not Answered"); err != nil {
+		return nil, false, err
 	}
 	t.progress(183, "Echo In Progress")
 	return nil, false, cl.s.e.Echo(t.ctx, cl.did)
