@@ -236,7 +236,7 @@ func opRedirect(cl *call, t *transaction) (any, bool, error) {
 		case ep.URI != "":
 			target = "uri:" + ep.URI
 		case ep.Match.Type == "user" && len(ep.Match.Values) > 0:
-			target = "extension:" + ep.Match.Values[0]
+			target = "extension:" + strings.Join(ep.Match.Values, ",")
 		default:
 			return nil, false, fail(codeBad, "Endpoint Does Not Exist", "endpoint "+name+" has no uri to send calls to")
 		}

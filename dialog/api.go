@@ -127,11 +127,7 @@ func (e *Engine) destination(r OriginateRequest) ([][]dialTarget, error) {
 func (e *Engine) routeGroups(route Route) ([][]dialTarget, error) {
 	switch t := route.Parsed.(type) {
 	case ExtensionTarget:
-		ext := route.Number
-		if t.Extension != "" {
-			ext = t.Extension
-		}
-		targets, cause := e.extensionTargets(ext)
+		targets, cause := e.ringGroup(t.numbers(route.Number))
 		if targets == nil {
 			return nil, fmt.Errorf("%w: %s", ErrBadTarget, cause)
 		}

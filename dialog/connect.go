@@ -2,6 +2,7 @@ package dialog
 
 import (
 	"context"
+	"strings"
 )
 
 // The dial plan's own calls: a caller's leg reaches an extension or a
@@ -12,16 +13,14 @@ import (
 // hangs up, the other is hung up too. The feature codes listen to both.
 
 func handleExtension(ctx context.Context, e *Engine, a *Leg, r Route) {
-	ext := r.Number
-	if t, ok := r.Parsed.(ExtensionTarget); ok && t.Extension != "" {
-		ext = t.Extension
-	}
-	targets, cause := e.extensionTargets(ext)
+	t, _ := r.Parsed.(ExtensionTarget)
+	exts := t.numbers(r.Number)
+	targets, cause := e.ringGroup(exts)
 	if targets == nil {
 		a.ops.do(context.Background(), func() error { a.end(cause, byLocal, 0); return nil })
 		return
 	}
-	e.connect(ctx, a, [][]dialTarget{targets}, ext)
+	e.connect(ctx, a, [][]dialTarget{targets}, strings.Join(exts, ","))
 }
 
 func handleTrunk(ctx context.Context, e *Engine, a *Leg, r Route) {

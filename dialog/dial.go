@@ -335,6 +335,25 @@ func (e *Engine) extensionTargets(ext string) ([]dialTarget, Cause) {
 	return targets, CauseNormal
 }
 
+// ringGroup is every reachable contact of several users, rung at once.
+// With none reachable, the cause says why: no such user, or none
+// registered.
+func (e *Engine) ringGroup(exts []string) ([]dialTarget, Cause) {
+	var all []dialTarget
+	cause := CauseNotFound
+	for _, ext := range exts {
+		targets, c := e.extensionTargets(ext)
+		all = append(all, targets...)
+		if c != CauseNotFound {
+			cause = c
+		}
+	}
+	if len(all) == 0 {
+		return nil, cause
+	}
+	return all, CauseNormal
+}
+
 // trunkTargets are the trunks of a failover list, one group each.
 func (e *Engine) trunkTargets(names []string, number string) [][]dialTarget {
 	var groups [][]dialTarget

@@ -45,7 +45,7 @@ func TestDialplanRoute(t *testing.T) {
 		{"90612345678", true, "out", "trunk", []string{"carrier"}, "+330612345678", TrunkTarget{Trunks: []string{"carrier"}}},
 		{"1001", true, "ext", "extension", nil, "1001", ExtensionTarget{}},
 		{"10011", false, "", "", nil, "", nil}, // regex is anchored
-		{"0", true, "alias", "extension", []string{"1001"}, "0", ExtensionTarget{Extension: "1001"}},
+		{"0", true, "alias", "extension", []string{"1001"}, "0", ExtensionTarget{Extensions: []string{"1001"}}},
 		{"5000", true, "app", "test-app", []string{"x", "y"}, "5000", 2},
 		{"700", true, "park", "park", []string{"calm"}, "700", ParkTarget{Music: "calm"}},
 		{"777", false, "", "", nil, "", nil},

@@ -63,6 +63,9 @@ func (l *Leg) end(cause Cause, by string, code int) {
 			if code == 0 {
 				code, _ = cause.SIP()
 			}
+			if code < 300 { // hung up before its answer: a ringing caller gets no 2xx without media
+				code = 480
+			}
 			reason := reasonPhrase(code)
 			if err := srv.Respond(code, reason, nil); err != nil {
 				l.log.Debug("final response not sent", "code", code, "error", err)

@@ -3,6 +3,7 @@ package dialog
 import (
 	"fmt"
 	"regexp"
+	"slices"
 )
 
 // The kinds dialog serves itself. Each line is the whole registration of a
@@ -20,10 +21,18 @@ func init() {
 	RegisterTarget(TargetKind{Name: "park", Parse: parseParkTarget, Handle: handlePark})
 }
 
-// ExtensionTarget is a parsed "extension" or "extension:N": ring every
-// registered contact of a user.
+// ExtensionTarget is a parsed "extension", "extension:N" or
+// "extension:N,M": ring every registered contact of the users at once.
 type ExtensionTarget struct {
-	Extension string // "" means the number dialled, after strip and prepend
+	Extensions []string // none means the number dialled, after strip and prepend
+}
+
+// numbers are the extensions to ring for a call to dialled.
+func (t ExtensionTarget) numbers(dialled string) []string {
+	if len(t.Extensions) == 0 {
+		return []string{dialled}
+	}
+	return t.Extensions
 }
 
 // TrunkTarget is a parsed "trunk:NAME" or "trunks:A,B": call out through
@@ -73,14 +82,17 @@ func atMostOne(args []string, what string) (string, error) {
 }
 
 func parseExtensionTarget(args []string, _ TargetEnv) (any, error) {
-	ext, err := atMostOne(args, "extension")
-	if err != nil {
-		return nil, err
+	seen := map[string]bool{}
+	for _, ext := range args {
+		switch {
+		case !extensionTargetRe.MatchString(ext):
+			return nil, fmt.Errorf("want 1 to 15 digits after extension:, got %q", ext)
+		case seen[ext]:
+			return nil, fmt.Errorf("extension %s listed twice", ext)
+		}
+		seen[ext] = true
 	}
-	if ext != "" && !extensionTargetRe.MatchString(ext) {
-		return nil, fmt.Errorf("want 1 to 15 digits after extension:, got %q", ext)
-	}
-	return ExtensionTarget{Extension: ext}, nil
+	return ExtensionTarget{Extensions: slices.Clone(args)}, nil
 }
 
 func parseTrunkTarget(args []string, env TargetEnv) (any, error) {

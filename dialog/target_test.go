@@ -137,12 +137,13 @@ func TestParseBuiltinTargets(t *testing.T) {
 		err    string // the start of the error; "" for none
 	}{
 		{target: "extension", kind: "extension", parsed: ExtensionTarget{}},
-		{target: "extension:1001", kind: "extension", parsed: ExtensionTarget{Extension: "1001"}},
-		{target: " extension: 1001 ", kind: "extension", parsed: ExtensionTarget{Extension: "1001"}},
+		{target: "extension:1001", kind: "extension", parsed: ExtensionTarget{Extensions: []string{"1001"}}},
+		{target: " extension: 1001 ", kind: "extension", parsed: ExtensionTarget{Extensions: []string{"1001"}}},
 		{target: "extension :1001", err: `unknown target kind "extension "`},
 		{target: "extension:bob", err: `"extension:bob": want 1 to 15 digits after extension:, got "bob"`},
 		{target: "extension:1234567890123456", err: `"extension:1234567890123456": want 1 to 15 digits`},
-		{target: "extension:1,2", err: `"extension:1,2": want at most one extension, got 2`},
+		{target: "extension:1001,1002", kind: "extension", parsed: ExtensionTarget{Extensions: []string{"1001", "1002"}}},
+		{target: "extension:1001,1001", err: `"extension:1001,1001": extension 1001 listed twice`},
 
 		{target: "trunk:carrier", kind: "trunk", parsed: TrunkTarget{Trunks: []string{"carrier"}}},
 		{target: "trunks:a,b", kind: "trunk", parsed: TrunkTarget{Trunks: []string{"a", "b"}}},
