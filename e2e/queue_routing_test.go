@@ -148,10 +148,12 @@ func qrStart(t *testing.T, agents []config.Agent, queues []config.Queue, opts ..
 			}
 			c.Queues = append(c.Queues, q)
 		}
-		// The default dial plan's queue rule names queue support: gone.
+		// The default dial plan's queue rule, and the demo bot endpoint's
+		// fallback, name queue support: gone.
 		c.Dialplan = slices.DeleteFunc(c.Dialplan, func(r config.DialplanRule) bool {
-			return strings.HasPrefix(r.Target, "queue:")
+			return strings.HasPrefix(r.Target, "queue:") || strings.HasPrefix(r.Target, "agentrpc:")
 		})
+		c.Endpoints = nil
 		for i, q := range queues {
 			c.Dialplan = append(c.Dialplan,
 				config.DialplanRule{Name: q.Name, Match: config.Match{Exact: qrQueueNumber(i, false)}, Target: "queue:" + q.Name},
