@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"sync"
 
 	"pbx/config"
@@ -209,7 +210,7 @@ func (cl *call) exec(t *transaction) (end bool) {
 	}
 	op, ok := ops[t.f.Op]
 	if !ok {
-		t.final(fail(codeInternal, "Internal Server Error", "unknown op "+quote(t.f.Op)))
+		t.final(fail(codeInternal, "Internal Server Error", "unknown op "+strconv.Quote(t.f.Op)))
 		return false
 	}
 	data, end, err := op(cl, t)

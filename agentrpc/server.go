@@ -217,6 +217,8 @@ func (s *Server) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare([]byte(secret), []byte(s.cfg.Token)) == 1
 }
 
+// plain answers a request it refuses before the upgrade: a status and a
+// text body, as diagox words it.
 func plain(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(code)
@@ -260,19 +262,4 @@ func (s *Server) pick(name string, tried map[*conn]bool) *conn {
 		return best
 	}
 	return free[rand.IntN(len(free))]
-}
-
-// goOwned runs f on a goroutine Close waits for; not once closing.
-func (s *Server) goOwned(f func()) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		f()
-	}()
-	return true
 }

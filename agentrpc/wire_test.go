@@ -216,7 +216,7 @@ func TestWireResponseEncoding(t *testing.T) {
 			`{"id":"","did":"","code":400,"reason":"Bad Request","data":{"error":"malformed frame: x"}}`},
 		{"fail without detail", "5", "d", fail(codeBad, "call not answered", ""),
 			`{"id":"5","did":"d","code":400,"reason":"call not answered","data":null}`},
-		{"unknown op", "6", "d", fail(codeInternal, "Internal Server Error", "unknown op "+quote("dance")),
+		{"unknown op", "6", "d", fail(codeInternal, "Internal Server Error", `unknown op "dance"`),
 			`{"id":"6","did":"d","code":500,"reason":"Internal Server Error","data":{"error":"unknown op \"dance\""}}`},
 		{"no dialog", "7", "nope", &status{code: codeNoDialog, reason: "Dialog Does Not Exist"},
 			`{"id":"7","did":"nope","code":404,"reason":"Dialog Does Not Exist","data":null}`},
