@@ -24,19 +24,15 @@ import (
 type op func(cl *call, t *transaction) (data any, end bool, err error)
 
 // ops are the requests a bot may send, by name.
-var ops map[string]op
-
-func init() {
-	ops = map[string]op{
-		"ring":      opRing,
-		"answer":    opAnswer,
-		"play":      opPlay,
-		"read_dtmf": opReadDTMF,
-		"listen":    opListen,
-		"echo":      opEcho,
-		"hangup":    opHangup,
-		"redirect":  opRedirect,
-	}
+var ops = map[string]op{
+	"ring":      opRing,
+	"answer":    opAnswer,
+	"play":      opPlay,
+	"read_dtmf": opReadDTMF,
+	"listen":    opListen,
+	"echo":      opEcho,
+	"hangup":    opHangup,
+	"redirect":  opRedirect,
 }
 
 // Limits of the requests' arguments.
@@ -66,11 +62,11 @@ func opHangup(cl *call, t *transaction) (any, bool, error) {
 }
 
 // answered reports whether the call is up (answered or held).
-func (cl *call) answered() bool { return cl.up("") == nil }
+func (cl *call) answered() bool { return cl.requireAnswered("") == nil }
 
-// up checks the call is answered: a call still ringing gets 400 with
+// requireAnswered checks the call is up: a call still ringing gets 400 with
 // reason (diagox spells it two ways), one that has gone 487.
-func (cl *call) up(reason string) error {
+func (cl *call) requireAnswered(reason string) error {
 	info, ok := cl.s.e.Leg(cl.did)
 	switch {
 	case !ok || info.State == dialog.StateEnded:
@@ -89,7 +85,7 @@ func opPlay(cl *call, t *transaction) (any, bool, error) {
 	if err := decodeArgs(t.f.Data, &args); err != nil {
 		return nil, false, badRequest(err.Error())
 	}
-	if err := cl.up("call not answered"); err != nil {
+	if err := cl.requireAnswered("call not answered"); err != nil {
 		return nil, false, err
 	}
 	e := cl.s.e
@@ -145,7 +141,7 @@ func opReadDTMF(cl *call, t *transaction) (any, bool, error) {
 	if len(args.Termination) > 1 || args.Termination != "" && !strings.ContainsAny(args.Termination, "0123456789*#ABCD") {
 		return nil, false, badRequest(fmt.Sprintf("termination %q: want one DTMF key", args.Termination))
 	}
-	if err := cl.up("call not answered"); err != nil {
+	if err := cl.requireAnswered("call not answered"); err != nil {
 		return nil, false, err
 	}
 	t.progress(183, "Read DTMF In Progress")
@@ -183,7 +179,7 @@ func opListen(cl *call, t *transaction) (any, bool, error) {
 	if args.Format != "" && args.Format != "wav" && args.Format != "raw" {
 		return nil, false, badRequest(fmt.Sprintf("audio_format %q: want wav or raw", args.Format))
 	}
-	if err := cl.up("Call Not Answered"); err != nil {
+	if err := cl.requireAnswered("Call Not Answered"); err != nil {
 		return nil, false, err
 	}
 	t.progress(183, "Recording In Progress")
@@ -192,7 +188,7 @@ func opListen(cl *call, t *transaction) (any, bool, error) {
 		return nil, false, err
 	}
 	t.progress(190, "Recording Write")
-	audio := pcm16(pcm)
+	audio := wav.AppendPCM(nil, pcm)
 	if args.Format == "wav" {
 		audio = wav.Encode(pcm)
 	}
@@ -210,7 +206,7 @@ func opListen(cl *call, t *transaction) (any, bool, error) {
 
 // opEcho sends the caller its own voice until cancelled or the call ends.
 func opEcho(cl *call, t *transaction) (any, bool, error) {
-	if err := cl.up("Call Not Answered"); err != nil {
+	if err := cl.requireAnswered("Call Not Answered"); err != nil {
 		return nil, false, err
 	}
 	t.progress(183, "Echo In Progress")
@@ -274,14 +270,3 @@ func duration(sec float64, most time.Duration) (time.Duration, error) {
 	}
 	return time.Duration(sec * float64(time.Second)), nil
 }
-
-// pcm16 is samples as little-endian bytes.
-func pcm16(pcm []int16) []byte {
-	b := make([]byte, 2*len(pcm))
-	for i, v := range pcm {
-		binary.LittleEndian.PutUint16(b[2*i:], uint16(v))
-	}
-	return b
-}
-
-func quote(s string) string { return strconv.Quote(s) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // headerSize is the size of the canonical PCM header Writer writes.
@@ -82,6 +83,13 @@ func Encode(samples []int16) []byte {
 	h := header(1, uint32(2*len(samples)))
 	b := make([]byte, headerSize, headerSize+2*len(samples))
 	copy(b, h[:])
+	return AppendPCM(b, samples)
+}
+
+// AppendPCM appends samples to b as little-endian 16-bit PCM, the bytes
+// of a WAV file's data (or of raw audio).
+func AppendPCM(b []byte, samples []int16) []byte {
+	b = slices.Grow(b, 2*len(samples))
 	for _, v := range samples {
 		b = binary.LittleEndian.AppendUint16(b, uint16(v))
 	}
