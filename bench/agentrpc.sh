@@ -29,48 +29,16 @@ WORK=${BENCH_WORK:-/tmp/pbx-bench-agentrpc}
 RUNS=${1:-1}
 BENCH_QUIET_WAIT=${BENCH_QUIET_WAIT:-120}
 BENCH_MAX_SECS=${BENCH_MAX_SECS:-300}
-HZ=$(getconf CLK_TCK)
-
-log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
-command -v sipp >/dev/null || { log "sipp is not installed (apt-get install -y sip-tester)"; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+need_sipp
 mkdir -p "$WORK"
 
-# busy_cores SECONDS: cores the whole machine used over that long.
-busy_cores() {
-	local a b
-	a=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat)
-	sleep "$1"
-	b=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat)
-	awk -v a="$a" -v b="$b" -v hz="$HZ" -v s="$1" 'BEGIN { printf "%.2f", (b - a) / hz / s }'
-}
-
-# wait_quiet: wait (at most BENCH_QUIET_WAIT s) until other processes use
-# less than a quarter of a core.
-wait_quiet() {
-	local waited=0 busy
-	while :; do
-		busy=$(busy_cores 2)
-		awk -v b="$busy" 'BEGIN { exit !(b < 0.25) }' && return 0
-		if ((waited >= BENCH_QUIET_WAIT)); then
-			log "the machine is still busy ($busy cores in use by other processes): measuring anyway"
-			return 0
-		fi
-		((waited == 0)) && log "the machine is busy ($busy cores in use by other processes): waiting up to ${BENCH_QUIET_WAIT}s"
-		sleep 3
-		waited=$((waited + 5))
-	done
-}
-
-cd "$ROOT"
-log "building the benchmark: go test -c -o $WORK/e2e.test ./e2e/ (commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
-go test -c -o "$WORK/e2e.test" ./e2e/
+build_e2e_bench
 : >"$WORK/agentrpc.log"
 rc=0
 for ((i = 1; i <= RUNS; i++)); do
-	wait_quiet
-	log "run $i of $RUNS: e2e.test -test.run XXX -test.bench 'AgentRPC\$' -test.benchtime 1x"
-	# Run in e2e/: the scenario is found from the working directory.
-	(cd "$ROOT/e2e" && timeout --signal=INT "$BENCH_MAX_SECS" "$WORK/e2e.test" -test.run XXX -test.bench 'AgentRPC$' \
-		-test.benchtime 1x -test.timeout "${BENCH_MAX_SECS}s") 2>&1 | grep -v '^[[:space:]]*$' | tee -a "$WORK/agentrpc.log" || rc=1
+	log "run $i of $RUNS"
+	run_e2e_bench 'AgentRPC$' "$WORK/agentrpc.log" || rc=1
 done
 exit "$rc"

@@ -92,12 +92,12 @@ FLOOD_KINDS=${FLOOD_KINDS:-}
 BENCH_MAX_SECS=${BENCH_MAX_SECS:-2400}
 BENCH_QUIET_WAIT=${BENCH_QUIET_WAIT:-120}
 
-HZ=$(getconf CLK_TCK)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh" # log, need_sipp, sys_ticks, wait_quiet, HZ
 SIPP_LOAD_OPTS=(-nostdin -max_recv_loops 10000 -max_sched_loops 10000 -buff_size 1048576)
 
 # ---------------------------------------------------------------- plumbing
 
-log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 now() { date +%s.%N; }
 # calc 'expr': the value, as an integer when it is one.
@@ -176,31 +176,8 @@ cpu_ticks() {
 	done
 	echo "$t"
 }
-# sys_ticks: CPU time used by the whole machine (user, nice, system, irq,
-# softirq, steal), in clock ticks.
-sys_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 # other_cores SYS_DELTA OURS_DELTA SECONDS: cores used by everybody else.
 other_cores() { calc "($1 - $2) / $HZ / $3 < 0 ? 0 : ($1 - $2) / $HZ / $3"; }
-
-# wait_quiet: before a step, wait (at most BENCH_QUIET_WAIT s) until the
-# machine's other processes use less than 0.25 of a core.
-wait_quiet() {
-	local waited=0 a b busy
-	while :; do
-		a=$(sys_ticks)
-		sleep 2
-		b=$(sys_ticks)
-		busy=$(calc "($b - $a) / $HZ / 2")
-		awk -v b="$busy" 'BEGIN { exit !(b < 0.25) }' && return 0
-		if ((waited >= BENCH_QUIET_WAIT)); then
-			log "the machine is still busy ($busy cores in use by other processes): measuring anyway"
-			return 0
-		fi
-		((waited == 0)) && log "the machine is busy ($busy cores in use by other processes): waiting up to ${BENCH_QUIET_WAIT}s"
-		sleep 3
-		waited=$((waited + 5))
-	done
-}
 
 # udp_drops LO HI: datagrams the kernel dropped on UDP sockets bound to
 # ports LO..HI (the receive queue was full), from /proc/net/udp.
@@ -274,8 +251,6 @@ stat_col() {
 }
 
 # --------------------------------------------------------------- programs
-
-need_sipp() { command -v sipp >/dev/null || die "sipp is not installed (apt-get install -y sip-tester)"; }
 
 # sipp_bg LOG ARGS...: starts sipp in the background, sets SIPP_PID.
 # It runs in $WORK, where -trace_counts writes its file.
