@@ -29,11 +29,8 @@ func (e *Engine) Redirect(ctx context.Context, legID, target string) error {
 	if err != nil {
 		return fmt.Errorf("redirect %s: %w: %v", legID, ErrBadTarget, err)
 	}
-	l.mu.Lock()
-	user := l.user
-	l.mu.Unlock()
-	if _, toTrunk := route.Parsed.(TrunkTarget); toTrunk && user == "" {
-		return fmt.Errorf("redirect %s to %s: %w: only users may reach a trunk", legID, target, ErrBadTarget)
+	if err := mayReach(l, route, target); err != nil {
+		return err
 	}
 	route.Rule = "redirect"
 	return e.redirect(ctx, l, route, target)
@@ -52,13 +49,22 @@ func (e *Engine) RedirectNumber(ctx context.Context, legID, number string) error
 	if !ok {
 		return fmt.Errorf("redirect %s to %s: %w: no dial-plan rule", legID, number, ErrBadTarget)
 	}
+	if err := mayReach(l, route, number); err != nil {
+		return err
+	}
+	return e.redirect(ctx, l, route, number)
+}
+
+// mayReach applies the toll-fraud rule of transfers to a redirect of l to
+// route (what names it): only a user's leg may reach a trunk.
+func mayReach(l *Leg, route Route, what string) error {
 	l.mu.Lock()
 	user := l.user
 	l.mu.Unlock()
 	if _, toTrunk := route.Parsed.(TrunkTarget); toTrunk && user == "" {
-		return fmt.Errorf("redirect %s to %s: %w: only users may reach a trunk", legID, number, ErrBadTarget)
+		return fmt.Errorf("redirect %s to %s: %w: only users may reach a trunk", l.id, what, ErrBadTarget)
 	}
-	return e.redirect(ctx, l, route, number)
+	return nil
 }
 
 // redirect hands l to a parsed target's handler, as Redirect says; what
