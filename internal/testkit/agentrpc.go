@@ -181,11 +181,7 @@ func NewAgentBot(t testing.TB, conn *websocket.Conn, keepRaw bool) *AgentBot {
 // reader to stop. Safe to call twice.
 func (b *AgentBot) Close() {
 	b.once.Do(func() {
-		b.writeMu.Lock()
-		_ = b.conn.WriteControl(websocket.CloseMessage,
-			websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-		b.writeMu.Unlock()
-		_ = b.conn.Close()
+		closeWebSocket(&b.writeMu, b.conn)
 		<-b.done
 	})
 }

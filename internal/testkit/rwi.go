@@ -135,11 +135,7 @@ func NewRWIClient(t testing.TB, conn *websocket.Conn, session string) *RWIClient
 // waits for the reader to stop. It is safe to call twice.
 func (c *RWIClient) Close() {
 	c.closeOnce.Do(func() {
-		c.writeMu.Lock()
-		_ = c.conn.WriteControl(websocket.CloseMessage,
-			websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-		c.writeMu.Unlock()
-		_ = c.conn.Close()
+		closeWebSocket(&c.writeMu, c.conn)
 		<-c.done
 	})
 }
