@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"regexp"
@@ -71,6 +72,8 @@ const (
 	DefaultEndpointBalance       = "random"
 )
 
+// agentRPCDefaults fills the agent_rpc section and the agent endpoints'
+// balance and max_connections. listen keeps an explicit "" (Agent RPC off).
 func (c *Config) agentRPCDefaults(absent func(string) bool) {
 	a := &c.AgentRPC
 	if absent("agent_rpc.listen") {
@@ -107,16 +110,13 @@ func (v *validator) agentRPC() {
 	if a.MaxFrame < 1024 {
 		v.fail("agent_rpc.max_frame", "want at least 1024 bytes, got %d", a.MaxFrame)
 	}
-	names := make([]string, 0, len(v.c.Endpoints))
-	for name := range v.c.Endpoints {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(v.c.Endpoints)) {
 		v.endpoint(name, v.c.Endpoints[name])
 	}
 }
 
+// endpoint checks one endpoint: its name, and the fields its match type
+// takes (only agent endpoints take fallback, balance and max_connections).
 func (v *validator) endpoint(name string, e Endpoint) {
 	p := "endpoints." + name
 	if !endpointNameRe.MatchString(name) {
