@@ -61,6 +61,8 @@ func (t *transaction) progress(code int, reason string) {
 	}
 }
 
+// newCall puts leg on c's books, by its did and as "last", before the
+// invite goes: requests the bot sends early find it.
 func newCall(c *conn, leg dialog.LegInfo, ep config.Endpoint) *call {
 	cl := &call{
 		c: c, s: c.s, did: leg.ID, endpoint: ep, log: c.log.With("leg", leg.ID),

@@ -199,6 +199,8 @@ func (c *conn) write(v any) error {
 	return c.writeFrame(websocket.TextMessage, b)
 }
 
+// writeFrame sends one frame of kind (text, or listen's binary audio), as
+// write says.
 func (c *conn) writeFrame(kind int, b []byte) error {
 	if c.ctx.Err() != nil {
 		return c.ctx.Err()

@@ -48,39 +48,22 @@ func FuzzFrame(f *testing.F) {
 				t.Fatalf("decodeArgs into %T: %v is not errMalformed", args, err)
 			}
 		}
-		var dtmf fuzzDTMFArgs
+		var dtmf readDTMFArgs
 		if decodeArgs(fr.Data, &dtmf) == nil {
 			duration(dtmf.Duration, maxReadDTMF)
 		}
-		var listen fuzzListenArgs
+		var listen listenArgs
 		if decodeArgs(fr.Data, &listen) == nil {
 			duration(listen.Duration, maxListen)
 		}
 	})
 }
 
-// The argument shapes of the ops (ops.go declares them inside each op).
-type (
-	fuzzPlayArgs struct {
-		URI string `json:"uri"`
-	}
-	fuzzDTMFArgs struct {
-		Duration    float64 `json:"duration_sec"`
-		Termination string  `json:"termination"`
-	}
-	fuzzListenArgs struct {
-		Duration float64 `json:"duration_sec"`
-		Format   string  `json:"audio_format"`
-	}
-	fuzzRedirectArgs struct {
-		Endpoint string `json:"endpoint"`
-	}
-)
-
+// fuzzArgShapes are the data of every request, with their defaults.
 func fuzzArgShapes() []any {
 	return []any{
-		&fuzzPlayArgs{}, &fuzzDTMFArgs{Duration: 10}, &fuzzListenArgs{Duration: 10},
-		&fuzzRedirectArgs{}, &inviteData{}, &map[string]any{},
+		&playArgs{}, &readDTMFArgs{Duration: 10}, &listenArgs{Duration: 10},
+		&redirectArgs{}, &inviteData{}, &map[string]any{},
 	}
 }
 

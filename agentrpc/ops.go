@@ -35,6 +35,24 @@ var ops = map[string]op{
 	"redirect":  opRedirect,
 }
 
+// The data of the requests that take arguments.
+type (
+	playArgs struct {
+		URI string `json:"uri"`
+	}
+	readDTMFArgs struct {
+		Duration    float64 `json:"duration_sec"`
+		Termination string  `json:"termination"`
+	}
+	listenArgs struct {
+		Duration float64 `json:"duration_sec"`
+		Format   string  `json:"audio_format"`
+	}
+	redirectArgs struct {
+		Endpoint string `json:"endpoint"`
+	}
+)
+
 // Limits of the requests' arguments.
 const (
 	defaultDuration = 10 * time.Second
@@ -79,9 +97,7 @@ func (cl *call) requireAnswered(reason string) error {
 
 // opPlay plays a WAV file or URL to the caller and answers when it ends.
 func opPlay(cl *call, t *transaction) (any, bool, error) {
-	var args struct {
-		URI string `json:"uri"`
-	}
+	var args playArgs
 	if err := decodeArgs(t.f.Data, &args); err != nil {
 		return nil, false, badRequest(err.Error())
 	}
@@ -127,10 +143,7 @@ func opPlay(cl *call, t *transaction) (any, bool, error) {
 // opReadDTMF collects keys for duration_sec, or until the termination
 // key, which is included in the digits as diagox returns them.
 func opReadDTMF(cl *call, t *transaction) (any, bool, error) {
-	var args struct {
-		Duration    float64 `json:"duration_sec"`
-		Termination string  `json:"termination"`
-	}
+	var args readDTMFArgs
 	if err := decodeArgs(t.f.Data, &args); err != nil {
 		return nil, false, badRequest(err.Error())
 	}
@@ -162,10 +175,7 @@ func opReadDTMF(cl *call, t *transaction) (any, bool, error) {
 // frame: 1, the request id's length (big-endian uint32), the id, then
 // the audio, raw 8 kHz 16-bit little-endian PCM or a WAV file.
 func opListen(cl *call, t *transaction) (any, bool, error) {
-	var args struct {
-		Duration float64 `json:"duration_sec"`
-		Format   string  `json:"audio_format"`
-	}
+	var args listenArgs
 	if err := decodeArgs(t.f.Data, &args); err != nil {
 		return nil, false, badRequest(err.Error())
 	}
@@ -216,9 +226,7 @@ func opEcho(cl *call, t *transaction) (any, bool, error) {
 // opRedirect gives the call up to an endpoint (its uri, or its users), a
 // dial-plan target, or a number the dial plan routes; control ends.
 func opRedirect(cl *call, t *transaction) (any, bool, error) {
-	var args struct {
-		Endpoint string `json:"endpoint"`
-	}
+	var args redirectArgs
 	if err := decodeArgs(t.f.Data, &args); err != nil {
 		return nil, false, badRequest(err.Error())
 	}
