@@ -168,15 +168,6 @@ func abAllocs() (objects, bytes uint64) {
 	return m.Mallocs, m.TotalAlloc
 }
 
-// abChildrenCPU is the CPU time of this process's children waited for.
-func abChildrenCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // abEnvInt is the environment variable name as a positive integer, or dflt.
 func abEnvInt(tb testing.TB, name string, dflt int) int {
 	v := os.Getenv(name)
@@ -344,7 +335,7 @@ func abRun(tb testing.TB, s abSpec) abResult {
 	}
 
 	// The run: SIPp calls, the bots drive each call to its end.
-	cpu0, kids0, busy0, start := qbSelfCPU(), abChildrenCPU(), qbMachineBusy(), time.Now()
+	cpu0, kids0, busy0, start := qbSelfCPU(), qbRusageCPU(syscall.RUSAGE_CHILDREN), qbMachineBusy(), time.Now()
 	rt0 := qbRuntime()
 	obj0, b0 := abAllocs()
 	sippPort := testkit.FreeUDPPort(tb)
@@ -435,7 +426,7 @@ func abRun(tb testing.TB, s abSpec) abResult {
 	}
 	res.Wall = time.Since(start)
 	res.PBXCPU = qbSelfCPU() - cpu0
-	res.SIPpCPU = abChildrenCPU() - kids0
+	res.SIPpCPU = qbRusageCPU(syscall.RUSAGE_CHILDREN) - kids0
 	res.OtherCPU = max(0, qbMachineBusy()-busy0-res.PBXCPU-res.SIPpCPU)
 	rt1 := qbRuntime()
 	obj1, b1 := abAllocs()

@@ -466,9 +466,13 @@ func qbProcCPU(pid int) (time.Duration, bool) {
 }
 
 // qbSelfCPU is this process's CPU time, from getrusage (microseconds).
-func qbSelfCPU() time.Duration {
+func qbSelfCPU() time.Duration { return qbRusageCPU(syscall.RUSAGE_SELF) }
+
+// qbRusageCPU is the CPU time (user + system) getrusage reports for who:
+// this process (RUSAGE_SELF) or its children waited for (RUSAGE_CHILDREN).
+func qbRusageCPU(who int) time.Duration {
 	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	if err := syscall.Getrusage(who, &ru); err != nil {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
