@@ -261,11 +261,14 @@ func opRedirect(cl *call, t *transaction) (any, bool, error) {
 	} else {
 		err = cl.s.e.Redirect(t.ctx, cl.did, target)
 	}
-	if errors.Is(err, dialog.ErrBadTarget) {
-		cl.s.e.SetOwner(cl.did, cl.owner())
-		return nil, false, fail(codeBad, "Endpoint Does Not Exist", err.Error())
+	if err != nil {
+		cl.s.e.SetOwner(cl.did, cl.owner()) // still the bot's call
+		if errors.Is(err, dialog.ErrBadTarget) {
+			return nil, false, fail(codeBad, "Endpoint Does Not Exist", err.Error())
+		}
+		return nil, false, err
 	}
-	return nil, true, err
+	return nil, true, nil
 }
 
 // duration reads a duration_sec argument: absent or 0 is the default.

@@ -130,8 +130,10 @@ func (s *Server) Addr() net.Addr {
 	return s.ln.Addr()
 }
 
-// Close disconnects every bot, whose calls go to their fallbacks, and
-// stops the server's goroutines.
+// Close disconnects every bot and stops the server's goroutines. Calls a
+// bot still controls stay up, with nobody steering them, for the engine
+// to end: a node closes Agent RPC after draining its calls, so bots keep
+// their calls through the drain.
 func (s *Server) Close() {
 	s.mu.Lock()
 	if s.closed {
@@ -144,6 +146,7 @@ func (s *Server) Close() {
 		all = append(all, cs...)
 	}
 	s.mu.Unlock()
+	s.cancel() // first: calls see the server stop, not a bot leave, and skip the fallback
 	if s.http != nil {
 		s.http.Close()
 	}
@@ -151,7 +154,6 @@ func (s *Server) Close() {
 		c.close()
 	}
 	servers.CompareAndDelete(s.e, s)
-	s.cancel()
 	s.wg.Wait()
 }
 

@@ -911,3 +911,40 @@ func TestAgentRPCFlowBotDrops(t *testing.T) {
 		})
 	}
 }
+
+// At shutdown the PBX drains its calls with the bots still connected: a
+// bot goes on steering its call (a prompt the caller hears, then its
+// hangup), and the drain ends with that call, not at its deadline.
+func TestAgentRPCFlowBotsSteerThroughDrain(t *testing.T) {
+	p := afStart(t, "", func(c *config.Config) { c.Calls.DrainTimeout = 20 * time.Second })
+	bot := afBot(t, p)
+	alice := phone(t, p, "1001")
+	inv, a := afTake(t, bot, alice, toneA)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		p.Stop()
+	}()
+	// The engine announces no event when it starts draining: its flag is
+	// read until it is up.
+	for deadline := time.Now().Add(5 * time.Second); !p.Engine().Draining(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the PBX did not start draining")
+		}
+	}
+	if _, err := alice.Call(ctxTimeout(t, 5*time.Second), afNumber, testkit.CallOptions{}); testkit.StatusOf(err) != 503 {
+		t.Fatalf("a call during the drain: %v, want 503", err)
+	}
+	play := bot.Start(inv.DID, "play", map[string]any{"uri": "file://af-prompt.wav"})
+	afProgress(t, play, 183, "Playback In Progress")
+	if err := a.WaitHears(3*time.Second, afTonePrompt); err != nil {
+		t.Fatalf("prompt during the drain: %v", err)
+	}
+	afFinal(t, play, 200, "OK")
+	afHangUp(t, bot, a, inv.DID)
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the drain did not end with the bot's last call")
+	}
+}

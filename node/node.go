@@ -347,9 +347,6 @@ func (s *Node) Shutdown(ctx context.Context) error {
 	if s.rwi != nil {
 		s.rwi.Close()
 	}
-	if s.bots != nil {
-		s.bots.Close() // their calls go to their endpoints' fallbacks
-	}
 	// Waiting callers hear the shutdown prompt and leave before the
 	// engine drains the calls in progress.
 	if s.queues != nil {
@@ -357,7 +354,10 @@ func (s *Node) Shutdown(ctx context.Context) error {
 			s.log.Warn("stop contact center", "error", err)
 		}
 	}
-	s.engine.Drain(ctx)
+	s.engine.Drain(ctx) // bots keep steering their calls meanwhile
+	if s.bots != nil {
+		s.bots.Close()
+	}
 	if s.web != nil {
 		hctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		if err := s.web.Shutdown(hctx); err != nil {

@@ -185,7 +185,11 @@ func printAgentRPC(w io.Writer, cfg *config.Config, addr string) {
 	if cfg.AgentRPC.Token != "" {
 		auth = "&token=TOKEN"
 	}
-	fmt.Fprintf(w, "  Agent RPC %s  (bots; no authentication of its own: keep it on loopback)\n", addr)
+	guard := "no authentication of its own: keep it on loopback"
+	if cfg.AgentRPC.Token != "" {
+		guard = "token required"
+	}
+	fmt.Fprintf(w, "  Agent RPC %s  (bots; %s)\n", addr, guard)
 	for _, name := range slices.Sorted(maps.Keys(cfg.Endpoints)) {
 		if !cfg.Endpoints[name].IsAgent() {
 			continue
