@@ -97,6 +97,11 @@ type Event struct {
 	Position int           `json:"position,omitempty"`
 	Wait     time.Duration `json:"wait,omitempty"`
 	State    string        `json:"state,omitempty"`
+
+	// Campaign events (published by campaign/): the campaign and its call
+	// record; State is the call's new status, To its number.
+	Campaign     int `json:"campaign_id,omitempty"`
+	CampaignCall int `json:"campaign_call_id,omitempty"`
 }
 
 // MaxEventBody is the most of a MESSAGE's or NOTIFY's body an event

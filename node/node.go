@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"pbx/agentrpc"
+	"pbx/campaign"
 	"pbx/config"
 	"pbx/dialog"
 	"pbx/logging"
@@ -44,7 +45,8 @@ type Node struct {
 	rwi    *rwi.Server
 	bots   *agentrpc.Server // Agent RPC; nil when agent_rpc.listen is ""
 	queues *queue.Center
-	pruner *store.Pruner // deletes what retention no longer keeps
+	camps  *campaign.Center // campaigns and the outbound dialer
+	pruner *store.Pruner    // deletes what retention no longer keeps
 	clock  dialog.Clock
 	dir    string
 	mx     *metrics.Metrics
@@ -215,6 +217,12 @@ func (s *Node) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("contact center: %w", err)
 	}
+	s.camps, err = campaign.New(campaign.Options{
+		Engine: s.engine, Store: s.store, Agents: queueAgents{s.queues}, Clock: s.clock, Logger: s.logs.For("campaign"),
+	})
+	if err != nil {
+		return fmt.Errorf("campaigns: %w", err)
+	}
 	if err := s.stack.Listen(ctx); err != nil {
 		return err
 	}
@@ -323,6 +331,9 @@ func (s *Node) AgentRPCAddr() string {
 // their own collectors.
 func (s *Node) Metrics() *metrics.Metrics { return s.mx }
 
+// Campaigns are the contact center's campaigns and the outbound dialer.
+func (s *Node) Campaigns() *campaign.Center { return s.camps }
+
 // Queues is the contact center: queues, agents, supervisors.
 func (s *Node) Queues() *queue.Center { return s.queues }
 
@@ -347,6 +358,9 @@ func (s *Node) Shutdown(ctx context.Context) error {
 	if s.rwi != nil {
 		s.rwi.Close()
 	}
+	if s.camps != nil {
+		s.camps.StopDialing() // no new campaign calls; those in progress drain with the rest
+	}
 	// Waiting callers hear the shutdown prompt and leave before the
 	// engine drains the calls in progress.
 	if s.queues != nil {
@@ -355,6 +369,9 @@ func (s *Node) Shutdown(ctx context.Context) error {
 		}
 	}
 	s.engine.Drain(ctx) // bots keep steering their calls meanwhile
+	if s.camps != nil {
+		s.camps.Close() // after the drain: the calls' last statuses are recorded
+	}
 	if s.bots != nil {
 		s.bots.Close()
 	}

@@ -1,0 +1,579 @@
+package campaign
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"pbx/dialog"
+	"pbx/store"
+)
+
+// EventCallProgress is published on every status change of a campaign
+// call: Campaign, CampaignCall, State (the new status), To (the number),
+// LegID, Queue and Agent when known.
+const EventCallProgress dialog.EventKind = "campaign.call_progress"
+
+// Agents is what the dialer needs of the contact center: how many agents
+// are logged in to a queue, and how many of them could take a call now.
+// ok is false for a queue that does not exist.
+type Agents interface {
+	QueueAgents(queue string) (loggedIn, free int, ok bool)
+}
+
+// Errors of the Center's API.
+var (
+	ErrNotFound = errors.New("campaign: not found")
+	ErrInvalid  = errors.New("campaign: invalid")
+)
+
+// Options are what a Center works with.
+type Options struct {
+	Engine *dialog.Engine
+	Store  *store.Store
+	Agents Agents
+	Clock  dialog.Clock // nil means the wall clock
+	Logger *slog.Logger
+	// Tick is how often a running dialer looks for calls to place; 0
+	// means 500 ms.
+	Tick time.Duration
+}
+
+// Store buckets: each holds JSON records keyed by zero-padded id.
+const (
+	bucketCampaigns = "cmp_campaigns"
+	bucketForms     = "cmp_forms"
+	bucketContacts  = "cmp_contacts"
+	bucketCalls     = "cmp_calls"
+	bucketLog       = "cmp_log"
+	bucketSchedule  = "cmp_schedule"
+)
+
+// Center keeps campaigns and their calls, and runs the dialers of the
+// active outgoing campaigns. Its goroutines (the event pump, the
+// persister, one dialer per running campaign) stop with Close.
+type Center struct {
+	e      *dialog.Engine
+	st     *store.Store
+	agents Agents
+	clock  dialog.Clock
+	log    *slog.Logger
+	tick   time.Duration
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu        sync.Mutex
+	campaigns map[int]*Campaign
+	forms     map[int]*Form
+	contacts  map[int]*Contact
+	calls     map[int]*Call
+	byLeg     map[string]*Call // live calls by leg id
+	logs      []LogEntry
+	scheduled map[int]*Scheduled
+	next      map[string]int         // bucket -> last id given
+	dirty     map[string]map[int]any // bucket -> id -> record to write
+	dialers   map[int]*dialer
+	stopped   bool // StopDialing was called: no dialer starts again
+	flushing  chan struct{} // wakes the persister
+}
+
+// New loads campaigns, forms, contacts and calls from the store and
+// starts the dialers of active outgoing campaigns.
+func New(o Options) (*Center, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = dialog.SystemClock{}
+	}
+	if o.Tick <= 0 {
+		o.Tick = 500 * time.Millisecond
+	}
+	c := &Center{
+		e: o.Engine, st: o.Store, agents: o.Agents, clock: o.Clock, log: o.Logger, tick: o.Tick,
+		campaigns: map[int]*Campaign{}, forms: map[int]*Form{}, contacts: map[int]*Contact{},
+		calls: map[int]*Call{}, byLeg: map[string]*Call{}, scheduled: map[int]*Scheduled{},
+		next: map[string]int{}, dirty: map[string]map[int]any{}, dialers: map[int]*dialer{},
+		flushing: make(chan struct{}, 1),
+	}
+	if err := c.load(); err != nil {
+		return nil, err
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if c.e != nil {
+		sub, err := c.e.Subscribe(dialog.EventFilter{Buffer: 8192, Kinds: pumpKinds})
+		if err != nil {
+			return nil, fmt.Errorf("campaign: subscribe to events: %w", err)
+		}
+		c.goRun(func() { c.pump(sub) })
+	}
+	c.goRun(c.persist)
+	c.mu.Lock()
+	for _, cp := range c.campaigns {
+		if cp.Kind == Outgoing && cp.Status == Active {
+			c.startDialerLocked(cp.ID)
+		}
+	}
+	c.mu.Unlock()
+	return c, nil
+}
+
+func (c *Center) goRun(f func()) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+}
+
+// StopDialing stops every dialer: no campaign places a call from now
+// on, while the calls in progress go on being followed. A PBX that drains
+// stops dialing first, and closes the Center once its calls are over.
+func (c *Center) StopDialing() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopped = true
+	for id, d := range c.dialers {
+		d.stop()
+		delete(c.dialers, id)
+	}
+}
+
+// Close stops the dialers (calls in progress go on), the event pump and
+// the persister, after a last write of what changed.
+func (c *Center) Close() {
+	c.StopDialing()
+	c.cancel()
+	c.wg.Wait()
+	c.flush()
+}
+
+func key(id int) string { return fmt.Sprintf("%010d", id) }
+
+// load reads every bucket into memory.
+func (c *Center) load() error {
+	if c.st == nil {
+		return nil
+	}
+	type loader struct {
+		bucket string
+		put    func(v []byte) (int, error)
+	}
+	loaders := []loader{
+		{bucketCampaigns, func(v []byte) (int, error) {
+			var x Campaign
+			err := json.Unmarshal(v, &x)
+			c.campaigns[x.ID] = &x
+			return x.ID, err
+		}},
+		{bucketForms, func(v []byte) (int, error) {
+			var x Form
+			err := json.Unmarshal(v, &x)
+			c.forms[x.ID] = &x
+			return x.ID, err
+		}},
+		{bucketContacts, func(v []byte) (int, error) {
+			var x Contact
+			err := json.Unmarshal(v, &x)
+			c.contacts[x.ID] = &x
+			return x.ID, err
+		}},
+		{bucketCalls, func(v []byte) (int, error) {
+			var x Call
+			err := json.Unmarshal(v, &x)
+			c.calls[x.ID] = &x
+			return x.ID, err
+		}},
+		{bucketSchedule, func(v []byte) (int, error) {
+			var x Scheduled
+			err := json.Unmarshal(v, &x)
+			c.scheduled[x.ID] = &x
+			return x.ID, err
+		}},
+		{bucketLog, func(v []byte) (int, error) {
+			var x LogEntry
+			err := json.Unmarshal(v, &x)
+			c.logs = append(c.logs, x)
+			return x.ID, err
+		}},
+	}
+	for _, l := range loaders {
+		err := c.st.ForEach(l.bucket, func(k string, v []byte) error {
+			id, err := l.put(v)
+			if err != nil {
+				return fmt.Errorf("record %s: %w", k, err)
+			}
+			c.next[l.bucket] = max(c.next[l.bucket], id)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("campaign: load %s: %w", l.bucket, err)
+		}
+	}
+	// A call still being placed or waiting in the queue when the PBX
+	// stopped is tried again; one that reached an agent stays a success.
+	for _, cl := range c.calls {
+		if cl.Kind == Outgoing && (cl.Status == Placing || cl.Status == Dialing || cl.Status == Ringing || cl.Status == OnQueue) {
+			cl.Status, cl.LegID = Pending, ""
+			c.markLocked(bucketCalls, cl.ID, cl)
+		}
+	}
+	return nil
+}
+
+// newID gives the next id of a bucket; c.mu held.
+func (c *Center) newIDLocked(bucket string) int {
+	c.next[bucket]++
+	return c.next[bucket]
+}
+
+// markLocked queues a record to be written; c.mu held.
+func (c *Center) markLocked(bucket string, id int, v any) {
+	m := c.dirty[bucket]
+	if m == nil {
+		m = map[int]any{}
+		c.dirty[bucket] = m
+	}
+	m[id] = v
+	select {
+	case c.flushing <- struct{}{}:
+	default:
+	}
+}
+
+// persist writes what changed, batched: at most every 200 ms, one
+// transaction per bucket, off the call paths.
+func (c *Center) persist() {
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-c.flushing:
+		}
+		c.flush()
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// flush writes the queued records now.
+func (c *Center) flush() {
+	if c.st == nil {
+		return
+	}
+	c.mu.Lock()
+	batches := map[string]map[string][]byte{}
+	for bucket, m := range c.dirty {
+		kv := make(map[string][]byte, len(m))
+		for id, v := range m {
+			b, err := json.Marshal(v)
+			if err != nil {
+				c.log.Error("campaign: encode record", "bucket", bucket, "id", id, "error", err)
+				continue
+			}
+			kv[key(id)] = b
+		}
+		batches[bucket] = kv
+	}
+	c.dirty = map[string]map[int]any{}
+	c.mu.Unlock()
+	for bucket, kv := range batches {
+		if err := c.st.PutMany(bucket, kv); err != nil {
+			c.log.Error("campaign: write", "bucket", bucket, "records", len(kv), "error", err)
+		}
+	}
+}
+
+// CreateCampaign checks and stores a new campaign, and returns it with its id.
+func (c *Center) CreateCampaign(cp Campaign) (Campaign, error) {
+	if err := c.checkCampaign(&cp); err != nil {
+		return Campaign{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cp.ID = c.newIDLocked(bucketCampaigns)
+	if cp.Status == "" {
+		cp.Status = Inactive
+	}
+	c.campaigns[cp.ID] = &cp
+	c.markLocked(bucketCampaigns, cp.ID, cp)
+	if cp.Kind == Outgoing && cp.Status == Active {
+		c.startDialerLocked(cp.ID)
+	}
+	return cp, nil
+}
+
+// checkCampaign fills defaults and refuses what cannot run.
+func (c *Center) checkCampaign(cp *Campaign) error {
+	cp.Name = strings.TrimSpace(cp.Name)
+	switch {
+	case cp.Name == "":
+		return fmt.Errorf("%w: a campaign needs a name", ErrInvalid)
+	case cp.Kind != Incoming && cp.Kind != Outgoing:
+		return fmt.Errorf("%w: type %q: want incoming or outgoing", ErrInvalid, cp.Kind)
+	case cp.Queue == "":
+		return fmt.Errorf("%w: a campaign needs a queue", ErrInvalid)
+	case cp.Status != "" && cp.Status != Active && cp.Status != Inactive && cp.Status != Finished:
+		return fmt.Errorf("%w: status %q: want active, inactive or finished", ErrInvalid, cp.Status)
+	case !cp.End.IsZero() && cp.End.Before(cp.Start):
+		return fmt.Errorf("%w: the end date is before the start date", ErrInvalid)
+	case (cp.WorkStart == "") != (cp.WorkEnd == ""):
+		return fmt.Errorf("%w: give both work_start and work_end, or neither", ErrInvalid)
+	}
+	for _, hm := range []string{cp.WorkStart, cp.WorkEnd} {
+		if _, err := clockMinutes(hm); hm != "" && err != nil {
+			return fmt.Errorf("%w: working hours: %v", ErrInvalid, err)
+		}
+	}
+	c.mu.Lock()
+	for _, id := range cp.Forms {
+		if c.forms[id] == nil {
+			c.mu.Unlock()
+			return fmt.Errorf("%w: no form %d", ErrInvalid, id)
+		}
+	}
+	c.mu.Unlock()
+	if cp.Kind == Incoming {
+		return nil
+	}
+	switch {
+	case cp.Mode == "":
+		cp.Mode = Progressive
+	case cp.Mode != Progressive && cp.Mode != Predictive:
+		return fmt.Errorf("%w: mode %q: want progressive or predictive", ErrInvalid, cp.Mode)
+	}
+	switch {
+	case cp.MaxChannels < 0, cp.Retries < 0, cp.RetryDelay < 0, cp.ShortCall < 0, cp.RingTimeout < 0:
+		return fmt.Errorf("%w: max_channels, retries and the delays must not be negative", ErrInvalid)
+	case cp.AbandonCap < 0 || cp.AbandonCap >= 1:
+		return fmt.Errorf("%w: abandon_cap %v: want a fraction under 1, such as 0.03", ErrInvalid, cp.AbandonCap)
+	}
+	if cp.MaxChannels == 0 {
+		cp.MaxChannels = 10
+	}
+	if cp.AbandonCap == 0 {
+		cp.AbandonCap = 0.03
+	}
+	return nil
+}
+
+// clockMinutes reads "HH:MM" as minutes after midnight.
+func clockMinutes(hm string) (int, error) {
+	t, err := time.Parse("15:04", hm)
+	if err != nil {
+		return 0, fmt.Errorf("%q: want HH:MM", hm)
+	}
+	return t.Hour()*60 + t.Minute(), nil
+}
+
+// Campaign returns a campaign by id.
+func (c *Center) Campaign(id int) (Campaign, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cp := c.campaigns[id]
+	if cp == nil {
+		return Campaign{}, false
+	}
+	return *cp, true
+}
+
+// Campaigns lists the campaigns, incoming first, then by id.
+func (c *Center) Campaigns() []Campaign {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]Campaign, 0, len(c.campaigns))
+	for _, cp := range c.campaigns {
+		out = append(out, *cp)
+	}
+	slices.SortFunc(out, func(a, b Campaign) int {
+		if a.Kind != b.Kind {
+			return strings.Compare(string(a.Kind), string(b.Kind))
+		}
+		return a.ID - b.ID
+	})
+	return out
+}
+
+// SetStatus activates, deactivates or finishes a campaign; an outgoing
+// campaign's dialer runs while it is active.
+func (c *Center) SetStatus(id int, s Status) error {
+	if s != Active && s != Inactive && s != Finished {
+		return fmt.Errorf("%w: status %q", ErrInvalid, s)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cp := c.campaigns[id]
+	if cp == nil {
+		return fmt.Errorf("campaign %d: %w", id, ErrNotFound)
+	}
+	cp.Status = s
+	c.markLocked(bucketCampaigns, id, *cp)
+	if cp.Kind == Outgoing {
+		if s == Active {
+			c.startDialerLocked(id)
+		} else if d := c.dialers[id]; d != nil {
+			d.stop()
+			delete(c.dialers, id)
+		}
+	}
+	c.log.Info("campaign status", "campaign", id, "status", s)
+	return nil
+}
+
+// Start activates a campaign; Stop makes it inactive.
+func (c *Center) Start(id int) error { return c.SetStatus(id, Active) }
+func (c *Center) Stop(id int) error  { return c.SetStatus(id, Inactive) }
+
+// CreateForm checks and stores a form, and returns it with its id.
+func (c *Center) CreateForm(f Form) (Form, error) {
+	if err := f.Check(); err != nil {
+		return Form{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f.ID = c.newIDLocked(bucketForms)
+	c.forms[f.ID] = &f
+	c.markLocked(bucketForms, f.ID, f)
+	return f, nil
+}
+
+// Forms returns the forms of a campaign, in its order.
+func (c *Center) Forms(campaignID int) ([]Form, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cp := c.campaigns[campaignID]
+	if cp == nil {
+		return nil, fmt.Errorf("campaign %d: %w", campaignID, ErrNotFound)
+	}
+	out := make([]Form, 0, len(cp.Forms))
+	for _, id := range cp.Forms {
+		if f := c.forms[id]; f != nil {
+			out = append(out, *f)
+		}
+	}
+	return out, nil
+}
+
+// AddNumbers adds numbers to call to an outgoing campaign.
+func (c *Center) AddNumbers(campaignID int, rows []NumberRow) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cp := c.campaigns[campaignID]
+	switch {
+	case cp == nil:
+		return 0, fmt.Errorf("campaign %d: %w", campaignID, ErrNotFound)
+	case cp.Kind != Outgoing:
+		return 0, fmt.Errorf("campaign %d: %w: only outgoing campaigns have numbers", campaignID, ErrInvalid)
+	}
+	for _, r := range rows {
+		cl := &Call{ID: c.newIDLocked(bucketCalls), CampaignID: campaignID, Kind: Outgoing, Phone: r.Phone,
+			Status: Pending, Queue: cp.Queue, Attributes: r.Attributes}
+		c.calls[cl.ID] = cl
+		c.markLocked(bucketCalls, cl.ID, *cl)
+	}
+	return len(rows), nil
+}
+
+// Calls returns a campaign's calls, by id.
+func (c *Center) Calls(campaignID int) []Call {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Call
+	for _, cl := range c.calls {
+		if cl.CampaignID == campaignID {
+			out = append(out, *cl)
+		}
+	}
+	slices.SortFunc(out, func(a, b Call) int { return a.ID - b.ID })
+	return out
+}
+
+// Call returns one call by id.
+func (c *Center) Call(id int) (Call, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cl := c.calls[id]
+	if cl == nil {
+		return Call{}, false
+	}
+	return *cl, true
+}
+
+// StatusCount is how many of a campaign's calls are in each status, and
+// how many in all.
+func (c *Center) StatusCount(campaignID int) (map[CallStatus]int, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	counts := map[CallStatus]int{}
+	total := 0
+	for _, cl := range c.calls {
+		if cl.CampaignID == campaignID {
+			counts[cl.Status]++
+			total++
+		}
+	}
+	return counts, total
+}
+
+// Log returns the campaign log's entries of a campaign (0: every
+// campaign), oldest first, at most the last n (0: all).
+func (c *Center) Log(campaignID, n int) []LogEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []LogEntry
+	for _, l := range c.logs {
+		if campaignID == 0 || l.CampaignID == campaignID {
+			out = append(out, l)
+		}
+	}
+	if n > 0 && len(out) > n {
+		out = out[len(out)-n:]
+	}
+	return out
+}
+
+// setStatusLocked moves a call to a new status: it is logged, persisted
+// and published. c.mu held.
+func (c *Center) setStatusLocked(cl *Call, s CallStatus) {
+	if cl.Status == s {
+		return
+	}
+	cl.Status = s
+	now := c.clock.Now()
+	entry := LogEntry{
+		ID: c.newIDLocked(bucketLog), Time: now, Phone: cl.Phone, Queue: cl.Queue, Kind: cl.Kind,
+		CampaignID: cl.CampaignID, CallID: cl.ID, Status: s, Retry: cl.Retries, UniqueID: cl.UniqueID,
+		Trunk: cl.Trunk, Duration: cl.Duration, Agent: cl.Agent,
+	}
+	c.logs = append(c.logs, entry)
+	c.markLocked(bucketLog, entry.ID, entry)
+	c.markLocked(bucketCalls, cl.ID, *cl)
+	if c.e != nil {
+		c.e.Publish(dialog.Event{Kind: EventCallProgress, LegID: cl.LegID, To: cl.Phone, Queue: cl.Queue, Agent: cl.Agent,
+			State: string(s), Campaign: cl.CampaignID, CampaignCall: cl.ID})
+	}
+}
+
+// live reports a status of a call in progress, from placing to talking.
+func live(s CallStatus) bool {
+	switch s {
+	case Placing, Dialing, Ringing, OnQueue, OnHold, OffHold:
+		return true
+	}
+	return false
+}
+
+// itoa is strconv.Itoa, for owners and contexts.
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,138 @@
+package campaign
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"pbx/dialog"
+)
+
+// pumpKinds are the events that move campaign calls on: their legs'
+// progress, and the queue's handling of them.
+var pumpKinds = []dialog.EventKind{
+	dialog.EventLegRinging, dialog.EventLegEarly, dialog.EventLegAnswered, dialog.EventLegEnded,
+	"queue.joined", "queue.agent_connected",
+}
+
+const pumpBuffer = 8192
+
+// pump follows the engine's events until Close; a lag resumes where it
+// stopped, so no call misses a step.
+func (c *Center) pump(sub *dialog.Subscription) {
+	for {
+		select {
+		case <-c.ctx.Done():
+			sub.Close()
+			return
+		case ev, ok := <-sub.C:
+			if ok {
+				c.progress(ev)
+				continue
+			}
+			next, err := c.e.Subscribe(dialog.EventFilter{Kinds: pumpKinds, After: sub.Last(), Resume: true, Buffer: pumpBuffer})
+			if err != nil {
+				c.log.Error("campaign events lost: resubscribing live", "error", err)
+				if next, err = c.e.Subscribe(dialog.EventFilter{Kinds: pumpKinds, Buffer: pumpBuffer}); err != nil {
+					c.log.Error("campaign events: no subscription", "error", err)
+					return
+				}
+			}
+			sub = next
+		}
+	}
+}
+
+// callOf finds the campaign call an event is about: by the owner its leg
+// carries (set when the dialer placed it), else by its leg; c.mu held.
+func (c *Center) callOfLocked(ev dialog.Event) *Call {
+	if id, ok := strings.CutPrefix(ev.Owner, "campaign-call:"); ok {
+		if n, err := strconv.Atoi(id); err == nil {
+			return c.calls[n]
+		}
+	}
+	return c.byLeg[ev.LegID]
+}
+
+// progress moves a campaign call on by one event.
+func (c *Center) progress(ev dialog.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cl := c.callOfLocked(ev)
+	if cl == nil || cl.Kind != Outgoing {
+		return
+	}
+	if cl.LegID == "" && ev.LegID != "" && live(cl.Status) {
+		cl.LegID = ev.LegID // the leg's events may come before Originate returns
+		c.byLeg[ev.LegID] = cl
+	}
+	if cl.LegID != ev.LegID {
+		return // an older try's leg
+	}
+	now := c.clock.Now()
+	d := c.dialers[cl.CampaignID]
+	switch ev.Kind {
+	case dialog.EventLegRinging, dialog.EventLegEarly:
+		if cl.Status == Placing || cl.Status == Dialing {
+			c.setStatusLocked(cl, Ringing)
+		}
+	case dialog.EventLegAnswered:
+		cl.OriginateResponse = now
+		if d != nil {
+			d.pace.attempt(true, ev.Setup)
+		}
+		leg, queue := cl.LegID, cl.Queue
+		c.goRun(func() {
+			if err := c.e.Redirect(c.ctx, leg, "queue:"+queue); err != nil {
+				c.log.Warn("campaign call not queued", "call", cl.ID, "queue", queue, "error", err)
+				c.e.Hangup(context.Background(), leg, dialog.CauseCongestion)
+			}
+		})
+	case "queue.joined":
+		cl.Join = now
+		c.setStatusLocked(cl, OnQueue)
+	case "queue.agent_connected":
+		cl.LinkStart, cl.Agent = now, ev.Agent
+		if d != nil {
+			d.pace.connected(ev.Wait)
+		}
+		c.setStatusLocked(cl, Success)
+	case dialog.EventLegEnded:
+		c.endedLocked(cl, ev, d)
+	}
+}
+
+// endedLocked records how a call's leg ended: a conversation's end, or a
+// failure to be retried as the campaign says; c.mu held.
+func (c *Center) endedLocked(cl *Call, ev dialog.Event, d *dialer) {
+	now := c.clock.Now()
+	delete(c.byLeg, cl.LegID)
+	cl.LegID = ""
+	cp := c.campaigns[cl.CampaignID]
+	switch cl.Status {
+	case Success:
+		cl.LinkEnd, cl.Duration = now, now.Sub(cl.LinkStart)
+		if d != nil {
+			d.pace.talked(cl.Duration)
+		}
+		if cp != nil && cp.ShortCall > 0 && cl.Duration < cp.ShortCall {
+			c.setStatusLocked(cl, ShortCall)
+			return
+		}
+		c.markLocked(bucketCalls, cl.ID, *cl)
+		c.log.Debug("campaign call done", "call", cl.ID, "duration", cl.Duration)
+	case OnQueue, OnHold, OffHold:
+		c.failedLocked(cl, Abandoned)
+	case Placing, Dialing, Ringing:
+		if d != nil && cl.OriginateResponse.IsZero() {
+			d.pace.attempt(false, 0)
+		}
+		cl.Failure = ev.Cause
+		switch ev.Cause {
+		case "no_answer", "originator_cancel":
+			c.failedLocked(cl, NoAnswer)
+		default:
+			c.failedLocked(cl, Failure)
+		}
+	}
+}
