@@ -59,7 +59,10 @@ func (c *Center) progress(ev dialog.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cl := c.callOfLocked(ev)
-	if cl == nil || cl.Kind != Outgoing {
+	if cl == nil && ev.Kind == "queue.joined" {
+		cl = c.incomingLocked(ev)
+	}
+	if cl == nil {
 		return
 	}
 	if cl.LegID == "" && ev.LegID != "" && live(cl.Status) {
