@@ -82,7 +82,7 @@ type Center struct {
 	next      map[string]int         // bucket -> last id given
 	dirty     map[string]map[int]any // bucket -> id -> record to write
 	dialers   map[int]*dialer
-	stopped   bool // StopDialing was called: no dialer starts again
+	stopped   bool          // StopDialing was called: no dialer starts again
 	flushing  chan struct{} // wakes the persister
 }
 
