@@ -22,10 +22,14 @@ import (
 const EventCallProgress dialog.EventKind = "campaign.call_progress"
 
 // Agents is what the dialer needs of the contact center: how many agents
-// are logged in to a queue, and how many of them could take a call now.
-// ok is false for a queue that does not exist.
+// are logged in to a queue, and how many of them could take a call now
+// (ok is false for a queue that does not exist); whether one agent is
+// free; and handing a caller waiting in a queue to one agent, for a call
+// scheduled to them.
 type Agents interface {
 	QueueAgents(queue string) (loggedIn, free int, ok bool)
+	AgentFree(agent string) bool
+	Assign(ctx context.Context, legID, agent string) error
 }
 
 // Errors of the Center's API.
@@ -35,6 +39,8 @@ var (
 )
 
 // Options are what a Center works with.
+// With no Engine or no Agents (a command reading the store), campaigns
+// are data only: no dialer runs.
 type Options struct {
 	Engine *dialog.Engine
 	Store  *store.Store
@@ -53,7 +59,6 @@ const (
 	bucketContacts  = "cmp_contacts"
 	bucketCalls     = "cmp_calls"
 	bucketLog       = "cmp_log"
-	bucketSchedule  = "cmp_schedule"
 )
 
 // Center keeps campaigns and their calls, and runs the dialers of the
@@ -78,7 +83,6 @@ type Center struct {
 	calls     map[int]*Call
 	byLeg     map[string]*Call // live calls by leg id
 	logs      []LogEntry
-	scheduled map[int]*Scheduled
 	next      map[string]int         // bucket -> last id given
 	dirty     map[string]map[int]any // bucket -> id -> record to write
 	dialers   map[int]*dialer
@@ -101,7 +105,7 @@ func New(o Options) (*Center, error) {
 	c := &Center{
 		e: o.Engine, st: o.Store, agents: o.Agents, clock: o.Clock, log: o.Logger, tick: o.Tick,
 		campaigns: map[int]*Campaign{}, forms: map[int]*Form{}, contacts: map[int]*Contact{},
-		calls: map[int]*Call{}, byLeg: map[string]*Call{}, scheduled: map[int]*Scheduled{},
+		calls: map[int]*Call{}, byLeg: map[string]*Call{},
 		next: map[string]int{}, dirty: map[string]map[int]any{}, dialers: map[int]*dialer{},
 		flushing: make(chan struct{}, 1),
 	}
@@ -191,12 +195,6 @@ func (c *Center) load() error {
 			var x Call
 			err := json.Unmarshal(v, &x)
 			c.calls[x.ID] = &x
-			return x.ID, err
-		}},
-		{bucketSchedule, func(v []byte) (int, error) {
-			var x Scheduled
-			err := json.Unmarshal(v, &x)
-			c.scheduled[x.ID] = &x
 			return x.ID, err
 		}},
 		{bucketLog, func(v []byte) (int, error) {

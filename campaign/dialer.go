@@ -23,7 +23,7 @@ type dialer struct {
 
 // startDialerLocked starts the dialer of a campaign unless it runs; c.mu held.
 func (c *Center) startDialerLocked(id int) {
-	if c.dialers[id] != nil || c.ctx == nil || c.stopped {
+	if c.dialers[id] != nil || c.ctx == nil || c.stopped || c.e == nil || c.agents == nil {
 		return
 	}
 	d := &dialer{c: c, id: id, quit: make(chan struct{})}
@@ -82,6 +82,7 @@ func (d *dialer) step() {
 		case cl.Status == Placing: // placed, its leg not yet made
 			channels++
 			l.inFlight++
+		case c.expireLocked(cl, now):
 		case d.due(cl, cp, now):
 			next = append(next, cl)
 		}
@@ -115,7 +116,7 @@ func (d *dialer) step() {
 func (d *dialer) due(cl *Call, cp *Campaign, now time.Time) bool {
 	switch cl.Status {
 	case Pending:
-		return !cl.NextTry.After(now)
+		return !cl.NextTry.After(now) && (cl.WantAgent == "" || d.c.agents.AgentFree(cl.WantAgent))
 	case Failure, NoAnswer, Abandoned:
 		return cl.Retries <= cp.Retries && !cl.NextTry.After(now)
 	}

@@ -150,7 +150,12 @@ type Call struct {
 	LinkStart         time.Time     `json:"datetime_linkstart,omitzero"`
 	LinkEnd           time.Time     `json:"datetime_linkend,omitzero"`
 	Duration          time.Duration `json:"duration,omitempty"`
-	NextTry           time.Time     `json:"next_try,omitzero"` // a retry waits until then
+	NextTry           time.Time     `json:"next_try,omitzero"` // a retry, or a scheduled call, waits until then
+	// A scheduled call is dialled only before NotAfter, and, with
+	// WantAgent set, only when that agent is free, and goes to them.
+	NotAfter  time.Time `json:"not_after,omitzero"`
+	WantAgent string    `json:"scheduled_agent,omitempty"`
+	FollowsUp int       `json:"follows_up,omitempty"` // the call this scheduled one follows up
 
 	Attributes []Attribute `json:"attributes,omitempty"`
 	// FormData is what agents saved: form id -> field id -> value.
@@ -159,20 +164,6 @@ type Call struct {
 	// Contact the one chosen (by the only match, or by the agent).
 	Contacts []int `json:"contacts,omitempty"`
 	Contact  int   `json:"contact,omitempty"`
-}
-
-// Scheduled is a call back at a date and time range, to the same agent
-// or to any, maybe at a new number.
-type Scheduled struct {
-	ID         int       `json:"id"`
-	CampaignID int       `json:"campaign_id"`
-	CallID     int       `json:"call_id"` // the call it follows up
-	From       time.Time `json:"from"`
-	To         time.Time `json:"to"`
-	Agent      string    `json:"agent,omitempty"` // "" means any agent
-	Phone      string    `json:"phone"`
-	Name       string    `json:"name,omitempty"`
-	Done       bool      `json:"done,omitempty"`
 }
 
 // LogEntry is one status change of a campaign call, as campaignlog lists it.

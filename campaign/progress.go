@@ -94,6 +94,14 @@ func (c *Center) progress(ev dialog.Event) {
 	case "queue.joined":
 		cl.Join = now
 		c.setStatusLocked(cl, OnQueue)
+		if cl.WantAgent != "" { // a call scheduled to one agent goes to them
+			leg, agent := cl.LegID, cl.WantAgent
+			c.goRun(func() {
+				if err := c.agents.Assign(c.ctx, leg, agent); err != nil {
+					c.log.Info("scheduled call left to any agent", "call", cl.ID, "agent", agent, "error", err)
+				}
+			})
+		}
 	case "queue.agent_connected":
 		cl.LinkStart, cl.Agent = now, ev.Agent
 		if d != nil {

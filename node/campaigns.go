@@ -1,6 +1,8 @@
 package node
 
 import (
+	"context"
+
 	"pbx/queue"
 )
 
@@ -21,4 +23,15 @@ func (q queueAgents) QueueAgents(name string) (loggedIn, free int, ok bool) {
 		}
 	}
 	return loggedIn, st.Agents[queue.StateIdle], true
+}
+
+// AgentFree reports whether an agent is logged in and idle.
+func (q queueAgents) AgentFree(id string) bool {
+	a, ok := q.c.Agent(id)
+	return ok && a.State == queue.StateIdle
+}
+
+// Assign hands a caller waiting in a queue to one agent.
+func (q queueAgents) Assign(ctx context.Context, legID, agent string) error {
+	return q.c.Dequeue(ctx, legID, agent)
 }
