@@ -30,3 +30,5 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzSIPTarget -fuzztime 30s ./dialog/
 	$(GO) test -run XXX -fuzz FuzzCutBody -fuzztime 30s ./dialog/
 	$(GO) test -run XXX -fuzz FuzzFrame -fuzztime 30s ./agentrpc/
+	$(GO) test -run XXX -fuzz FuzzParseNumbers -fuzztime 30s ./campaign/
+	$(GO) test -run XXX -fuzz FuzzParseContacts -fuzztime 30s ./campaign/

@@ -38,9 +38,8 @@ var (
 	ErrInvalid  = errors.New("campaign: invalid")
 )
 
-// Options are what a Center works with.
-// With no Engine or no Agents (a command reading the store), campaigns
-// are data only: no dialer runs.
+// Options are what a Center works with. With no Engine or no Agents (a
+// command reading the store), campaigns are data only: no dialer runs.
 type Options struct {
 	Engine *dialog.Engine
 	Store  *store.Store

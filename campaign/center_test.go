@@ -242,3 +242,63 @@ func TestQueueWaitAndExport(t *testing.T) {
 		t.Fatalf("unknown campaign: %v", err)
 	}
 }
+
+func TestSchedule(t *testing.T) {
+	c := newTestCenter(t, t.TempDir())
+	out, err := c.CreateCampaign(Campaign{Kind: Outgoing, Name: "o", Queue: "q"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := c.CreateCampaign(Campaign{Kind: Incoming, Name: "i", Queue: "q"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AddNumbers(out.ID, []NumberRow{{Phone: "5551001", Attributes: []Attribute{{Label: "name", Value: "Ann", Order: 1}}}}); err != nil {
+		t.Fatal(err)
+	}
+	orig := c.Calls(out.ID)[0]
+	c.mu.Lock()
+	c.calls[100] = &Call{ID: 100, CampaignID: in.ID, Kind: Incoming, Phone: "5552000"}
+	c.mu.Unlock()
+	now := time.Now()
+	from, to := now.Add(time.Hour), now.Add(2*time.Hour)
+	tests := []struct {
+		name         string
+		call         int
+		from, to     time.Time
+		phone, agent string
+		wantErr      error
+		wantPhone    string
+	}{
+		{"same number, any agent", orig.ID, from, to, "", "", nil, "5551001"},
+		{"overlapping window", orig.ID, from.Add(30 * time.Minute), to.Add(time.Hour), "", "", ErrInvalid, ""},
+		{"new number, one agent", orig.ID, to, to.Add(time.Hour), "+1 (555) 100-2", "9001", nil, "+15551002"},
+		{"unknown call", 77, from, to, "", "", ErrNotFound, ""},
+		{"incoming call", 100, from, to, "", "", ErrInvalid, ""},
+		{"window backwards", orig.ID, to, from, "", "", ErrInvalid, ""},
+		{"window over", orig.ID, now.Add(-2 * time.Hour), now.Add(-time.Hour), "", "", ErrInvalid, ""},
+		{"bad phone", orig.ID, from, to, "call me", "", ErrInvalid, ""},
+	}
+	for _, tt := range tests {
+		got, err := c.Schedule(tt.call, tt.from, tt.to, tt.phone, tt.agent)
+		if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
+			t.Errorf("%s: error %v, want %v", tt.name, err, tt.wantErr)
+			continue
+		}
+		if err == nil && (got.Phone != tt.wantPhone || got.Status != Pending || got.FollowsUp != orig.ID || got.WantAgent != tt.agent ||
+			!got.NextTry.Equal(tt.from) || !got.NotAfter.Equal(tt.to) || len(got.Attributes) != 1) {
+			t.Errorf("%s: scheduled %+v", tt.name, got)
+		}
+	}
+	// A window that passes undialled fails the call, for good.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, cl := range c.calls {
+		if cl.FollowsUp == orig.ID && !c.expireLocked(cl, to.Add(2*time.Hour)) {
+			t.Errorf("call %d not expired", cl.ID)
+		}
+		if cl.FollowsUp == orig.ID && cl.Status != Failure {
+			t.Errorf("expired call %d is %s", cl.ID, cl.Status)
+		}
+	}
+}
