@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -300,5 +301,37 @@ func TestSchedule(t *testing.T) {
 		if cl.FollowsUp == orig.ID && cl.Status != Failure {
 			t.Errorf("expired call %d is %s", cl.ID, cl.Status)
 		}
+	}
+}
+
+func TestAgentActivity(t *testing.T) {
+	c := newTestCenter(t, t.TempDir())
+	base := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	c.mu.Lock()
+	for i, x := range []struct {
+		agent string
+		kind  Kind
+		queue string
+		start time.Time
+		talk  time.Duration
+	}{
+		{"9001", Outgoing, "sales", base, time.Minute},
+		{"9001", Outgoing, "sales", base.Add(time.Hour), 2 * time.Minute},
+		{"9001", Incoming, "support", base, 30 * time.Second},
+		{"1003", Outgoing, "sales", base, 10 * time.Second},
+		{"1003", Outgoing, "sales", base.Add(-24 * time.Hour), time.Hour}, // yesterday: left out
+		{"", Outgoing, "sales", base, time.Hour},                          // never reached an agent
+	} {
+		c.calls[i+1] = &Call{ID: i + 1, Agent: x.agent, Kind: x.kind, Queue: x.queue, LinkStart: x.start, Duration: x.talk}
+	}
+	c.mu.Unlock()
+	got := c.AgentActivity(base.Add(-time.Hour), base.Add(23*time.Hour))
+	want := []AgentCalls{
+		{Agent: "1003", Kind: Outgoing, Queue: "sales", Calls: 1, Talking: 10 * time.Second},
+		{Agent: "9001", Kind: Incoming, Queue: "support", Calls: 1, Talking: 30 * time.Second},
+		{Agent: "9001", Kind: Outgoing, Queue: "sales", Calls: 2, Talking: 3 * time.Minute},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("activity %+v, want %+v", got, want)
 	}
 }

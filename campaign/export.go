@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -110,4 +111,48 @@ func (c *Center) QueueWait(campaignID int) (buckets []int, abandoned int) {
 		}
 	}
 	return buckets, abandoned
+}
+
+// AgentCalls is one agent's campaign calls of one kind in one queue:
+// how many, and how long they talked, for activity summaries.
+type AgentCalls struct {
+	Agent   string        `json:"agent"`
+	Kind    Kind          `json:"type"`
+	Queue   string        `json:"queue"`
+	Calls   int           `json:"num_calls"`
+	Talking time.Duration `json:"sec_calls"`
+}
+
+// AgentActivity sums the campaign calls agents talked on whose
+// conversation started in [from, to), by agent, kind and queue.
+func (c *Center) AgentActivity(from, to time.Time) []AgentCalls {
+	type k struct {
+		agent string
+		kind  Kind
+		queue string
+	}
+	sums := map[k]*AgentCalls{}
+	c.mu.Lock()
+	for _, cl := range c.calls {
+		if cl.Agent == "" || cl.LinkStart.IsZero() || cl.LinkStart.Before(from) || !cl.LinkStart.Before(to) {
+			continue
+		}
+		key := k{cl.Agent, cl.Kind, cl.Queue}
+		s := sums[key]
+		if s == nil {
+			s = &AgentCalls{Agent: cl.Agent, Kind: cl.Kind, Queue: cl.Queue}
+			sums[key] = s
+		}
+		s.Calls++
+		s.Talking += cl.Duration
+	}
+	c.mu.Unlock()
+	out := make([]AgentCalls, 0, len(sums))
+	for _, s := range sums {
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(a, b AgentCalls) int {
+		return cmp.Or(cmp.Compare(a.Agent, b.Agent), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Queue, b.Queue))
+	})
+	return out
 }

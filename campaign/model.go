@@ -58,6 +58,11 @@ type Campaign struct {
 	RingTimeout time.Duration `json:"ring_timeout,omitempty"`
 	Mode        Mode          `json:"mode,omitempty"`
 	AbandonCap  float64       `json:"abandon_cap,omitempty"` // predictive: highest abandon rate, 0.03 by default
+	// AMD listens to the first seconds of an answered call for an
+	// answering machine; one is marked Failure ("answering machine") and
+	// hung up, or played AMDPrompt (then hung up).
+	AMD       bool   `json:"amd,omitempty"`
+	AMDPrompt string `json:"amd_prompt,omitempty"`
 }
 
 // FieldType is the type of a form field.

@@ -1,7 +1,6 @@
 package campaign
 
 import (
-	"context"
 	"strconv"
 	"strings"
 
@@ -76,21 +75,24 @@ func (c *Center) progress(ev dialog.Event) {
 	d := c.dialers[cl.CampaignID]
 	switch ev.Kind {
 	case dialog.EventLegRinging, dialog.EventLegEarly:
-		if cl.Status == Placing || cl.Status == Dialing {
+		if cl.Kind == Outgoing && (cl.Status == Placing || cl.Status == Dialing) {
 			c.setStatusLocked(cl, Ringing)
 		}
 	case dialog.EventLegAnswered:
+		if cl.Kind != Outgoing {
+			break // an incoming call answered by its queue
+		}
 		cl.OriginateResponse = now
 		if d != nil {
 			d.pace.attempt(true, ev.Setup)
 		}
 		leg, queue := cl.LegID, cl.Queue
-		c.goRun(func() {
-			if err := c.e.Redirect(c.ctx, leg, "queue:"+queue); err != nil {
-				c.log.Warn("campaign call not queued", "call", cl.ID, "queue", queue, "error", err)
-				c.e.Hangup(context.Background(), leg, dialog.CauseCongestion)
-			}
-		})
+		if cp := c.campaigns[cl.CampaignID]; cp != nil && cp.AMD {
+			cpv := *cp
+			c.goRun(func() { c.screen(cl, leg, queue, cpv) })
+			break
+		}
+		c.goRun(func() { c.enqueue(cl, leg, queue) })
 	case "queue.joined":
 		cl.Join = now
 		c.setStatusLocked(cl, OnQueue)
