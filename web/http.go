@@ -34,6 +34,9 @@ type Options struct {
 	// Contact is the contact center, read by /api/queues, /api/agents and
 	// /api/queue_log; nil (no contact center) leaves those routes out.
 	Contact ContactCenter
+	// Campaigns are the campaigns (*campaign.Center), served under
+	// /api/campaigns, /api/forms and /api/contacts; nil leaves those out.
+	Campaigns Campaigns
 	// Handlers are more routes, by ServeMux pattern: the control planes
 	// that speak over HTTP (RWI's WebSocket).
 	Handlers map[string]http.Handler
@@ -50,6 +53,7 @@ type Server struct {
 	store   *store.Store
 	rec     *recordings.Archive
 	cc      ContactCenter
+	camps   Campaigns
 	token   string
 	extra   map[string]http.Handler
 	log     *slog.Logger
@@ -66,7 +70,7 @@ func New(o Options) *Server {
 	}
 	return &Server{
 		engine: o.Engine, metrics: o.Metrics, loc: o.Location, guard: o.Guard,
-		store: o.Store, rec: o.Recordings, cc: o.Contact, token: o.RecordingsToken, extra: o.Handlers, log: o.Logger,
+		store: o.Store, rec: o.Recordings, cc: o.Contact, camps: o.Campaigns, token: o.RecordingsToken, extra: o.Handlers, log: o.Logger,
 	}
 }
 
@@ -139,6 +143,9 @@ func (s *Server) Handler() http.Handler {
 	})))
 	if s.cc != nil {
 		s.contactRoutes(mux)
+	}
+	if s.camps != nil {
+		s.campaignRoutes(mux)
 	}
 	for pattern, h := range s.extra {
 		mux.Handle(pattern, h)
