@@ -49,6 +49,9 @@ type Options struct {
 	// Tick is how often a running dialer looks for calls to place; 0
 	// means 500 ms.
 	Tick time.Duration
+	// TrunkLimits are the trunks' channels (trunks.max_calls) by name:
+	// the dialers together keep their calls on a trunk within it.
+	TrunkLimits map[string]int
 }
 
 // Store buckets: each holds JSON records keyed by zero-padded id.
@@ -70,6 +73,7 @@ type Center struct {
 	clock  dialog.Clock
 	log    *slog.Logger
 	tick   time.Duration
+	trunks map[string]int // Options.TrunkLimits
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -102,7 +106,7 @@ func New(o Options) (*Center, error) {
 		o.Tick = 500 * time.Millisecond
 	}
 	c := &Center{
-		e: o.Engine, st: o.Store, agents: o.Agents, clock: o.Clock, log: o.Logger, tick: o.Tick,
+		e: o.Engine, st: o.Store, agents: o.Agents, clock: o.Clock, log: o.Logger, tick: o.Tick, trunks: o.TrunkLimits,
 		campaigns: map[int]*Campaign{}, forms: map[int]*Form{}, contacts: map[int]*Contact{},
 		calls: map[int]*Call{}, byLeg: map[string]*Call{},
 		next: map[string]int{}, dirty: map[string]map[int]any{}, dialers: map[int]*dialer{},

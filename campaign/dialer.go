@@ -50,23 +50,34 @@ func (d *dialer) run() {
 
 // step places the calls the campaign may place now.
 func (d *dialer) step() {
+	next, req := d.plan()
+	for _, cl := range next {
+		d.place(cl, req)
+	}
+}
+
+// plan picks the calls to place now and marks them Placing; req is how
+// to originate them.
+func (d *dialer) plan() ([]*Call, dialog.OriginateRequest) {
 	c := d.c
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	cp := c.campaigns[d.id]
 	now := c.clock.Now()
 	if cp == nil || cp.Status != Active || !cp.open(now) {
-		c.mu.Unlock()
-		return
+		return nil, dialog.OriginateRequest{}
 	}
 	loggedIn, free, ok := c.agents.QueueAgents(cp.Queue)
 	if !ok || loggedIn == 0 {
-		c.mu.Unlock()
-		return
+		return nil, dialog.OriginateRequest{}
 	}
 	l := agentLoad{free: free, onCall: max(0, loggedIn-free)}
-	channels := 0
+	channels, onTrunk := 0, 0
 	var next []*Call
 	for _, cl := range c.calls {
+		if cp.Trunk != "" && cl.Trunk == cp.Trunk && (cl.LegID != "" || cl.Status == Placing) {
+			onTrunk++ // every campaign's calls on the trunk
+		}
 		if cl.CampaignID != d.id {
 			continue
 		}
@@ -92,9 +103,11 @@ func (d *dialer) step() {
 		want = d.pace.predictive(l, cp.AbandonCap)
 	}
 	want = min(want, cp.MaxChannels-channels, len(next))
+	if limit := c.trunks[cp.Trunk]; limit > 0 {
+		want = min(want, limit-onTrunk)
+	}
 	if want <= 0 {
-		c.mu.Unlock()
-		return
+		return nil, dialog.OriginateRequest{}
 	}
 	slices.SortFunc(next, func(a, b *Call) int { return a.ID - b.ID })
 	next = next[:want]
@@ -104,11 +117,7 @@ func (d *dialer) step() {
 		cl.Originate, cl.OriginateResponse, cl.Join, cl.LinkStart, cl.LinkEnd, cl.Duration = now, time.Time{}, time.Time{}, time.Time{}, time.Time{}, 0
 		c.setStatusLocked(cl, Placing)
 	}
-	req := dialog.OriginateRequest{Trunk: cp.Trunk, CallerID: cp.CallerID, Timeout: cp.RingTimeout, Context: "campaign:" + itoa(cp.ID)}
-	c.mu.Unlock()
-	for _, cl := range next {
-		d.place(cl, req)
-	}
+	return next, dialog.OriginateRequest{Trunk: cp.Trunk, CallerID: cp.CallerID, Timeout: cp.RingTimeout, Context: "campaign:" + itoa(cp.ID)}
 }
 
 // due reports whether a call is to be dialled now: never tried, or a

@@ -124,6 +124,7 @@ type Trunk struct {
 	AllowTransit    bool     `yaml:"allow_transit"` // inbound calls from this trunk may leave through a trunk
 	Music           string   `yaml:"music"`         // hold-music class its callers hear when held; "" = default
 	DIDs            []DID    `yaml:"dids"`          // inbound routing
+	MaxCalls        int      `yaml:"max_calls"`     // the carrier's channels: the dialer keeps its calls within them; 0 = no limit
 }
 
 // DID routes an inbound trunk call by the number dialled.

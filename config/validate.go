@@ -288,6 +288,9 @@ func (v *validator) trunks() {
 			v.fail(p+".name", "duplicate trunk %s", t.Name)
 		}
 		names[t.Name] = true
+		if t.MaxCalls < 0 {
+			v.fail(p+".max_calls", "must not be negative, got %d", t.MaxCalls)
+		}
 		v.host(p+".host", t.Host)
 		if !transports[strings.ToLower(t.Transport)] {
 			v.fail(p+".transport", "want udp, tcp or tls, got %q", t.Transport)

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 
+	"pbx/config"
 	"pbx/queue"
 )
 
@@ -34,4 +35,15 @@ func (q queueAgents) AgentFree(id string) bool {
 // Assign hands a caller waiting in a queue to one agent.
 func (q queueAgents) Assign(ctx context.Context, legID, agent string) error {
 	return q.c.Dequeue(ctx, legID, agent)
+}
+
+// trunkLimits are the trunks' channels, for the campaign dialers.
+func trunkLimits(trunks []config.Trunk) map[string]int {
+	m := map[string]int{}
+	for _, t := range trunks {
+		if t.MaxCalls > 0 {
+			m[t.Name] = t.MaxCalls
+		}
+	}
+	return m
 }

@@ -219,6 +219,7 @@ func (s *Node) Start(ctx context.Context) error {
 	}
 	s.camps, err = campaign.New(campaign.Options{
 		Engine: s.engine, Store: s.store, Agents: queueAgents{s.queues}, Clock: s.clock, Logger: s.logs.For("campaign"),
+		TrunkLimits: trunkLimits(s.cfg.Trunks),
 	})
 	if err != nil {
 		return fmt.Errorf("campaigns: %w", err)
@@ -246,7 +247,7 @@ func (s *Node) Start(ctx context.Context) error {
 		s.web = web.New(web.Options{
 			Engine: s.engine, Location: s.loc, Guard: s.guard, Store: s.store,
 			Recordings: s.rec, RecordingsToken: s.cfg.Recordings.Token,
-			Metrics: s.mx.Handler(), Logger: s.logs.For("web"), Contact: s.queues,
+			Metrics: s.mx.Handler(), Logger: s.logs.For("web"), Contact: s.queues, Campaigns: s.camps,
 			Handlers: map[string]http.Handler{rwi.Path: s.rwi},
 		})
 		if err := s.web.Start(s.cfg.HTTP.Listen); err != nil {

@@ -7,6 +7,8 @@
 //	pbx compact [-data DIR]
 //	pbx queues [NAME] [-history [-from T] [-to T]] [-format table|json]
 //	pbx agents [-format table|json]
+//	pbx campaign create|create-form|list|show|start|stop|import-numbers|export-results ...
+//	pbx contacts import FILE.csv | list
 //	pbx queue-log [-from T] [-to T] [-limit N] [-format table|log|json]
 //	pbx bans
 //	pbx recordings [-since 24h] [-call ID] [-format table|csv|json] [-token T]
@@ -55,6 +57,10 @@ func main() {
 			err = queueLog(os.Args[2:])
 		case "compact":
 			err = compact(os.Args[2:])
+		case "campaign":
+			err = campaignCmd(os.Args[2:])
+		case "contacts":
+			err = contactsCmd(os.Args[2:])
 		default:
 			err = run(os.Args[1:])
 		}
