@@ -224,8 +224,7 @@ func (c *Center) load() error {
 	// stopped is tried again; one that reached an agent stays a success.
 	for _, cl := range c.calls {
 		if cl.Kind == Outgoing && (cl.Status == Placing || cl.Status == Dialing || cl.Status == Ringing || cl.Status == OnQueue) {
-			cl.Status, cl.LegID = Pending, ""
-			c.markLocked(bucketCalls, cl.ID, cl)
+			cl.Status, cl.LegID = Pending, "" // in memory: the store changes when the call does, so a reader writes nothing
 		}
 	}
 	return nil
