@@ -15,7 +15,7 @@ type fakeAgents struct {
 }
 
 func (f fakeAgents) QueueAgents(string) (int, int, bool) { return f.loggedIn, f.free, true }
-func (f fakeAgents) AgentFree(a string) bool            { return f.idle[a] }
+func (f fakeAgents) AgentFree(a string) bool             { return f.idle[a] }
 func (fakeAgents) Assign(context.Context, string, string) error {
 	return nil
 }
