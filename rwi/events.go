@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"pbx/campaign"
 	"pbx/dialog"
 	"pbx/queue"
 )
@@ -22,7 +23,8 @@ func init() {
 		conference.member_left conference.member_muted conference.member_unmuted
 		sip.message.received sip.notify.received
 		queue.joined queue.position_changed queue.agent_offered queue.agent_connected queue.agent_no_answer
-		queue.hold queue.unhold queue.left queue.priority_changed agent.state_changed`) {
+		queue.hold queue.unhold queue.left queue.priority_changed agent.state_changed
+		campaign.call_progress`) {
 		eventNames[n] = true
 	}
 }
@@ -63,6 +65,10 @@ func (s *Server) pump(sub *dialog.Subscription) {
 func (s *Server) route(ev dialog.Event) {
 	if contactCenter(ev.Kind) {
 		s.routeQueue(ev)
+		return
+	}
+	if ev.Kind == campaign.EventCallProgress {
+		s.routeCampaign(ev)
 		return
 	}
 	var targets []*session
@@ -126,14 +132,7 @@ func (s *Server) routeQueue(ev dialog.Event) {
 	s.mu.Unlock()
 	owner := ev.Owner
 	if owner == "" && caller {
-		// Outside s.mu: the engine's lock is never taken under it.
-		if l, ok := s.e.Leg(ev.LegID); ok {
-			owner = l.Owner
-		} else {
-			s.mu.Lock()
-			owner = s.queued[ev.LegID]
-			s.mu.Unlock()
-		}
+		owner = s.legOwner(ev.LegID)
 	}
 	var targets []*session
 	s.mu.Lock()
@@ -163,6 +162,59 @@ func (s *Server) routeQueue(ev dialog.Event) {
 		}
 	case queue.EventLeft:
 		delete(s.queued, ev.LegID)
+	}
+	s.mu.Unlock()
+	for _, ss := range targets {
+		ss.deliver(ev)
+	}
+}
+
+// legOwner is the owner of a leg: the engine's, or, for a leg that
+// ended while queued, the one it had when it joined. s.mu not held: the
+// engine's lock is never taken under it.
+func (s *Server) legOwner(legID string) string {
+	if l, ok := s.e.Leg(legID); ok {
+		return l.Owner
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.queued[legID]
+}
+
+// routeCampaign gives campaign.call_progress to every session whose
+// token has queue.control (the dashboards of the dialer), and to the
+// owner of the call's leg and its watchers when a session has one (an
+// incoming campaign's caller a session queued). The dialer's own legs
+// are owned by the campaign center, not by a session.
+func (s *Server) routeCampaign(ev dialog.Event) {
+	s.mu.Lock()
+	none := len(s.sessions) == 0
+	s.mu.Unlock()
+	if none {
+		return
+	}
+	owner := ev.Owner
+	if owner == "" && ev.LegID != "" {
+		owner = s.legOwner(ev.LegID)
+	}
+	var targets []*session
+	s.mu.Lock()
+	if id, ok := strings.CutPrefix(owner, "rwi:"); ok {
+		if ss := s.sessions[id]; ss != nil {
+			targets = append(targets, ss)
+		}
+	}
+	if ev.LegID != "" {
+		for _, ss := range s.watchers[ev.LegID] {
+			if !slices.Contains(targets, ss) {
+				targets = append(targets, ss)
+			}
+		}
+	}
+	for _, ss := range s.sessions {
+		if ss.tok.scopes[scopeQueue] && !slices.Contains(targets, ss) {
+			targets = append(targets, ss)
+		}
 	}
 	s.mu.Unlock()
 	for _, ss := range targets {
@@ -318,7 +370,31 @@ func (ss *session) translateLocked(ev dialog.Event) (string, any, bool) {
 	if contactCenter(ev.Kind) {
 		return ss.translateQueueLocked(ev)
 	}
+	if ev.Kind == campaign.EventCallProgress {
+		return string(ev.Kind), ss.campaignDataLocked(ev), true
+	}
 	return "", nil, false
+}
+
+// campaignDataLocked is campaign.call_progress's data: the campaign, its
+// call (campaign_call_id: call_id is a leg in RWI), the call's new status
+// and number, and, when known, its queue, its agent and its leg (call_id
+// as the session names it, and leg_id).
+func (ss *session) campaignDataLocked(ev dialog.Event) map[string]any {
+	d := map[string]any{
+		"campaign_id": ev.Campaign, "campaign_call_id": ev.CampaignCall, "status": ev.State, "phone": ev.To,
+	}
+	if ev.Queue != "" {
+		d["queue_id"] = ev.Queue
+	}
+	if ev.Agent != "" {
+		d["agent_id"] = ev.Agent
+	}
+	if ev.LegID != "" {
+		d["call_id"] = ss.nameLocked(ev.LegID)
+		d["leg_id"] = ev.LegID
+	}
+	return d
 }
 
 // translateQueueLocked names a contact-center event in RWI: the event's

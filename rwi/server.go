@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"pbx/campaign"
 	"pbx/config"
 	"pbx/dialog"
 	"pbx/queue"
@@ -44,6 +45,9 @@ type Options struct {
 	// nil means the one serving Engine (queue.Of), looked up per command,
 	// so a node may start its contact center after RWI.
 	Queues *queue.Center
+	// Campaigns are the campaigns the campaign.* actions drive; nil
+	// means the node runs none, and those actions say so.
+	Campaigns *campaign.Center
 }
 
 // Server accepts RWI connections and routes engine events to sessions.
@@ -56,7 +60,8 @@ type Server struct {
 	log    *slog.Logger
 	tokens []*token
 	mx     *metrics
-	queues *queue.Center // Options.Queues
+	queues *queue.Center    // Options.Queues
+	camps  *campaign.Center // Options.Campaigns
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -91,7 +96,7 @@ func New(o Options) (*Server, error) {
 		o.Clock = dialog.SystemClock{}
 	}
 	s := &Server{
-		e: o.Engine, cfg: o.Config, clock: o.Clock, log: o.Logger, queues: o.Queues,
+		e: o.Engine, cfg: o.Config, clock: o.Clock, log: o.Logger, queues: o.Queues, camps: o.Campaigns,
 		sessions: map[string]*session{}, offers: map[string]*offer{}, rooms: map[string]string{}, watchers: map[string][]*session{},
 		queued: map[string]string{},
 	}

@@ -62,7 +62,7 @@ func TestActionScopes(t *testing.T) {
 			t.Errorf("%s: scope %q", name, a.scope)
 		}
 	}
-	if len(actions) != 56 { // the 41, session.list_actions, and the 14 of the contact center
+	if len(actions) != 60 { // the 41, session.list_actions, the 14 of the contact center and the 4 of its campaigns
 		t.Errorf("%d actions", len(actions))
 	}
 }
