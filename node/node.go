@@ -227,7 +227,7 @@ func (s *Node) Start(ctx context.Context) error {
 	if err := s.stack.Listen(ctx); err != nil {
 		return err
 	}
-	s.rwi, err = rwi.New(rwi.Options{Engine: s.engine, Config: s.cfg.RWI, Clock: s.clock, Logger: s.logs.For("rwi"), Metrics: s.mx.Registerer(), Queues: s.queues})
+	s.rwi, err = rwi.New(rwi.Options{Engine: s.engine, Config: s.cfg.RWI, Clock: s.clock, Logger: s.logs.For("rwi"), Metrics: s.mx.Registerer(), Queues: s.queues, Campaigns: s.camps})
 	if err != nil {
 		return err
 	}
