@@ -147,12 +147,17 @@ func (d *dialer) place(cl *Call, req dialog.OriginateRequest) {
 		c.failedLocked(cl, Failure)
 		return
 	}
-	if cl.Status != Placing { // its leg ended already
-		return
-	}
-	cl.LegID, cl.UniqueID = info.ID, info.SIPCallID
-	c.byLeg[info.ID] = cl
-	c.setStatusLocked(cl, Dialing)
+	switch {
+	case cl.Status == Placing:
+		cl.LegID, cl.UniqueID = info.ID, info.SIPCallID
+		c.byLeg[info.ID] = cl
+		c.setStatusLocked(cl, Dialing)
+	case live(cl.Status) && (cl.LegID == "" || cl.LegID == info.ID):
+		// The leg's events came first (progress recorded Dialing then).
+		cl.LegID, cl.UniqueID = info.ID, info.SIPCallID
+		c.byLeg[info.ID] = cl
+		c.markLocked(bucketCalls, cl.ID, *cl)
+	} // else its leg ended already
 }
 
 // failedLocked records a failed try and when the next may be; c.mu held.

@@ -76,6 +76,7 @@ func (c *Center) progress(ev dialog.Event) {
 	switch ev.Kind {
 	case dialog.EventLegRinging, dialog.EventLegEarly:
 		if cl.Kind == Outgoing && (cl.Status == Placing || cl.Status == Dialing) {
+			c.setStatusLocked(cl, Dialing) // no-op unless it rang before Originate returned
 			c.setStatusLocked(cl, Ringing)
 		}
 	case dialog.EventLegAnswered:
