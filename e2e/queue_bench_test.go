@@ -195,6 +195,9 @@ func qbStartPBX(tb testing.TB, yaml string) (*node.Node, func()) {
 		tb.Fatalf("bench config: %v", err)
 	}
 	cfg.SIP.UDP, cfg.SIP.TCP, cfg.SIP.TLS = "127.0.0.1:0", "", ""
+	if cfg.AgentRPC.Listen != "" {
+		cfg.AgentRPC.Listen = "127.0.0.1:0" // never the fixed default port: tests run side by side
+	}
 	cfg.Media.RTPPortMin, cfg.Media.RTPPortMax = 0, 0 // the kernel's ports: tests running meanwhile hold some of any fixed range
 	var w io.Writer = io.Discard
 	if os.Getenv("PBX_TEST_LOG") != "" {
