@@ -21,6 +21,11 @@ import (
 // LegID, Queue and Agent when known.
 const EventCallProgress dialog.EventKind = "campaign.call_progress"
 
+// EventCallEnded is published when a campaign call that reached an agent
+// ends: Duration is how long they talked, State its final status
+// (Success, or ShortCall), with the fields of EventCallProgress.
+const EventCallEnded dialog.EventKind = "campaign.call_ended"
+
 // Agents is what the dialer needs of the contact center: how many agents
 // are logged in to a queue, and how many of them could take a call now
 // (ok is false for a queue that does not exist); whether one agent is

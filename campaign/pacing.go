@@ -19,6 +19,9 @@ type pacing struct {
 	talk     []time.Duration // latest finished conversations
 }
 
+// abandonAim is the share of the abandon cap the pacing aims for.
+const abandonAim = 0.8
+
 // window is how many recent calls each measure keeps.
 const window = 100
 
@@ -92,15 +95,17 @@ func progressive(l agentLoad) int { return l.free - l.inFlight - l.waiting }
 // predictive dials enough calls that, at the measured answer rate, one is
 // answered for each agent free now or soon (agents on a call whose
 // remaining talk is likely shorter than a call's setup), and holds back as
-// the measured abandon rate nears the cap: at the cap it dials as the
-// progressive mode would.
+// the measured abandon rate nears the cap: at 80 % of the cap it dials as
+// the progressive mode would.
 func (p *pacing) predictive(l agentLoad, cap float64) int {
 	soon := 0.0
 	if len(p.talk) >= 5 && len(p.setup) >= 5 {
 		soon = float64(l.onCall) * math.Min(1, float64(mean(p.setup))/float64(max(mean(p.talk), time.Second)))
 	}
 	ratio := math.Min(1/p.answerRate(), 4)
-	scale := math.Max(0, 1-p.abandonRate()/cap)
+	// It aims under the cap: calls already ringing still arrive after the
+	// rate is measured, and push it up.
+	scale := math.Max(0, 1-p.abandonRate()/(abandonAim*cap))
 	ratio = 1 + (ratio-1)*scale
 	avail := float64(l.free) + soon*scale - float64(l.waiting)
 	return int(math.Floor(avail*ratio)) - l.inFlight

@@ -131,10 +131,13 @@ func (c *Center) endedLocked(cl *Call, ev dialog.Event, d *dialer) {
 		}
 		if cp != nil && cp.ShortCall > 0 && cl.Duration < cp.ShortCall {
 			c.setStatusLocked(cl, ShortCall)
-			return
+		} else {
+			c.markLocked(bucketCalls, cl.ID, *cl)
 		}
-		c.markLocked(bucketCalls, cl.ID, *cl)
-		c.log.Debug("campaign call done", "call", cl.ID, "duration", cl.Duration)
+		if c.e != nil {
+			c.e.Publish(dialog.Event{Kind: EventCallEnded, LegID: ev.LegID, To: cl.Phone, Queue: cl.Queue, Agent: cl.Agent,
+				State: string(cl.Status), Duration: cl.Duration, Campaign: cl.CampaignID, CampaignCall: cl.ID})
+		}
 	case OnQueue, OnHold, OffHold:
 		c.failedLocked(cl, Abandoned)
 	case Placing, Dialing, Ringing:

@@ -403,9 +403,8 @@ func cdCount(x *qrCC, from int, match func(dialog.Event) bool) int {
 }
 
 // cdEventually waits until cond holds, checking every 10 ms. It is for
-// what no event announces: the end of a successful campaign call fills
-// in its record (LinkEnd, Duration) without a status change, so without
-// a call_progress event.
+// what no event announces: an agent's phone having the call the queue
+// put through.
 func cdEventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -417,15 +416,32 @@ func cdEventually(t *testing.T, timeout time.Duration, what string, cond func() 
 	}
 }
 
-// cdEnded waits until a successful call's end is in its record.
+// cdEnded waits for a call that reached an agent to end (its
+// campaign.call_ended, from the bus's history if it came already) and
+// returns its record.
 func cdEnded(t *testing.T, x *qrCC, id int) campaign.Call {
 	t.Helper()
-	var cl campaign.Call
-	cdEventually(t, 5*time.Second, fmt.Sprintf("the end of call %d in its record", id), func() bool {
-		cl, _ = x.p.Campaigns().Call(id)
-		return !cl.LinkEnd.IsZero()
-	})
-	return cl
+	sub, err := x.p.Engine().Subscribe(dialog.EventFilter{Kinds: []dialog.EventKind{campaign.EventCallEnded}, Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case ev := <-sub.C:
+			if ev.CampaignCall != id {
+				continue
+			}
+			cl, _ := x.p.Campaigns().Call(id)
+			if cl.LinkEnd.IsZero() || cl.Duration != ev.Duration {
+				t.Fatalf("call %d ended (%s) but its record says %+v", id, ev.Duration, cl)
+			}
+			return cl
+		case <-deadline:
+			t.Fatalf("call %d never ended", id)
+		}
+	}
 }
 
 // cdTrail is the statuses the log gives a call, in order, without
