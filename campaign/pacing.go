@@ -19,8 +19,10 @@ type pacing struct {
 	talk     []time.Duration // latest finished conversations
 }
 
-// abandonAim is the share of the abandon cap the pacing aims for.
-const abandonAim = 0.8
+// abandonAim is the share of the abandon cap the pacing aims for: the
+// measure lags the calls already dialled by a setup and a wait, so the
+// rate overshoots where it turns.
+const abandonAim = 0.5
 
 // window is how many recent calls each measure keeps.
 const window = 100
@@ -95,12 +97,14 @@ func progressive(l agentLoad) int { return l.free - l.inFlight - l.waiting }
 // predictive dials enough calls that, at the measured answer rate, one is
 // answered for each agent free now or soon (agents on a call whose
 // remaining talk is likely shorter than a call's setup), and holds back as
-// the measured abandon rate nears the cap: at 80 % of the cap it dials as
+// the measured abandon rate nears the cap: at half the cap it dials as
 // the progressive mode would.
 func (p *pacing) predictive(l agentLoad, cap float64) int {
 	soon := 0.0
 	if len(p.talk) >= 5 && len(p.setup) >= 5 {
-		soon = float64(l.onCall) * math.Min(1, float64(mean(p.setup))/float64(max(mean(p.talk), time.Second)))
+		// Half of those whose remaining talk is likely under a setup: an
+		// agent freed also rings, answers and may wrap up first.
+		soon = 0.5 * float64(l.onCall) * math.Min(1, float64(mean(p.setup))/float64(max(mean(p.talk), time.Second)))
 	}
 	ratio := math.Min(1/p.answerRate(), 4)
 	// It aims under the cap: calls already ringing still arrive after the
