@@ -26,13 +26,16 @@ func dataFlag(fs *flag.FlagSet) *string {
 // askPBX gets path from the running PBX's admin API into v; the error
 // says plainly when no PBX answers there.
 func askPBX(api, path string, v any) error {
-	if err := getJSON(api+path, "", v); err != nil {
-		if isNoPBX(err) {
-			return fmt.Errorf("no PBX answers at %s (is it running? -api names its HTTP address): %w", api, err)
-		}
-		return err
+	return explainNoPBX(api, getJSON(api+path, "", v))
+}
+
+// explainNoPBX says plainly that no PBX answers at api when err is that
+// (see isNoPBX); any other err is returned as it is.
+func explainNoPBX(api string, err error) error {
+	if err != nil && isNoPBX(err) {
+		return fmt.Errorf("no PBX answers at %s (is it running? -api names its HTTP address): %w", api, err)
 	}
-	return nil
+	return err
 }
 
 // askOrRead runs ask against the running PBX; when none answers at all

@@ -91,13 +91,25 @@ func parseWith(fs *flag.FlagSet, args []string, usage ...string) ([]string, erro
 	return pos, nil
 }
 
-// campaignIDArg reads a campaign id.
-func campaignIDArg(s string) (int, error) {
-	id, err := strconv.Atoi(s)
-	if err != nil || id < 1 {
-		return 0, fmt.Errorf("campaign id %q: want a number", s)
+// parseIDArgs parses the args of a command whose first positional
+// argument is a campaign ID, followed by those named by more; it returns
+// the id and the rest.
+func parseIDArgs(fs *flag.FlagSet, args []string, more ...string) (int, []string, error) {
+	pos, err := parseWith(fs, args, append([]string{"ID"}, more...)...)
+	if err != nil {
+		return 0, nil, err
 	}
-	return id, nil
+	id, err := strconv.Atoi(pos[0])
+	if err != nil || id < 1 {
+		return 0, nil, fmt.Errorf("campaign id %q: want a number", pos[0])
+	}
+	return id, pos[1:], nil
+}
+
+// campaignPath is the admin API's path of campaign id, then of what
+// follows, as in campaignPath(3, "start").
+func campaignPath(id int, sub ...string) string {
+	return strings.Join(append([]string{"/api/campaigns", strconv.Itoa(id)}, sub...), "/")
 }
 
 // apiClient reaches the PBX: a bounded wait to connect and for the answer
@@ -108,33 +120,41 @@ var apiClient = &http.Client{Transport: &http.Transport{
 }}
 
 // callPBX sends a request to the running PBX's admin API and decodes its
-// JSON answer into v (nil: none wanted). An answer other than 2xx is an
-// error with the PBX's reason; no PBX at all is an error that says so
-// (isNoPBX tells it).
+// JSON answer into v (nil: none wanted); sendPBX says what fails.
 func callPBX(api, method, path, ctype string, body io.Reader, v any) error {
-	req, err := http.NewRequest(method, api+path, body)
+	res, err := sendPBX(api, method, path, ctype, body)
 	if err != nil {
 		return err
+	}
+	defer res.Body.Close()
+	if v == nil {
+		return nil
+	}
+	return json.NewDecoder(res.Body).Decode(v)
+}
+
+// sendPBX sends a request to the running PBX's admin API and returns its
+// answer, whose body the caller closes. An answer other than 2xx is an
+// error with the PBX's reason; no PBX at all is an error that says so
+// (isNoPBX tells it).
+func sendPBX(api, method, path, ctype string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequest(method, api+path, body)
+	if err != nil {
+		return nil, err
 	}
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
 	res, err := apiClient.Do(req)
 	if err != nil {
-		if isNoPBX(err) {
-			return fmt.Errorf("no PBX answers at %s (is it running? -api names its HTTP address): %w", api, err)
-		}
-		return err
+		return nil, explainNoPBX(api, err)
 	}
-	defer res.Body.Close()
 	if res.StatusCode/100 != 2 {
+		defer res.Body.Close()
 		msg, _ := io.ReadAll(io.LimitReader(res.Body, 1024))
-		return fmt.Errorf("%s %s: %s: %s", method, path, res.Status, bytesTrim(msg))
+		return nil, fmt.Errorf("%s %s: %s: %s", method, path, res.Status, bytesTrim(msg))
 	}
-	if v == nil {
-		return nil
-	}
-	return json.NewDecoder(res.Body).Decode(v)
+	return res, nil
 }
 
 // noAgents is the contact center of a stopped PBX: no queue has an agent,
@@ -143,6 +163,15 @@ func callPBX(api, method, path, ctype string, body io.Reader, v any) error {
 type noAgents struct{ campaign.Agents }
 
 func (noAgents) QueueAgents(string) (int, int, bool) { return 0, 0, false }
+
+// getOrRead gets path from the running PBX's admin API into v or, when no
+// PBX answers, runs read on the campaigns of the stopped PBX's store in
+// dataDir.
+func getOrRead(api, path string, v any, dataDir string, read func(*campaign.Center) error) error {
+	return askOrRead(func() error {
+		return callPBX(api, http.MethodGet, path, "", nil, v)
+	}, dataDir, readCampaigns(read))
+}
 
 // readCampaigns runs read on the campaigns of a stopped PBX's store,
 // loaded read-only: nothing is dialled, and nothing written.
@@ -250,7 +279,30 @@ func campaignCreateForm(args []string) error {
 
 // campaignList is `pbx campaign list`.
 func campaignList(args []string) error {
-	fs := flag.NewFlagSet("campaign list", flag.ContinueOnError)
+	return listCommand("campaign list", args, "/api/campaigns", (*campaign.Center).Campaigns,
+		"ID\tTYPE\tNAME\tSTATUS\tQUEUE\tTRUNK\tMODE\tDATES\tHOURS",
+		func(cp campaign.Campaign) string {
+			return fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", cp.ID, cp.Kind, cp.Name, cp.Status, cp.Queue,
+				dash(cp.Trunk), dash(string(cp.Mode)), dates(cp), hoursText(cp))
+		})
+}
+
+// contactsList is `pbx contacts list`.
+func contactsList(args []string) error {
+	return listCommand("contacts list", args, "/api/contacts", (*campaign.Center).Contacts,
+		"ID\tFIRST NAME\tLAST NAME\tPHONE\tCEDULA/RUC\tSOURCE",
+		func(c campaign.Contact) string {
+			return fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t%s", c.ID, dash(c.FirstName), dash(c.LastName), c.Phone,
+				dash(c.CedulaRUC), dash(c.Source))
+		})
+}
+
+// listCommand is a command that lists what the running PBX's admin API
+// has at path, or what read finds in a stopped PBX's store, as JSON or as
+// a table: header, then row's line (tab-separated) for each item.
+func listCommand[T any](name string, args []string, path string, read func(*campaign.Center) []T,
+	header string, row func(T) string) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	format := fs.String("format", "table", "table or json")
 	dataDir := dataFlag(fs)
 	api := apiFlag(fs)
@@ -260,33 +312,26 @@ func campaignList(args []string) error {
 	if err := checkFormat(*format, "table", "json"); err != nil {
 		return err
 	}
-	var list []campaign.Campaign
-	err := askOrRead(func() error {
-		return callPBX(*api, http.MethodGet, "/api/campaigns", "", nil, &list)
-	}, *dataDir, readCampaigns(func(c *campaign.Center) error {
-		list = c.Campaigns()
+	var list []T
+	err := getOrRead(*api, path, &list, *dataDir, func(c *campaign.Center) error {
+		list = read(c)
 		return nil
-	}))
+	})
 	if err != nil {
 		return err
 	}
 	if *format == "json" {
-		return printJSON(os.Stdout, nonNilList(list))
+		if list == nil {
+			list = []T{}
+		}
+		return printJSON(os.Stdout, list)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTYPE\tNAME\tSTATUS\tQUEUE\tTRUNK\tMODE\tDATES\tHOURS")
-	for _, cp := range list {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cp.ID, cp.Kind, cp.Name, cp.Status, cp.Queue, dash(cp.Trunk),
-			dash(string(cp.Mode)), dates(cp), hoursText(cp))
+	fmt.Fprintln(tw, header)
+	for _, v := range list {
+		fmt.Fprintln(tw, row(v))
 	}
 	return tw.Flush()
-}
-
-func nonNilList[T any](v []T) []T {
-	if v == nil {
-		return []T{}
-	}
-	return v
 }
 
 // dates is a campaign's date range, "-" for none.
@@ -324,11 +369,7 @@ func campaignShow(args []string) error {
 	format := fs.String("format", "table", "table or json")
 	dataDir := dataFlag(fs)
 	api := apiFlag(fs)
-	pos, err := parseWith(fs, args, "ID")
-	if err != nil {
-		return err
-	}
-	id, err := campaignIDArg(pos[0])
+	id, _, err := parseIDArgs(fs, args)
 	if err != nil {
 		return err
 	}
@@ -336,12 +377,10 @@ func campaignShow(args []string) error {
 		return err
 	}
 	var info web.CampaignInfo
-	err = askOrRead(func() error {
-		return callPBX(*api, http.MethodGet, "/api/campaigns/"+strconv.Itoa(id), "", nil, &info)
-	}, *dataDir, readCampaigns(func(c *campaign.Center) (err error) {
+	err = getOrRead(*api, campaignPath(id), &info, *dataDir, func(c *campaign.Center) (err error) {
 		info, err = web.CampaignInfoOf(c, id)
 		return err
-	}))
+	})
 	if err != nil {
 		return err
 	}
@@ -411,16 +450,12 @@ func writeCampaign(w io.Writer, info web.CampaignInfo) error {
 func campaignStartStop(verb string, args []string) error {
 	fs := flag.NewFlagSet("campaign "+verb, flag.ContinueOnError)
 	api := apiFlag(fs)
-	pos, err := parseWith(fs, args, "ID")
-	if err != nil {
-		return err
-	}
-	id, err := campaignIDArg(pos[0])
+	id, _, err := parseIDArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	var cp campaign.Campaign
-	if err := callPBX(*api, http.MethodPost, "/api/campaigns/"+strconv.Itoa(id)+"/"+verb, "", nil, &cp); err != nil {
+	if err := callPBX(*api, http.MethodPost, campaignPath(id, verb), "", nil, &cp); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(os.Stdout, "campaign %d (%s) is %s\n", cp.ID, cp.Name, cp.Status)
@@ -453,15 +488,11 @@ func importCSV(api, path, file, what string) error {
 func campaignImportNumbers(args []string) error {
 	fs := flag.NewFlagSet("campaign import-numbers", flag.ContinueOnError)
 	api := apiFlag(fs)
-	pos, err := parseWith(fs, args, "ID", "FILE.csv")
+	id, pos, err := parseIDArgs(fs, args, "FILE.csv")
 	if err != nil {
 		return err
 	}
-	id, err := campaignIDArg(pos[0])
-	if err != nil {
-		return err
-	}
-	return importCSV(*api, "/api/campaigns/"+strconv.Itoa(id)+"/numbers", pos[1], "numbers")
+	return importCSV(*api, campaignPath(id, "numbers"), pos[0], "numbers")
 }
 
 // contactsImport is `pbx contacts import FILE.csv`: contacts for the
@@ -477,39 +508,6 @@ func contactsImport(args []string) error {
 	return importCSV(*api, "/api/contacts", pos[0], "contacts")
 }
 
-// contactsList is `pbx contacts list`.
-func contactsList(args []string) error {
-	fs := flag.NewFlagSet("contacts list", flag.ContinueOnError)
-	format := fs.String("format", "table", "table or json")
-	dataDir := dataFlag(fs)
-	api := apiFlag(fs)
-	if _, err := parseWith(fs, args); err != nil {
-		return err
-	}
-	if err := checkFormat(*format, "table", "json"); err != nil {
-		return err
-	}
-	var list []campaign.Contact
-	err := askOrRead(func() error {
-		return callPBX(*api, http.MethodGet, "/api/contacts", "", nil, &list)
-	}, *dataDir, readCampaigns(func(c *campaign.Center) error {
-		list = c.Contacts()
-		return nil
-	}))
-	if err != nil {
-		return err
-	}
-	if *format == "json" {
-		return printJSON(os.Stdout, nonNilList(list))
-	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tFIRST NAME\tLAST NAME\tPHONE\tCEDULA/RUC\tSOURCE")
-	for _, c := range list {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", c.ID, dash(c.FirstName), dash(c.LastName), c.Phone, dash(c.CedulaRUC), dash(c.Source))
-	}
-	return tw.Flush()
-}
-
 // campaignExportResults is `pbx campaign export-results ID`: the
 // campaign's calls and their outcome (campaign.Center.ExportResults), from
 // the running PBX or, when none runs, from its store.
@@ -519,11 +517,7 @@ func campaignExportResults(args []string) error {
 	out := fs.String("o", "", "write to this file (default: standard output)")
 	dataDir := dataFlag(fs)
 	api := apiFlag(fs)
-	pos, err := parseWith(fs, args, "ID")
-	if err != nil {
-		return err
-	}
-	id, err := campaignIDArg(pos[0])
+	id, _, err := parseIDArgs(fs, args)
 	if err != nil {
 		return err
 	}
@@ -545,19 +539,12 @@ func campaignExportResults(args []string) error {
 // resultsFromAPI streams a campaign's results from the running PBX; an
 // error met after the body began comes in a trailer.
 func resultsFromAPI(w io.Writer, api string, id int, format string) error {
-	path := "/api/campaigns/" + strconv.Itoa(id) + "/results?format=" + format
-	res, err := apiClient.Get(api + path)
+	path := campaignPath(id, "results?format="+format)
+	res, err := sendPBX(api, http.MethodGet, path, "", nil)
 	if err != nil {
-		if isNoPBX(err) {
-			return fmt.Errorf("no PBX answers at %s (is it running? -api names its HTTP address): %w", api, err)
-		}
 		return err
 	}
 	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(res.Body, 1024))
-		return fmt.Errorf("GET %s: %s: %s", path, res.Status, bytesTrim(msg))
-	}
 	if _, err := io.Copy(w, res.Body); err != nil {
 		return fmt.Errorf("GET %s: %w", path, err)
 	}
