@@ -2,12 +2,10 @@ package campaign
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -58,15 +56,6 @@ type Options struct {
 	// the dialers together keep their calls on a trunk within it.
 	TrunkLimits map[string]int
 }
-
-// Store buckets: each holds JSON records keyed by zero-padded id.
-const (
-	bucketCampaigns = "cmp_campaigns"
-	bucketForms     = "cmp_forms"
-	bucketContacts  = "cmp_contacts"
-	bucketCalls     = "cmp_calls"
-	bucketLog       = "cmp_log"
-)
 
 // Center keeps campaigns and their calls, and runs the dialers of the
 // active outgoing campaigns. Its goroutines (the event pump, the
@@ -122,7 +111,7 @@ func New(o Options) (*Center, error) {
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if c.e != nil {
-		sub, err := c.e.Subscribe(dialog.EventFilter{Buffer: 8192, Kinds: pumpKinds})
+		sub, err := c.e.Subscribe(dialog.EventFilter{Buffer: pumpBuffer, Kinds: pumpKinds})
 		if err != nil {
 			return nil, fmt.Errorf("campaign: subscribe to events: %w", err)
 		}
@@ -139,6 +128,7 @@ func New(o Options) (*Center, error) {
 	return c, nil
 }
 
+// goRun runs f on a goroutine the Center owns: Close waits for it.
 func (c *Center) goRun(f func()) {
 	c.wg.Add(1)
 	go func() {
@@ -167,138 +157,6 @@ func (c *Center) Close() {
 	c.cancel()
 	c.wg.Wait()
 	c.flush()
-}
-
-func key(id int) string { return fmt.Sprintf("%010d", id) }
-
-// load reads every bucket into memory.
-func (c *Center) load() error {
-	if c.st == nil {
-		return nil
-	}
-	type loader struct {
-		bucket string
-		put    func(v []byte) (int, error)
-	}
-	loaders := []loader{
-		{bucketCampaigns, func(v []byte) (int, error) {
-			var x Campaign
-			err := json.Unmarshal(v, &x)
-			c.campaigns[x.ID] = &x
-			return x.ID, err
-		}},
-		{bucketForms, func(v []byte) (int, error) {
-			var x Form
-			err := json.Unmarshal(v, &x)
-			c.forms[x.ID] = &x
-			return x.ID, err
-		}},
-		{bucketContacts, func(v []byte) (int, error) {
-			var x Contact
-			err := json.Unmarshal(v, &x)
-			c.contacts[x.ID] = &x
-			return x.ID, err
-		}},
-		{bucketCalls, func(v []byte) (int, error) {
-			var x Call
-			err := json.Unmarshal(v, &x)
-			c.calls[x.ID] = &x
-			return x.ID, err
-		}},
-		{bucketLog, func(v []byte) (int, error) {
-			var x LogEntry
-			err := json.Unmarshal(v, &x)
-			c.logs = append(c.logs, x)
-			return x.ID, err
-		}},
-	}
-	for _, l := range loaders {
-		err := c.st.ForEach(l.bucket, func(k string, v []byte) error {
-			id, err := l.put(v)
-			if err != nil {
-				return fmt.Errorf("record %s: %w", k, err)
-			}
-			c.next[l.bucket] = max(c.next[l.bucket], id)
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("campaign: load %s: %w", l.bucket, err)
-		}
-	}
-	// A call still being placed or waiting in the queue when the PBX
-	// stopped is tried again; one that reached an agent stays a success.
-	for _, cl := range c.calls {
-		if cl.Kind == Outgoing && (cl.Status == Placing || cl.Status == Dialing || cl.Status == Ringing || cl.Status == OnQueue) {
-			cl.Status, cl.LegID = Pending, "" // in memory: the store changes when the call does, so a reader writes nothing
-		}
-	}
-	return nil
-}
-
-// newID gives the next id of a bucket; c.mu held.
-func (c *Center) newIDLocked(bucket string) int {
-	c.next[bucket]++
-	return c.next[bucket]
-}
-
-// markLocked queues a record to be written; c.mu held.
-func (c *Center) markLocked(bucket string, id int, v any) {
-	m := c.dirty[bucket]
-	if m == nil {
-		m = map[int]any{}
-		c.dirty[bucket] = m
-	}
-	m[id] = v
-	select {
-	case c.flushing <- struct{}{}:
-	default:
-	}
-}
-
-// persist writes what changed, batched: at most every 200 ms, one
-// transaction per bucket, off the call paths.
-func (c *Center) persist() {
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-c.flushing:
-		}
-		c.flush()
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-// flush writes the queued records now.
-func (c *Center) flush() {
-	if c.st == nil {
-		return
-	}
-	c.mu.Lock()
-	batches := map[string]map[string][]byte{}
-	for bucket, m := range c.dirty {
-		kv := make(map[string][]byte, len(m))
-		for id, v := range m {
-			b, err := json.Marshal(v)
-			if err != nil {
-				c.log.Error("campaign: encode record", "bucket", bucket, "id", id, "error", err)
-				continue
-			}
-			kv[key(id)] = b
-		}
-		batches[bucket] = kv
-	}
-	c.dirty = map[string]map[int]any{}
-	c.mu.Unlock()
-	for bucket, kv := range batches {
-		if err := c.st.PutMany(bucket, kv); err != nil {
-			c.log.Error("campaign: write", "bucket", bucket, "records", len(kv), "error", err)
-		}
-	}
 }
 
 // CreateCampaign checks and stores a new campaign, and returns it with its id.
@@ -374,15 +232,6 @@ func (c *Center) checkCampaign(cp *Campaign) error {
 	return nil
 }
 
-// clockMinutes reads "HH:MM" as minutes after midnight.
-func clockMinutes(hm string) (int, error) {
-	t, err := time.Parse("15:04", hm)
-	if err != nil {
-		return 0, fmt.Errorf("%q: want HH:MM", hm)
-	}
-	return t.Hour()*60 + t.Minute(), nil
-}
-
 // Campaign returns a campaign by id.
 func (c *Center) Campaign(id int) (Campaign, bool) {
 	c.mu.Lock()
@@ -437,9 +286,11 @@ func (c *Center) SetStatus(id int, s Status) error {
 	return nil
 }
 
-// Start activates a campaign; Stop makes it inactive.
+// Start activates a campaign.
 func (c *Center) Start(id int) error { return c.SetStatus(id, Active) }
-func (c *Center) Stop(id int) error  { return c.SetStatus(id, Inactive) }
+
+// Stop makes a campaign inactive.
+func (c *Center) Stop(id int) error { return c.SetStatus(id, Inactive) }
 
 // CreateForm checks and stores a form, and returns it with its id.
 func (c *Center) CreateForm(f Form) (Form, error) {
@@ -579,6 +430,3 @@ func live(s CallStatus) bool {
 	}
 	return false
 }
-
-// itoa is strconv.Itoa, for owners and contexts.
-func itoa(n int) string { return strconv.Itoa(n) }

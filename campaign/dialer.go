@@ -3,6 +3,7 @@ package campaign
 import (
 	"context"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -117,7 +118,7 @@ func (d *dialer) plan() ([]*Call, dialog.OriginateRequest) {
 		cl.Originate, cl.OriginateResponse, cl.Join, cl.LinkStart, cl.LinkEnd, cl.Duration = now, time.Time{}, time.Time{}, time.Time{}, time.Time{}, 0
 		c.setStatusLocked(cl, Placing)
 	}
-	return next, dialog.OriginateRequest{Trunk: cp.Trunk, CallerID: cp.CallerID, Timeout: cp.RingTimeout, Context: "campaign:" + itoa(cp.ID)}
+	return next, dialog.OriginateRequest{Trunk: cp.Trunk, CallerID: cp.CallerID, Timeout: cp.RingTimeout, Context: "campaign:" + strconv.Itoa(cp.ID)}
 }
 
 // due reports whether a call is to be dialled now: never tried, or a
@@ -168,32 +169,9 @@ func (c *Center) failedLocked(cl *Call, s CallStatus) {
 	c.setStatusLocked(cl, s)
 }
 
-// open reports whether an outgoing campaign may dial at t: within its
-// dates and its daily working hours.
-func (cp *Campaign) open(t time.Time) bool {
-	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
-	if !cp.Start.IsZero() && day.Before(dateOf(cp.Start, t.Location())) {
-		return false
-	}
-	if !cp.End.IsZero() && day.After(dateOf(cp.End, t.Location())) {
-		return false
-	}
-	if cp.WorkStart == "" {
-		return true
-	}
-	from, _ := clockMinutes(cp.WorkStart)
-	to, _ := clockMinutes(cp.WorkEnd)
-	m := t.Hour()*60 + t.Minute()
-	if from <= to {
-		return m >= from && m < to
-	}
-	return m >= from || m < to // hours across midnight
-}
+// ownerPrefix, then the call's id, is the owner a campaign call's leg
+// carries, so that its events find the call (callOfLocked).
+const ownerPrefix = "campaign-call:"
 
-func dateOf(d time.Time, loc *time.Location) time.Time {
-	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc)
-}
-
-// owner is the owner a campaign call's leg carries, so that its events
-// find the call.
-func owner(callID int) string { return "campaign-call:" + itoa(callID) }
+// owner is the owner a campaign call's leg carries.
+func owner(callID int) string { return ownerPrefix + strconv.Itoa(callID) }

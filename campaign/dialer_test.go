@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -40,7 +41,7 @@ func planCenter(t *testing.T, agents fakeAgents, trunks map[string]int) *Center 
 func numbers(n int) []NumberRow {
 	rows := make([]NumberRow, n)
 	for i := range rows {
-		rows[i] = NumberRow{Phone: "55500" + itoa(10+i)}
+		rows[i] = NumberRow{Phone: "55500" + strconv.Itoa(10+i)}
 	}
 	return rows
 }
@@ -85,7 +86,7 @@ func TestDialerPlan(t *testing.T) {
 			c.mu.Lock()
 			for _, cl := range c.calls {
 				if cl.CampaignID == other.ID {
-					cl.LegID, cl.Trunk, cl.Status = "leg-"+itoa(cl.ID), "carrier", Ringing
+					cl.LegID, cl.Trunk, cl.Status = "leg-"+strconv.Itoa(cl.ID), "carrier", Ringing
 				}
 			}
 			c.campaigns[cp.ID].Status = Active // no dialer goroutine: the test plans by hand
@@ -100,7 +101,7 @@ func TestDialerPlan(t *testing.T) {
 					t.Fatalf("call %+v", cl)
 				}
 			}
-			if tt.want > 0 && (req.Trunk != "carrier" || req.Context != "campaign:"+itoa(cp.ID)) {
+			if tt.want > 0 && (req.Trunk != "carrier" || req.Context != "campaign:"+strconv.Itoa(cp.ID)) {
 				t.Fatalf("originate %+v", req)
 			}
 		})

@@ -14,6 +14,7 @@ var pumpKinds = []dialog.EventKind{
 	"queue.joined", "queue.agent_connected",
 }
 
+// pumpBuffer is the event pump's subscription buffer.
 const pumpBuffer = 8192
 
 // pump follows the engine's events until Close; a lag resumes where it
@@ -42,10 +43,10 @@ func (c *Center) pump(sub *dialog.Subscription) {
 	}
 }
 
-// callOf finds the campaign call an event is about: by the owner its leg
+// callOfLocked finds the campaign call an event is about: by the owner its leg
 // carries (set when the dialer placed it), else by its leg; c.mu held.
 func (c *Center) callOfLocked(ev dialog.Event) *Call {
-	if id, ok := strings.CutPrefix(ev.Owner, "campaign-call:"); ok {
+	if id, ok := strings.CutPrefix(ev.Owner, ownerPrefix); ok {
 		if n, err := strconv.Atoi(id); err == nil {
 			return c.calls[n]
 		}
