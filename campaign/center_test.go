@@ -194,7 +194,7 @@ func TestPacing(t *testing.T) {
 		t.Fatalf("predictive over the abandon cap = %d, want progressive's %d", got, want)
 	}
 	// The window forgets: 100 calls connected at once bring the rate to 0.
-	for range window {
+	for range pacingWindow {
 		p.connected(0)
 	}
 	if p.abandonRate() != 0 {

@@ -24,17 +24,20 @@ type pacing struct {
 // rate overshoots where it turns.
 const abandonAim = 0.5
 
-// window is how many recent calls each measure keeps.
-const window = 100
+// pacingWindow is how many recent calls each measure keeps.
+const pacingWindow = 100
 
+// push appends v to a measure, dropping its oldest value once it holds
+// pacingWindow.
 func push[T any](s []T, v T) []T {
-	if len(s) == window {
+	if len(s) == pacingWindow {
 		copy(s, s[1:])
-		s = s[:window-1]
+		s = s[:pacingWindow-1]
 	}
 	return append(s, v)
 }
 
+// attempt records how a dialled call went: answered after setup, or not.
 func (p *pacing) attempt(answered bool, setup time.Duration) {
 	p.outcomes = push(p.outcomes, answered)
 	if answered {
@@ -42,10 +45,13 @@ func (p *pacing) attempt(answered bool, setup time.Duration) {
 	}
 }
 
+// connected records how long an answered call waited for an agent.
 func (p *pacing) connected(wait time.Duration) { p.late = push(p.late, wait > abandonWait) }
 
+// talked records how long a conversation lasted.
 func (p *pacing) talked(d time.Duration) { p.talk = push(p.talk, d) }
 
+// share is the fraction of s that is true; s is not empty.
 func share(s []bool) float64 {
 	n := 0
 	for _, v := range s {
@@ -56,6 +62,7 @@ func share(s []bool) float64 {
 	return float64(n) / float64(len(s))
 }
 
+// mean is the average of s; s is not empty.
 func mean(s []time.Duration) time.Duration {
 	var sum time.Duration
 	for _, v := range s {
