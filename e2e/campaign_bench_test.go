@@ -81,11 +81,8 @@ type cbSpec struct {
 	RFCTimers   bool
 }
 
-// cbQueue is the campaign's queue; cbAgentID agent i's id and contact (the
-// dial plan sends numbers starting with 8 to SIPp's agent phones).
+// cbQueue is the campaign's queue (its agents are qbAgentID's).
 const cbQueue = "sales"
-
-func cbAgentID(i int) string { return strconv.Itoa(800000 + i) }
 
 // cbNumbers are the numbers to call: 55, five digits, and a last digit
 // that tells the customer what to do (sipp/campaign_customer.xml): 0-5
@@ -114,28 +111,8 @@ func cbKind(phone string) string {
 // 127.0.0.3), a trunk to SIPp's agent phones, the agents and the queue.
 func cbConfig(s cbSpec, customersPort, agentsPort int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `node: campaign-bench
-log:
-  level: warn
-sip:
-  udp: "127.0.0.1:5060"
-  tcp: ""
-  external_ip: "127.0.0.1"
-  qualify_every: 0s
-http:
-  listen: ""
-media:
-  rtp_timeout: 0s
-  codecs: [PCMU]
-  inband_dtmf: false
-calls:
-  ring_timeout: 15s
-  drain_timeout: 5s
-security:
-  allow: [127.0.0.0/8]
-contact_center:
-  shutdown_prompt: ""
-trunks:
+	b.WriteString(qbConfigHead("campaign-bench"))
+	fmt.Fprintf(&b, `trunks:
   - name: customers
     host: "127.0.0.3:%d"
   - name: agents
@@ -147,11 +124,11 @@ dialplan:
 agents:
 `, customersPort, agentsPort)
 	for i := range s.Agents {
-		fmt.Fprintf(&b, "  - id: %q\n    contact: %q\n", cbAgentID(i), cbAgentID(i))
+		fmt.Fprintf(&b, "  - id: %q\n    contact: %q\n", qbAgentID(i), qbAgentID(i))
 	}
 	fmt.Fprintf(&b, "queues:\n  - name: %s\n    strategy: longest-idle-agent\n    ring_timeout: 15s\n    retry: 1s\n    wrapup: 0s\n    music: default\n    members:\n", cbQueue)
 	for i := range s.Agents {
-		fmt.Fprintf(&b, "      - {agent: %q}\n", cbAgentID(i))
+		fmt.Fprintf(&b, "      - {agent: %q}\n", qbAgentID(i))
 	}
 	return b.String()
 }
@@ -485,8 +462,8 @@ func cbRun(tb testing.TB, s cbSpec) cbResult {
 	}()
 
 	for i := range s.Agents {
-		if err := cc.Login(ctxTimeout(tb, 5*time.Second), cbAgentID(i), queue.LoginOptions{}); err != nil {
-			tb.Fatalf("login %s: %v", cbAgentID(i), err)
+		if err := cc.Login(ctxTimeout(tb, 5*time.Second), qbAgentID(i), queue.LoginOptions{}); err != nil {
+			tb.Fatalf("login %s: %v", qbAgentID(i), err)
 		}
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
@@ -701,8 +678,8 @@ func cbRun(tb testing.TB, s cbSpec) cbResult {
 
 	// Agents take no more calls, the PBX stops, the SIPps end.
 	for i := range s.Agents {
-		if err := cc.Pause(cbAgentID(i), "", "bench over"); err != nil {
-			tb.Errorf("pause %s: %v", cbAgentID(i), err)
+		if err := cc.Pause(qbAgentID(i), "", "bench over"); err != nil {
+			tb.Errorf("pause %s: %v", qbAgentID(i), err)
 		}
 	}
 	stopPBX()
@@ -889,23 +866,11 @@ func (r cbResult) check(tb testing.TB) {
 	}
 }
 
-// cbWindow is CAMPAIGN_BENCH_WINDOW, or dflt.
-func cbWindow(tb testing.TB, dflt time.Duration) time.Duration {
-	if v := os.Getenv("CAMPAIGN_BENCH_WINDOW"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			tb.Fatalf("CAMPAIGN_BENCH_WINDOW=%q: want a duration such as 180s", v)
-		}
-		return d
-	}
-	return dflt
-}
-
 func BenchmarkCampaignPredictive(b *testing.B) {
 	fmt.Println(qbMachine())
 	r := cbRun(b, cbSpec{
 		Numbers: 10000, Agents: 100, Talk: 3 * time.Second, RingTimeout: 5 * time.Second, MaxChannels: 300,
-		Window: cbWindow(b, 180*time.Second), Drain: 30 * time.Second, Profile: true, RFCTimers: true,
+		Window: qbWindow(b, "CAMPAIGN_BENCH_WINDOW", 180*time.Second), Drain: 30 * time.Second, Profile: true, RFCTimers: true,
 	})
 	r.report(b, "BenchmarkCampaignPredictive")
 	r.metrics(b)

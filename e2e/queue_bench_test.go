@@ -118,28 +118,8 @@ func qbDID(q int) string { return strconv.Itoa(6000 + q) }
 // queues.
 func qbConfig(s qbSpec, agentsPort int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `node: queue-bench
-log:
-  level: warn
-sip:
-  udp: "127.0.0.1:5060"
-  tcp: ""
-  external_ip: "127.0.0.1"
-  qualify_every: 0s
-http:
-  listen: ""
-media:
-  rtp_timeout: 0s
-  codecs: [PCMU]
-  inband_dtmf: false
-calls:
-  ring_timeout: 15s
-  drain_timeout: 5s
-security:
-  allow: [127.0.0.0/8]
-contact_center:
-  shutdown_prompt: ""
-trunks:
+	b.WriteString(qbConfigHead("queue-bench"))
+	b.WriteString(`trunks:
   - name: callers
     host: "127.0.0.2:5060"
     inbound_cidrs: [127.0.0.2/32]
@@ -182,6 +162,35 @@ agents:
 		}
 	}
 	return b.String()
+}
+
+// qbConfigHead is what the benchmarks' PBXs share in their
+// configuration, named node: SIP on loopback without qualify, no HTTP,
+// PCMU without RTP timeouts or in-band DTMF, the contact center without a
+// shutdown prompt.
+func qbConfigHead(node string) string {
+	return `node: ` + node + `
+log:
+  level: warn
+sip:
+  udp: "127.0.0.1:5060"
+  tcp: ""
+  external_ip: "127.0.0.1"
+  qualify_every: 0s
+http:
+  listen: ""
+media:
+  rtp_timeout: 0s
+  codecs: [PCMU]
+  inband_dtmf: false
+calls:
+  ring_timeout: 15s
+  drain_timeout: 5s
+security:
+  allow: [127.0.0.0/8]
+contact_center:
+  shutdown_prompt: ""
+`
 }
 
 // qbStartPBX starts the PBX of a load in the test process: its own
@@ -1005,12 +1014,13 @@ func qbProfile(tb testing.TB) (stop func()) {
 	}
 }
 
-// qbWindow is QUEUE_BENCH_WINDOW, or dflt.
-func qbWindow(tb testing.TB, dflt time.Duration) time.Duration {
-	if v := os.Getenv("QUEUE_BENCH_WINDOW"); v != "" {
+// qbWindow is the duration in the environment variable env (such as
+// QUEUE_BENCH_WINDOW), or dflt.
+func qbWindow(tb testing.TB, env string, dflt time.Duration) time.Duration {
+	if v := os.Getenv(env); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
-			tb.Fatalf("QUEUE_BENCH_WINDOW=%q: want a duration such as 30s", v)
+			tb.Fatalf("%s=%q: want a duration such as %s", env, v, dflt)
 		}
 		return d
 	}
@@ -1047,7 +1057,7 @@ func BenchmarkQueueLoad(b *testing.B) {
 		Queues: 10, Agents: 200, PerAgent: 3,
 		Backlog: 2000, BacklogRate: 200, Rate: 20,
 		Talk: 8900 * time.Millisecond, Wrapup: time.Second, Announce: true,
-		Settle: 2 * time.Second, Window: qbWindow(b, time.Minute), RFCTimers: true,
+		Settle: 2 * time.Second, Window: qbWindow(b, "QUEUE_BENCH_WINDOW", time.Minute), RFCTimers: true,
 	})
 	r.report(b, "BenchmarkQueueLoad")
 	r.metrics(b)
@@ -1067,7 +1077,7 @@ func BenchmarkQueueFreeToRing(b *testing.B) {
 				Queues: 50, Agents: n, PerAgent: 10,
 				Backlog: 500, BacklogRate: 200, Rate: rate,
 				Talk: talk, Wrapup: wrap, Announce: true,
-				Settle: 2 * time.Second, Window: qbWindow(b, 30*time.Second), RFCTimers: true,
+				Settle: 2 * time.Second, Window: qbWindow(b, "QUEUE_BENCH_WINDOW", 30*time.Second), RFCTimers: true,
 			})
 			r.report(b, fmt.Sprintf("BenchmarkQueueFreeToRing/agents=%d", n))
 			r.metrics(b)
