@@ -28,7 +28,8 @@ const EventCallEnded dialog.EventKind = "campaign.call_ended"
 // are logged in to a queue, and how many of them could take a call now
 // (ok is false for a queue that does not exist); whether one agent is
 // free; and handing a caller waiting in a queue to one agent, for a call
-// scheduled to them.
+// scheduled to them. The dialer asks while it holds the Center's lock:
+// an implementation must never call back into the Center.
 type Agents interface {
 	QueueAgents(queue string) (loggedIn, free int, ok bool)
 	AgentFree(agent string) bool

@@ -291,6 +291,15 @@ func TestSchedule(t *testing.T) {
 			t.Errorf("%s: scheduled %+v", tt.name, got)
 		}
 	}
+	// A scheduled call is not due once its window has passed.
+	d := &dialer{c: c, id: out.ID}
+	c.mu.Lock()
+	for _, cl := range c.calls {
+		if cl.FollowsUp == orig.ID && d.due(cl, c.campaigns[out.ID], to.Add(2*time.Hour)) {
+			t.Errorf("call %d due after its window", cl.ID)
+		}
+	}
+	c.mu.Unlock()
 	// A window that passes undialled fails the call, for good.
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -298,8 +307,8 @@ func TestSchedule(t *testing.T) {
 		if cl.FollowsUp == orig.ID && !c.expireLocked(cl, to.Add(2*time.Hour)) {
 			t.Errorf("call %d not expired", cl.ID)
 		}
-		if cl.FollowsUp == orig.ID && cl.Status != Failure {
-			t.Errorf("expired call %d is %s", cl.ID, cl.Status)
+		if cl.FollowsUp == orig.ID && (cl.Status != Failure || cl.Retries != 0) {
+			t.Errorf("expired call %d is %s after %d tries", cl.ID, cl.Status, cl.Retries)
 		}
 	}
 }

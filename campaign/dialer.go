@@ -1,7 +1,6 @@
 package campaign
 
 import (
-	"context"
 	"slices"
 	"strconv"
 	"sync"
@@ -124,6 +123,9 @@ func (d *dialer) plan() ([]*Call, dialog.OriginateRequest) {
 // due reports whether a call is to be dialled now: never tried, or a
 // retry whose delay has passed. A success is never dialled again.
 func (d *dialer) due(cl *Call, cp *Campaign, now time.Time) bool {
+	if !cl.NotAfter.IsZero() && !now.Before(cl.NotAfter) {
+		return false // a scheduled call whose window has passed
+	}
 	switch cl.Status {
 	case Pending:
 		return !cl.NextTry.After(now) && (cl.WantAgent == "" || d.c.agents.AgentFree(cl.WantAgent))
@@ -138,7 +140,7 @@ func (d *dialer) due(cl *Call, cp *Campaign, now time.Time) bool {
 func (d *dialer) place(cl *Call, req dialog.OriginateRequest) {
 	c := d.c
 	req.To, req.Owner = cl.Phone, owner(cl.ID)
-	info, err := c.e.Originate(context.Background(), req)
+	info, err := c.e.Originate(c.ctx, req)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {

@@ -57,7 +57,6 @@ func (c *Center) expireLocked(cl *Call, now time.Time) bool {
 		return false
 	}
 	cl.Failure = "the scheduled window passed"
-	cl.Retries = 1 << 20 // never again
-	c.setStatusLocked(cl, Failure)
+	c.setStatusLocked(cl, Failure) // due refuses it from now on
 	return true
 }
