@@ -96,14 +96,7 @@ func (s *Server) fallback(legID string, ep config.Endpoint, why string) {
 		}
 		s.log.Warn("fallback failed", "leg", legID, "target", ep.Fallback, "error", err)
 	}
-	info, ok := s.e.Leg(legID)
-	if !ok {
-		return
+	if s.e.Refuse(ctx, legID) == nil {
+		s.log.Info("call refused: no fallback", "leg", legID, "why", why)
 	}
-	s.log.Info("call refused: no fallback", "leg", legID, "why", why)
-	if info.Direction == dialog.Inbound && info.State < dialog.StateAnswered {
-		s.e.Reject(ctx, legID, 480)
-		return
-	}
-	s.e.Hangup(ctx, legID, dialog.CauseUnavailable)
 }

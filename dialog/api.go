@@ -196,6 +196,20 @@ func (e *Engine) Reject(ctx context.Context, legID string, code int) error {
 	})
 }
 
+// Refuse ends a leg nobody can serve (no program, no bot, no fallback):
+// 480 to a caller still ringing, as Reject does; a leg already answered,
+// or one the PBX placed, is hung up as unavailable.
+func (e *Engine) Refuse(ctx context.Context, legID string) error {
+	info, ok := e.Leg(legID)
+	if !ok {
+		return fmt.Errorf("refuse %s: %w", legID, ErrNotFound)
+	}
+	if info.Direction == Inbound && info.State < StateAnswered {
+		return e.Reject(ctx, legID, 480)
+	}
+	return e.Hangup(ctx, legID, CauseUnavailable)
+}
+
 // Hangup ends a leg for cause: BYE once answered, the cause's SIP status
 // to a ringing caller, CANCEL to a leg still ringing out.
 func (e *Engine) Hangup(ctx context.Context, legID string, cause Cause) error {

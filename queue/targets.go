@@ -126,22 +126,12 @@ func parseSuperviseTarget(args []string, _ dialog.TargetEnv) (any, error) {
 	return nil, errors.New("want supervise:MODE with MODE listen, whisper, barge or takeover")
 }
 
-// refuse ends a leg the contact center cannot serve: 480 while it rings,
-// else a hang-up.
-func refuse(ctx context.Context, e *dialog.Engine, l *dialog.Leg) {
-	if info := l.Info(); info.Direction == dialog.Inbound && info.State < dialog.StateAnswered {
-		e.Reject(ctx, l.ID(), 480)
-		return
-	}
-	e.Hangup(ctx, l.ID(), dialog.CauseUnavailable)
-}
-
 // answerFor answers a leg for the Center serving e, refusing it when there
 // is none; nil when refused or when the leg went before the answer.
 func answerFor(ctx context.Context, e *dialog.Engine, l *dialog.Leg) *Center {
 	c := Of(e)
 	if c == nil {
-		refuse(ctx, e, l)
+		e.Refuse(ctx, l.ID())
 		return nil
 	}
 	if err := e.Answer(ctx, l.ID()); err != nil {
@@ -156,7 +146,7 @@ func handleQueue(ctx context.Context, e *dialog.Engine, l *dialog.Leg, r dialog.
 	t, _ := r.Parsed.(QueueTarget)
 	c := Of(e)
 	if c == nil {
-		refuse(ctx, e, l)
+		e.Refuse(ctx, l.ID())
 		return
 	}
 	_, err := c.Enqueue(ctx, l.ID(), t.Name, EnqueueOptions{Priority: t.Priority})
@@ -172,7 +162,7 @@ func handleQueue(ctx context.Context, e *dialog.Engine, l *dialog.Leg, r dialog.
 		cause = LeftEmpty
 	default:
 		c.log.Info("queue refused a caller", "leg", l.ID(), "queue", t.Name, "error", err)
-		refuse(ctx, e, l)
+		e.Refuse(ctx, l.ID())
 		return
 	}
 	c.log.Info("queue refused a caller", "leg", l.ID(), "queue", t.Name, "cause", cause)
@@ -439,7 +429,7 @@ func handleSupervise(ctx context.Context, e *dialog.Engine, l *dialog.Leg, r dia
 	t, _ := r.Parsed.(SuperviseTarget)
 	c := Of(e)
 	if c == nil {
-		refuse(ctx, e, l)
+		e.Refuse(ctx, l.ID())
 		return
 	}
 	info := l.Info()

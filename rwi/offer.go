@@ -159,13 +159,5 @@ func (s *Server) fallback(legID string) {
 		}
 		s.log.Warn("rwi fallback failed", "leg", legID, "target", s.cfg.Fallback, "error", err)
 	}
-	info, ok := s.e.Leg(legID)
-	if !ok {
-		return
-	}
-	if info.Direction == dialog.Inbound && info.State < dialog.StateAnswered {
-		s.e.Reject(ctx, legID, 480)
-		return
-	}
-	s.e.Hangup(ctx, legID, dialog.CauseUnavailable)
+	s.e.Refuse(ctx, legID)
 }
