@@ -23,6 +23,7 @@ type Config struct {
 
 	AgentRPC  AgentRPC            `yaml:"agent_rpc"` // the Agent RPC control plane (diagox bots)
 	Endpoints map[string]Endpoint `yaml:"endpoints"` // Agent RPC endpoints and redirect targets, by name
+	ECCP      ECCP                `yaml:"eccp"`      // the ECCP control plane (agent consoles, dialer front ends)
 
 	ContactCenter ContactCenter `yaml:"contact_center"` // breaks, queue log, shutdown
 	Queues        []Queue       `yaml:"queues"`         // call queues

@@ -58,7 +58,8 @@ func TestDefaultContactCenter(t *testing.T) {
 	if !reflect.DeepEqual(q.Members, []Member{{Agent: "9001"}, {Agent: "1003"}}) {
 		t.Errorf("members %+v", q.Members)
 	}
-	want := []Agent{{ID: "9001", Name: "Dave", PIN: "1234", Skills: map[string]int{}}, {ID: "1003", Name: "Carol", Contact: "1003"}}
+	want := []Agent{{ID: "9001", Name: "Dave", PIN: "1234", Skills: map[string]int{}, ECCPPassword: "eccp9001"},
+		{ID: "1003", Name: "Carol", Contact: "1003", ECCPPassword: "eccp1003"}}
 	if !reflect.DeepEqual(c.Agents, want) {
 		t.Errorf("agents:\n got %+v\nwant %+v", c.Agents, want)
 	}
@@ -142,7 +143,7 @@ func TestDefaultFileMentionsEveryOption(t *testing.T) {
 	text := string(DefaultYAML())
 	for _, typ := range []any{Config{}, Log{}, SIP{}, HTTP{}, Media{}, Calls{}, Security{}, User{}, Trunk{}, DID{}, Match{}, DialplanRule{},
 		Sounds{}, Features{}, Conference{}, Recordings{}, RWI{}, RWIToken{}, AgentRPC{}, Endpoint{}, EndpointMatch{},
-		ContactCenter{}, Break{}, Retention{}, Queue{}, Member{}, QueueRule{}, Agent{}} {
+		ContactCenter{}, Break{}, Retention{}, Queue{}, Member{}, QueueRule{}, Agent{}, ECCP{}, ECCPClient{}} {
 		rt := reflect.TypeOf(typ)
 		for i := range rt.NumField() {
 			name, _, _ := strings.Cut(rt.Field(i).Tag.Get("yaml"), ",")

@@ -173,6 +173,7 @@ func (c *Config) applyDefaults() {
 	setStr(&c.Recordings.Mode, DefaultRecordingsMode)
 	c.rwiDefaults(absent)
 	c.agentRPCDefaults(absent)
+	c.eccpDefaults(absent)
 	c.contactCenterDefaults(absent)
 	for i := range c.Users {
 		setStr(&c.Users[i].Music, DefaultMusicClass)

@@ -205,6 +205,8 @@ func TestDefaultsFillWhatIsLeftOut(t *testing.T) {
 		Recordings: Recordings{Path: "{yyyy}/{mm}/{dd}/{id}.wav", Mode: "stereo", Beep: true, MaxDuration: 4 * time.Hour},
 		RWI:        RWI{MaxLegs: 200, OriginateRate: 10, OrphanHold: 30 * time.Second, OfferTimeout: 10 * time.Second, MaxFrame: 65536},
 		AgentRPC:   AgentRPC{Listen: "127.0.0.1:6000", InviteTimeout: time.Minute, ByeTimeout: 10 * time.Second, MaxFrame: 65536},
+		ECCP: ECCP{Listen: ":20005", AuthorizedIPs: []string{"127.0.0.0/8", "::1/128"}, SessionTimeout: 5 * time.Minute,
+			LoginTimeout: 5 * time.Minute, Clients: []ECCPClient{{Username: "agentconsole", Password: "agentconsole"}}},
 		ContactCenter: ContactCenter{
 			Breaks:   []Break{{Name: "lunch", Code: "1"}, {Name: "meeting", Code: "2"}, {Name: "training", Code: "3"}, {Name: "missed"}},
 			QueueLog: "queue_log", ShutdownPrompt: "queue-closed", StatsInterval: 15 * time.Minute,

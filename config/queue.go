@@ -110,6 +110,9 @@ type Agent struct {
 	// lets an extension.
 	Supervisor bool `yaml:"supervisor"`
 	AutoLogin  bool `yaml:"auto_login"` // a dynamic member logged in at start (when the store holds no session)
+	// ECCPPassword is the secret an ECCP console proves it acts for the
+	// agent with; "" means no ECCP request may act for the agent.
+	ECCPPassword string `yaml:"eccp_password"`
 }
 
 // Strategies are the queue strategies: Asterisk's and FreeSWITCH's names.

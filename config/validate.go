@@ -60,6 +60,7 @@ func (c *Config) Validate() error {
 	v.features()
 	v.rwi()
 	v.agentRPC()
+	v.eccp()
 	v.contactCenter()
 	v.agents()
 	v.queues()
