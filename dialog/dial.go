@@ -163,9 +163,11 @@ func (e *Engine) fork(ctx context.Context, l *Leg, targets []dialTarget, o dialO
 	}
 	// The leg is findable by its dialog before the ACK leaves: a callee
 	// may send BYE as soon as it has the ACK.
+	hdrs := headerPairs(winner.InviteRequest)
 	l.mu.Lock()
 	l.cli = winner
 	l.peer, l.user, l.musicClass = wt.peer, wt.user, wt.music
+	l.invite = hdrs
 	l.mu.Unlock()
 	e.indexDialog(l, winner.ID, winner.InviteRequest.CallID().Value())
 	if err := winner.Ack(context.Background()); err != nil {
@@ -222,6 +224,7 @@ func (e *Engine) invite(ctx context.Context, l *Leg, t dialTarget, o dialOptions
 		log.Warn("invite not sent", "error", err)
 		return nil, CauseCongestion, 0
 	}
+	l.noteInvite(headerPairs(req), false)
 	err = cs.WaitAnswer(ctx, sipgo.AnswerOptions{
 		Username: t.username, Password: t.password,
 		OnResponse: func(res *sipmsg.Response) error {

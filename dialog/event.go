@@ -102,6 +102,10 @@ type Event struct {
 	// record; State is the call's new status, To its number.
 	Campaign     int `json:"campaign_id,omitempty"`
 	CampaignCall int `json:"campaign_call_id,omitempty"`
+	// CampaignLog is the campaign log entry an event of a call's progress
+	// wrote (campaign.call_progress, campaign.call_ended: the Success or
+	// ShortCall entry), so a control plane can name the entry it reports.
+	CampaignLog int `json:"campaign_log_id,omitempty"`
 }
 
 // MaxEventBody is the most of a MESSAGE's or NOTIFY's body an event

@@ -146,6 +146,7 @@ func (e *Engine) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	l.srv = ss
 	l.peer, l.user, l.musicClass = from, who.user, e.musicClassOf(who)
 	l.remote = offer
+	l.invite = headerPairs(req)
 	call.addLeg(l)
 	e.register(l)
 	e.indexDialog(l, ss.ID, call.sipCallID)

@@ -97,6 +97,7 @@ type Leg struct {
 	bridge       *Bridge
 	owner        string
 	remote       sip.SessionDesc // the far end's last SDP
+	invite       [][2]string     // the headers of the initial INVITE (LegHeaders)
 	codec        sip.SDPCodec    // codec in use toward this far end
 	dtmf         uint8           // telephone-event PT the far end uses, 0 if none
 	sessID       uint64

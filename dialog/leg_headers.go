@@ -1,0 +1,43 @@
+package dialog
+
+import (
+	sipmsg "github.com/emiago/sipgo/sip"
+)
+
+// LegHeaders returns the SIP headers of a leg's initial INVITE, in order,
+// each as {name, value}: for an inbound leg as the far end sent them, for
+// an outbound leg as the PBX sent them (the INVITE that was answered, or,
+// while the leg rings, the first one sent). A control plane shows them as
+// the call's variables (ECCP getchanvars) without reaching into SIP. ok is
+// false when there is no such leg; a leg whose INVITE has not left yet
+// has none.
+func (e *Engine) LegHeaders(legID string) ([][2]string, bool) {
+	l := e.leg(legID)
+	if l == nil {
+		return nil, false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([][2]string(nil), l.invite...), true
+}
+
+// headerPairs copies a request's headers, so that they can be read after
+// the request is gone or changed (a retry with credentials).
+func headerPairs(req *sipmsg.Request) [][2]string {
+	hs := req.Headers()
+	out := make([][2]string, 0, len(hs))
+	for _, h := range hs {
+		out = append(out, [2]string{h.Name(), h.Value()})
+	}
+	return out
+}
+
+// noteInvite keeps the headers of the leg's INVITE: the first one sent,
+// unless final (the INVITE that was answered) replaces it.
+func (l *Leg) noteInvite(hdrs [][2]string, final bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if final || l.invite == nil {
+		l.invite = hdrs
+	}
+}
