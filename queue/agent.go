@@ -41,7 +41,8 @@ type agent struct {
 
 	offer   *offer  // ringing for a caller
 	calls   []*conn // calls in progress (more than one only with ring_in_use)
-	held    bool    // the agent's phone holds the call
+	held    bool    // the call is on hold: by the agent's phone, or HoldCall
+	heldAt  time.Time
 	inWrap  bool
 	wrapT   dialog.Timer
 	inRetry bool // not offered again until Retry after a no answer
@@ -366,26 +367,41 @@ func (t *txn) lineEvent(a *agent, ev dialog.Event) {
 }
 
 // agentHold follows an agent's phone holding and resuming a call: the
-// agent is on hold, and the caller hears the queue's music.
+// agent is on hold, and the caller hears the queue's music. During an
+// attended transfer by API the caller is held already, by it.
 func (t *txn) agentHold(a *agent, leg string, held bool) {
 	for _, k := range a.calls {
 		if k.agentLeg != leg || k.cl == nil {
 			continue
 		}
-		if a.held == held {
-			return
-		}
-		a.held = held
-		callerLeg, class := k.callerLeg, musicClass(k.q.cfg)
-		t.act(func(ctx context.Context) {
-			if held {
-				t.c.e.Hold(ctx, callerLeg, class)
-			} else {
-				t.c.e.Unhold(ctx, callerLeg)
+		if k.consult == nil {
+			if cmd := t.holdCall(a, k, held); cmd != nil {
+				t.act(cmd)
 			}
-		})
-		t.refresh(a)
+		}
 		return
+	}
+}
+
+// holdCall puts the agent's call k on hold or takes it off: the state
+// changes now, and the returned command, nil when nothing changes, makes
+// the caller hear the queue's music or the agent again.
+func (t *txn) holdCall(a *agent, k *conn, held bool) func(ctx context.Context) {
+	if a.held == held {
+		return nil
+	}
+	a.held, a.heldAt = held, time.Time{}
+	if held {
+		a.heldAt = t.now
+	}
+	t.refresh(a)
+	c, callerLeg, class := t.c, k.callerLeg, musicClass(k.q.cfg)
+	return func(ctx context.Context) {
+		if held {
+			c.e.Hold(ctx, callerLeg, class)
+		} else {
+			c.e.Unhold(ctx, callerLeg)
+		}
 	}
 }
 
@@ -481,8 +497,10 @@ func (c *Center) AddMember(queueName, agentID string, penalty int) error {
 		if m := q.byAgent[agentID]; m != nil {
 			if m.penalty != penalty {
 				c.ql.write("", q.name, a.id, qlogPenalty, itoa(penalty))
+				t.publish(dialog.Event{Kind: EventMembership, Agent: a.id, Queue: q.name, Detail: MembershipPenalty, Position: penalty})
 			}
 		} else {
+			t.publish(dialog.Event{Kind: EventMembership, Agent: a.id, Queue: q.name, Detail: MembershipAdded, Position: penalty})
 			paused := ""
 			if a.paused {
 				paused = "PAUSED"
@@ -512,6 +530,7 @@ func (c *Center) RemoveMember(queueName, agentID string) error {
 			err = fmt.Errorf("remove %s from %s: %w", agentID, queueName, ErrNotMember)
 		default:
 			c.ql.write(qlogManager, q.name, a.id, qlogRemoveMember, "")
+			t.publish(dialog.Event{Kind: EventMembership, Agent: a.id, Queue: q.name, Detail: MembershipRemoved})
 			if len(q.cfg.LeaveEmpty) > 0 {
 				t.empties = append(t.empties, q)
 			}

@@ -44,6 +44,8 @@ var (
 	ErrUnknownBreak = fmt.Errorf("queue: no such break: %w", dialog.ErrNotFound)
 	ErrClosed       = fmt.Errorf("queue: the contact center is stopping: %w", dialog.ErrBusy)
 	ErrNotMember    = fmt.Errorf("queue: the agent is not a member of the queue: %w", dialog.ErrNotFound)
+	ErrNoCall       = fmt.Errorf("queue: the agent has no call in progress: %w", dialog.ErrInvalidState)
+	ErrNoRecording  = fmt.Errorf("queue: the agent's call is not recorded: %w", dialog.ErrNotFound)
 )
 
 // Store buckets the contact center writes (the statistics and queue log
@@ -481,6 +483,7 @@ const (
 	legCallback                      // a call back to a caller who left their place
 	legTakeover                      // a supervisor who took a call over
 	legPair                          // a caller and whom the agent transferred them to
+	legConsult                       // whom the agent consults in an attended transfer by API
 )
 
 // legRef is what a tracked leg is.
@@ -512,6 +515,8 @@ func (t *txn) legEvent(ref legRef, ev dialog.Event) {
 			delete(t.c.legs, ev.LegID)
 			t.endCall(ref.k, endedByAgent, "")
 		}
+	case legConsult:
+		t.consultEvent(ref.k, ev)
 	case legPair:
 		// The queue's bridge parks the one left: hang it up, as a call
 		// would.

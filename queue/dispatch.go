@@ -52,7 +52,8 @@ type conn struct {
 	callerGone bool // ended while being connected
 	agentGone  bool
 	transfer   transferState
-	agentEnded bool // the agent's leg ended while its transfer was under way
+	agentEnded bool         // the agent's leg ended while its transfer was under way
+	consult    *consultCall // an attended transfer by API (TransferCall) in progress
 	ended      bool
 	pos        int // the caller's place in line when the agent took them
 }
@@ -64,6 +65,7 @@ const (
 	transferNone       transferState = iota
 	transferStarted                  // the agent's phone started a transfer
 	transferConsulting               // the agent talks to the target first: attended
+	transferRedirect                 // TransferCall is handing the caller to the dial plan
 )
 
 // callEnd is what ended a queue call, as the queue log tells it.
@@ -626,6 +628,12 @@ func (t *txn) agentLegEnded(k *conn) {
 		k.agentEnded = true
 		return // the transfer's completion (or failure) ends the agent's part
 	}
+	if k.consult != nil {
+		// The agent hung up on the one consulted: the caller goes to them.
+		k.agentEnded = true
+		t.completeConsult(k)
+		return
+	}
 	t.endCall(k, endedByAgent, "")
 }
 
@@ -646,8 +654,20 @@ func (t *txn) endCall(k *conn, by callEnd, target string) {
 	if !k.start.IsZero() {
 		talk = t.now.Sub(k.start)
 	}
-	delete(c.callers, k.callerLeg)
-	delete(c.legs, k.callerLeg)
+	if c.callers[k.callerLeg] == cl {
+		// (A caller handed on to the dial plan may be someone else's
+		// already: another queue's.)
+		delete(c.callers, k.callerLeg)
+		delete(c.legs, k.callerLeg)
+	}
+	if x := k.consult; x != nil && !x.done {
+		// The caller went during a consultation: so does the one consulted.
+		x.done = true
+		if x.leg != "" {
+			delete(c.legs, x.leg)
+			t.hangup(x.leg, dialog.CauseNormal)
+		}
+	}
 	agentID := ""
 	if a != nil {
 		agentID = a.id
@@ -690,7 +710,7 @@ func (t *txn) endCall(k *conn, by callEnd, target string) {
 	}
 	a.calls = slices.DeleteFunc(a.calls, func(x *conn) bool { return x == k })
 	if len(a.calls) == 0 {
-		a.held = false
+		a.held, a.heldAt = false, time.Time{}
 	}
 	name := q.name
 	if !a.oneOff {

@@ -96,6 +96,10 @@ func (c *Center) agentStatus(a *agent) AgentStatus {
 	}
 	if a.paused {
 		st.Break, st.Reason = a.brk, a.reason
+		st.Paused, st.PausedAt = true, a.pausedAt
+	}
+	if a.held && len(a.calls) > 0 {
+		st.OnHold, st.HeldAt = true, a.heldAt
 	}
 	switch {
 	case len(a.calls) > 0:

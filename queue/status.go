@@ -32,6 +32,17 @@ const (
 	// EventAgentStateChanged: an agent's state changed (Agent, State;
 	// Detail the break name and Cause the reason when paused).
 	EventAgentStateChanged dialog.EventKind = "agent.state_changed"
+	// EventMembership: an agent's membership of a queue changed by
+	// AddMember or RemoveMember (Agent, Queue; Detail is one of the
+	// Membership* changes, Position the penalty when added or changed).
+	EventMembership dialog.EventKind = "queue.membership_changed"
+)
+
+// What changed in a membership (the Detail of EventMembership).
+const (
+	MembershipAdded   = "added"
+	MembershipRemoved = "removed"
+	MembershipPenalty = "penalty"
 )
 
 // Reasons a caller leaves a queue (the Cause of EventLeft).
@@ -98,6 +109,10 @@ type AgentStatus struct {
 	State     string         `json:"state"`
 	Break     string         `json:"break,omitempty"`       // when paused
 	Reason    string         `json:"reason,omitempty"`      // when paused
+	Paused    bool           `json:"paused,omitempty"`      // in a break, even while a call shows as the state
+	PausedAt  time.Time      `json:"paused_at,omitzero"`    // when the break began
+	OnHold    bool           `json:"on_hold,omitempty"`     // the current call is on hold (the agent's phone, or HoldCall)
+	HeldAt    time.Time      `json:"held_at,omitzero"`      // when it was put on hold
 	Device    string         `json:"device,omitempty"`      // the extension a static agent logged in from
 	LegID     string         `json:"leg_id,omitempty"`      // a static agent's open line, or the leg of the call being offered / taken
 	CallLegID string         `json:"call_leg_id,omitempty"` // the caller's leg when ringing or on a call
