@@ -1,0 +1,152 @@
+package eccp
+
+import (
+	"context"
+	"errors"
+	"strconv"
+)
+
+// auth is what a request needs before its handler runs.
+type auth int
+
+const (
+	authNone  auth = iota // getrequestlist, login, logout
+	authLogin             // a logged-in session
+	authAgent             // and agent_number with a valid agent_hash
+)
+
+// request is one request the server knows: its name, what it needs, and
+// its handler.
+type request struct {
+	name string
+	auth auth
+	h    handler
+}
+
+// requests lists every request in dialerd's order, which getrequestlist
+// reports; nothing outside this list is answered but with 501.
+var requests []request
+
+func init() {
+	requests = []request{
+		{"getrequestlist", authNone, handleGetRequestList},
+		{"filterbyagent", authLogin, handleFilterByAgent},
+		{"login", authNone, handleLogin},
+		{"logout", authNone, handleLogout},
+		{"getqueuescript", authLogin, nil},
+		{"getcampaignlist", authLogin, nil},
+		{"getincomingqueuelist", authLogin, nil},
+		{"getcampaignqueuewait", authLogin, nil},
+		{"getcampaigninfo", authLogin, nil},
+		{"getcallinfo", authLogin, nil},
+		{"setcontact", authAgent, nil},
+		{"saveformdata", authAgent, nil},
+		{"getpauses", authLogin, handleGetPauses},
+		{"loginagent", authLogin, handleLoginAgent},
+		{"logoutagent", authLogin, handleLogoutAgent},
+		{"pauseagent", authAgent, handlePauseAgent},
+		{"pingagent", authAgent, handlePingAgent},
+		{"unpauseagent", authAgent, handleUnpauseAgent},
+		{"getagentstatus", authLogin, handleGetAgentStatus},
+		{"getmultipleagentstatus", authLogin, handleGetMultipleAgentStatus},
+		{"mixmonitormute", authAgent, handleMixMonitorMute},
+		{"mixmonitorunmute", authAgent, handleMixMonitorUnmute},
+		{"hangup", authAgent, handleHangup},
+		{"getcampaignstatus", authLogin, nil},
+		{"getincomingqueuestatus", authLogin, nil},
+		{"schedulecall", authAgent, nil},
+		{"transfercall", authAgent, handleTransferCall},
+		{"atxfercall", authAgent, handleAtxferCall},
+		{"hold", authAgent, handleHold},
+		{"unhold", authAgent, handleUnhold},
+		{"getagentqueues", authLogin, nil},
+		{"getmultipleagentqueues", authLogin, nil},
+		{"getagentactivitysummary", authLogin, nil},
+		{"getchanvars", authAgent, handleGetChanVars},
+		{"callprogress", authLogin, handleCallProgress},
+		{"campaignlog", authLogin, nil},
+		{"dumpstatus", authLogin, handleDumpStatus},
+		{"refreshagents", authLogin, handleRefreshAgents},
+	}
+	for i, r := range requests {
+		if r.h == nil {
+			requests[i].h = campaignHandlers[r.name]
+		}
+	}
+}
+
+func lookup(name string) (request, bool) {
+	for _, r := range requests {
+		if r.name == name {
+			return r, true
+		}
+	}
+	return request{}, false
+}
+
+// dispatch runs one request and returns what goes inside <response>, and
+// whether the session ends after it (logout).
+func (s *Server) dispatch(ctx context.Context, ss *session, cmd *xnode) (*node, bool) {
+	r, ok := lookup(cmd.Name)
+	if !ok || r.h == nil {
+		return failure(501, "Not Implemented"), false
+	}
+	if r.auth >= authLogin && ss.loggedUser() == "" {
+		return failure(401, "Unauthorized"), false
+	}
+	if r.auth == authAgent {
+		if !cmd.has("agent_number") {
+			return failure(400, "Bad request"), false
+		}
+		if _, code, msg := s.checkAgent(ss, cmd); code != 0 {
+			return respond(r.name, failure(code, msg)), false
+		}
+	}
+	body, err := r.h(ctx, ss, cmd)
+	var top errTop
+	switch {
+	case errors.As(err, &top):
+		return failure(top.code, top.msg), false
+	case err != nil:
+		s.log.Error("eccp request failed", "request", r.name, "remote", ss.remote, "error", err)
+		return failure(500, "Internal server error"), false
+	}
+	return body, r.name == "logout"
+}
+
+// checkAgent resolves agent_number and checks agent_hash: 417 for a name
+// that is not TYPE/NUMBER, 404 for no such agent, 401 for a wrong hash
+// or an agent with no eccp_password.
+func (s *Server) checkAgent(ss *session, args *xnode) (*agentRef, int, string) {
+	a, code, msg := s.agentByName(args.text("agent_number"))
+	if code != 0 {
+		return nil, code, msg
+	}
+	ss.mu.Lock()
+	cookie := ss.cookie
+	ss.mu.Unlock()
+	if !a.hashOK(cookie, args.text("agent_hash")) {
+		return nil, 401, "Unauthorized agent"
+	}
+	return a, 0, ""
+}
+
+// agent is the agent a request names, already checked by dispatch for
+// agent-authenticated requests.
+func (ss *session) agent(args *xnode) *agentRef {
+	a, _, _ := ss.srv.agentByName(args.text("agent_number"))
+	return a
+}
+
+// intArg reads an optional integer argument; ok false when present and
+// not a number.
+func intArg(args *xnode, name string) (v int, present, ok bool) {
+	if !args.has(name) {
+		return 0, false, true
+	}
+	n, err := strconv.Atoi(args.text(name))
+	if err != nil {
+		return 0, true, false
+	}
+	return n, true, true
+}

@@ -1,0 +1,189 @@
+package eccp
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"time"
+)
+
+// outQueue bounds the documents waiting to be written to one session: a
+// client that stops reading is closed rather than slowing the others.
+const outQueue = 4096
+
+// session is one client connection. Requests are handled one at a time,
+// in the order they came, on the read loop; the write loop writes each
+// document in a single write.
+type session struct {
+	srv    *Server
+	conn   net.Conn
+	remote string
+	out    chan []byte
+	done   chan struct{}
+	once   sync.Once
+
+	mu       sync.Mutex
+	user     string // "" until login
+	cookie   string
+	filter   string // filterbyagent: only this agent's events; "" for all
+	progress bool   // callprogress events wanted
+}
+
+func newSession(srv *Server, c net.Conn) *session {
+	return &session{srv: srv, conn: c, remote: c.RemoteAddr().String(), out: make(chan []byte, outQueue), done: make(chan struct{})}
+}
+
+// close ends the session once; what is queued is dropped.
+func (ss *session) close(why string) {
+	ss.once.Do(func() {
+		close(ss.done)
+		ss.conn.Close()
+		ss.srv.forget(ss)
+		ss.srv.log.Debug("eccp session closed", "remote", ss.remote, "user", ss.loggedUser(), "reason", why)
+	})
+}
+
+func (ss *session) loggedUser() string {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.user
+}
+
+// send queues a document; a session that cannot keep up is closed.
+func (ss *session) send(doc []byte) {
+	select {
+	case ss.out <- doc:
+	case <-ss.done:
+	default:
+		ss.srv.log.Warn("eccp session too slow: closed", "remote", ss.remote)
+		go ss.close("too slow")
+	}
+}
+
+// event queues an event if the session wants it: only logged-in
+// sessions get events; filterbyagent keeps one agent's (callprogress is
+// not an agent's); callprogress only when enabled.
+func (ss *session) event(ev outEvent) {
+	ss.mu.Lock()
+	want := ss.user != "" && (ev.progress && ss.progress || !ev.progress && (ss.filter == "" || ev.agent == "" || ev.agent == ss.filter))
+	ss.mu.Unlock()
+	if want {
+		ss.send(ev.doc)
+	}
+}
+
+func (ss *session) writeLoop() {
+	for {
+		select {
+		case doc := <-ss.out:
+			ss.conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
+			if _, err := ss.conn.Write(doc); err != nil {
+				ss.close("write: " + err.Error())
+				return
+			}
+		case <-ss.done:
+			return
+		}
+	}
+}
+
+// flushAndClose writes what is queued, then closes: logout, and the
+// answer to a malformed document.
+func (ss *session) flushAndClose(why string) {
+	for {
+		select {
+		case doc := <-ss.out:
+			ss.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if _, err := ss.conn.Write(doc); err != nil {
+				ss.close(why)
+				return
+			}
+		default:
+			ss.close(why)
+			return
+		}
+	}
+}
+
+func (ss *session) readLoop() {
+	defer ss.close("read loop ended")
+	sp := newSplitter(maxDocument)
+	buf := make([]byte, 16<<10)
+	for {
+		if t := ss.srv.cfg.SessionTimeout; t > 0 {
+			ss.conn.SetReadDeadline(time.Now().Add(t))
+		}
+		n, err := ss.conn.Read(buf)
+		if n > 0 {
+			sp.feed(buf[:n])
+			for {
+				doc, ok, serr := sp.next()
+				if serr != nil {
+					ss.srv.log.Info("eccp malformed input: session closed", "remote", ss.remote, "error", serr)
+					ss.badRequestAndClose()
+					return
+				}
+				if !ok {
+					break
+				}
+				if !ss.request(doc) {
+					return
+				}
+			}
+		}
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				ss.srv.log.Info("eccp session idle: closed", "remote", ss.remote, "user", ss.loggedUser(), "after", ss.srv.cfg.SessionTimeout)
+			}
+			return
+		}
+	}
+}
+
+// badRequestAndClose answers a document that cannot be read with a 400
+// without id, and closes the connection, as dialerd does.
+func (ss *session) badRequestAndClose() {
+	ss.send(encode(el("response", failure(400, "Bad request"))))
+	ss.flushAndClose("malformed document")
+}
+
+// request handles one document; false when the session is over.
+func (ss *session) request(doc []byte) bool {
+	root, err := parseDoc(doc)
+	if err != nil || root.Name != "request" {
+		ss.srv.log.Info("eccp bad document: session closed", "remote", ss.remote, "error", err)
+		ss.badRequestAndClose()
+		return false
+	}
+	id, hasID := root.Attrs["id"]
+	if !hasID || len(root.Kids) != 1 {
+		ss.send(encode(el("response", failure(400, "Bad request"))))
+		return true
+	}
+	cmd := root.Kids[0]
+	body, closeAfter := ss.srv.dispatch(ss.srv.ctx, ss, cmd)
+	resp := el("response", body).attr("id", id)
+	ss.send(encode(resp))
+	if closeAfter {
+		ss.flushAndClose("logout")
+		return false
+	}
+	return true
+}
+
+// errTop is a failure written at the top of the response, outside the
+// request's own _response element: a protocol or format error.
+type errTop struct {
+	code int
+	msg  string
+}
+
+func (e errTop) Error() string { return e.msg }
+
+// badRequest is the top-level 400.
+func badRequest(msg string) error { return errTop{400, msg} }
+
+// handler answers one request with its <NAME_response>, or a errTop.
+type handler func(ctx context.Context, s *session, args *xnode) (*node, error)
