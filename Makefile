@@ -32,3 +32,4 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzFrame -fuzztime 30s ./agentrpc/
 	$(GO) test -run XXX -fuzz FuzzParseNumbers -fuzztime 30s ./campaign/
 	$(GO) test -run XXX -fuzz FuzzParseContacts -fuzztime 30s ./campaign/
+	$(GO) test -run XXX -fuzz FuzzInput -fuzztime 30s ./eccp/
