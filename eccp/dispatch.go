@@ -106,10 +106,16 @@ func (s *Server) dispatch(ctx context.Context, ss *session, cmd *xnode) (*node, 
 	var top errTop
 	switch {
 	case errors.As(err, &top):
+		s.mx.requests.WithLabelValues("error").Inc()
 		return failure(top.code, top.msg), false
 	case err != nil:
 		s.log.Error("eccp request failed", "request", r.name, "remote", ss.remote, "error", err)
+		s.mx.requests.WithLabelValues("error").Inc()
 		return failure(500, "Internal server error"), false
+	case body.child("failure") != nil:
+		s.mx.requests.WithLabelValues("failure").Inc()
+	default:
+		s.mx.requests.WithLabelValues("success").Inc()
 	}
 	return body, r.name == "logout"
 }

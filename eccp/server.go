@@ -17,6 +17,8 @@ import (
 	"pbx/dialog"
 	"pbx/queue"
 	"pbx/store"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Options are what a Server works with.
@@ -32,6 +34,8 @@ type Options struct {
 	Queues    []config.Queue
 	Clock     dialog.Clock // nil means the wall clock
 	Logger    *slog.Logger
+	// Metrics is where the pbx_eccp_* collectors go; nil keeps none.
+	Metrics prometheus.Registerer
 }
 
 // maxDocument is the largest request accepted: saveformdata with a few
@@ -67,6 +71,7 @@ type Server struct {
 	sessions map[*session]struct{}
 
 	track *tracker
+	mx    *metrics
 }
 
 // New prepares a server; Start listens.
@@ -108,6 +113,11 @@ func New(o Options) (*Server, error) {
 		}
 		s.cert, s.hasTLS = cert, true
 	}
+	mx, err := newMetrics(o.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("eccp metrics: %w", err)
+	}
+	s.mx = mx
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.track = newTracker(s)
 	return s, nil
@@ -220,6 +230,7 @@ func (s *Server) accept(ln net.Listener) {
 		if !s.authorized(c.RemoteAddr()) {
 			// The protocol says: close at once, and log it.
 			s.log.Warn("eccp connection refused: address not in authorized_ips", "remote", c.RemoteAddr().String())
+			s.mx.refused.Inc()
 			c.Close()
 			continue
 		}
@@ -231,6 +242,7 @@ func (s *Server) accept(ln net.Listener) {
 			return
 		}
 		s.sessions[ss] = struct{}{}
+		s.mx.sessions.Inc()
 		s.mu.Unlock()
 		s.goRun(ss.writeLoop)
 		s.goRun(ss.readLoop)
@@ -250,7 +262,10 @@ func (s *Server) authorized(a net.Addr) bool {
 // forget drops a closed session.
 func (s *Server) forget(ss *session) {
 	s.mu.Lock()
-	delete(s.sessions, ss)
+	if _, ok := s.sessions[ss]; ok {
+		delete(s.sessions, ss)
+		s.mx.sessions.Dec()
+	}
 	s.mu.Unlock()
 }
 
@@ -269,7 +284,9 @@ func (s *Server) emit(name string, agent string, kids ...*node) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for ss := range s.sessions {
-		ss.event(ev)
+		if ss.event(ev) {
+			s.mx.events.Inc()
+		}
 	}
 }
 

@@ -63,14 +63,16 @@ func (ss *session) send(doc []byte) {
 
 // event queues an event if the session wants it: only logged-in
 // sessions get events; filterbyagent keeps one agent's (callprogress is
-// not an agent's); callprogress only when enabled.
-func (ss *session) event(ev outEvent) {
+// not an agent's); callprogress only when enabled. It reports whether
+// the session wanted it.
+func (ss *session) event(ev outEvent) bool {
 	ss.mu.Lock()
 	want := ss.user != "" && (ev.progress && ss.progress || !ev.progress && (ss.filter == "" || ev.agent == "" || ev.agent == ss.filter))
 	ss.mu.Unlock()
 	if want {
 		ss.send(ev.doc)
 	}
+	return want
 }
 
 func (ss *session) writeLoop() {

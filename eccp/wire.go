@@ -59,6 +59,16 @@ func (n *node) add(kids ...*node) *node {
 	return n
 }
 
+// child is n's first child called name, nil if none.
+func (n *node) child(name string) *node {
+	for _, k := range n.kids {
+		if k.name == name {
+			return k
+		}
+	}
+	return nil
+}
+
 // failure is a <failure> with a code and a message.
 func failure(code int, msg string) *node {
 	return el("failure", txi("code", code), tx("message", msg))
