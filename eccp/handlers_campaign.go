@@ -400,27 +400,32 @@ func (s *Server) callRecordNodes(c campaign.Call, agent string, linked bool) []*
 			opt("datetime_join", stamp(c.Join)), opt("datetime_linkstart", stamp(c.LinkStart)),
 			opt("datetime_linkend", stamp(c.LinkEnd)), txi("retries", c.Retries),
 			opt("failure_cause_txt", c.Failure), opt("agent_number", agent), opt("trunk", c.Trunk),
-			s.attributesNode(c), s.surveyNode(c),
+			attributesNode(c, nil), s.surveyNode(c),
 		}
 		if linked {
 			out = append(out, opt("queue", c.Queue))
 		}
 		return out
 	}
+	status := callStatus(c)
+	if !linked && s.incomingCount(c) == "losttrack" {
+		status = "fin-monitoreo" // as dialerd marks the calls it lost at a restart
+	}
+	book := s.contactBook(c)
 	return []*node{
 		tx("calltype", string(c.Kind)), txi("call_id", c.ID), opt("campaign_id", campaignID(c)), tx("phone", c.Phone),
-		opt("status", callStatus(c)), opt("uniqueid", c.UniqueID), opt("duration", duration),
+		opt("status", status), opt("uniqueid", c.UniqueID), opt("duration", duration),
 		opt("datetime_join", stamp(c.Join)), opt("datetime_linkstart", stamp(c.LinkStart)),
 		opt("datetime_linkend", stamp(c.LinkEnd)), tx("trunk", c.Trunk), tx("queue", c.Queue),
-		opt("agent_number", agent), s.attributesNode(c), s.matchingContactsNode(c), s.surveyNode(c),
+		opt("agent_number", agent), attributesNode(c, book), matchingContactsNode(c, book), s.surveyNode(c),
 	}
 }
 
 // attributesNode is a call's call_attributes: an outgoing call's
 // attributes from the import, in order, counted from 0 as dialerd counts
-// them; an incoming call's contact, as the five attributes of a contact
-// counted from 1.
-func (s *Server) attributesNode(c campaign.Call) *node {
+// them; an incoming call's contact (from book), as the five attributes of
+// a contact counted from 1.
+func attributesNode(c campaign.Call, book map[int]campaign.Contact) *node {
 	out := el("call_attributes")
 	if c.Kind == campaign.Outgoing {
 		attrs := slices.Clone(c.Attributes)
@@ -430,15 +435,23 @@ func (s *Server) attributesNode(c campaign.Call) *node {
 		}
 		return out
 	}
-	if c.Contact == 0 || s.camp == nil {
-		return out
-	}
-	for _, ct := range s.camp.Contacts() {
-		if ct.ID == c.Contact {
-			return out.add(contactAttributes(ct)...)
-		}
+	if ct, ok := book[c.Contact]; ok && c.Contact != 0 {
+		out.add(contactAttributes(ct)...)
 	}
 	return out
+}
+
+// contactBook is the contact book by id, when an incoming call has
+// contacts to show; nil otherwise.
+func (s *Server) contactBook(c campaign.Call) map[int]campaign.Contact {
+	if s.camp == nil || c.Kind != campaign.Incoming || c.Contact == 0 && len(c.Contacts) == 0 {
+		return nil
+	}
+	book := map[int]campaign.Contact{}
+	for _, ct := range s.camp.Contacts() {
+		book[ct.ID] = ct
+	}
+	return book
 }
 
 // contactAttributes are a contact as attributes, in their order.
@@ -455,15 +468,8 @@ func contactAttributes(ct campaign.Contact) []*node {
 
 // matchingContactsNode lists the contacts an incoming call's caller id
 // matched.
-func (s *Server) matchingContactsNode(c campaign.Call) *node {
+func matchingContactsNode(c campaign.Call, book map[int]campaign.Contact) *node {
 	out := el("matching_contacts")
-	if len(c.Contacts) == 0 || s.camp == nil {
-		return out
-	}
-	book := map[int]campaign.Contact{}
-	for _, ct := range s.camp.Contacts() {
-		book[ct.ID] = ct
-	}
 	for _, id := range c.Contacts {
 		if ct, ok := book[id]; ok {
 			out.add(el("contact", contactAttributes(ct)...).attr("id", itoa(id)))
@@ -640,7 +646,7 @@ func (s *Server) campaignStatusBody(kind campaign.Kind, calls []campaign.Call, q
 			if !after(c.Join) {
 				continue
 			}
-			k = incomingCount(c)
+			k = s.incomingCount(c)
 			if k == "finished" && after(c.LinkStart) {
 				d := wholeSeconds(c.Duration)
 				talked, longest = talked+d, max(longest, d)
@@ -706,25 +712,39 @@ func outgoingCount(st campaign.CallStatus) string {
 
 // incomingCount is the statuscount an incoming call counts in: onqueue
 // (en-cola), success (activa), onhold, abandoned (abandonada), finished
-// (terminada).
-func incomingCount(c campaign.Call) string {
+// (terminada), or losttrack (fin-monitoreo: a call waiting or talking
+// when the PBX stopped, which it no longer follows).
+func (s *Server) incomingCount(c campaign.Call) string {
+	k := ""
 	switch c.Status {
 	case campaign.OnQueue:
-		return "onqueue"
+		k = "onqueue"
 	case campaign.Abandoned:
 		return "abandoned"
 	case campaign.OnHold:
-		if c.LinkEnd.IsZero() {
-			return "onhold"
-		}
-		return "finished"
+		k = "onhold"
 	case campaign.Success, campaign.OffHold, campaign.ShortCall:
-		if c.LinkEnd.IsZero() {
-			return "success"
-		}
-		return "finished"
+		k = "success"
+	default:
+		return ""
 	}
-	return ""
+	switch {
+	case k != "onqueue" && !c.LinkEnd.IsZero():
+		return "finished"
+	case !s.following(c):
+		return "losttrack"
+	}
+	return k
+}
+
+// following reports whether the PBX follows a call now: its record is
+// the one of its leg.
+func (s *Server) following(c campaign.Call) bool {
+	if c.LegID == "" {
+		return false
+	}
+	live, ok := s.callOfLeg(c.LegID)
+	return ok && live.ID == c.ID
 }
 
 // waiting reports whether a call is being placed or waits in its queue
@@ -736,11 +756,7 @@ func (s *Server) waiting(c campaign.Call) bool {
 	default:
 		return false
 	}
-	if c.LegID == "" {
-		return c.Status == campaign.Placing
-	}
-	live, ok := s.callOfLeg(c.LegID)
-	return ok && live.ID == c.ID
+	return c.LegID == "" && c.Status == campaign.Placing || s.following(c)
 }
 
 // isMember reports whether an agent is a member of a queue.

@@ -119,6 +119,9 @@ var fixtureCalls = []campaign.Call{
 		FormData: map[int]map[int]string{1: {2: "2026-01-01"}}},
 	{ID: 22, CampaignID: 2, Kind: campaign.Incoming, Phone: "5558888", Status: campaign.Abandoned, Retries: 1, Queue: "support",
 		Join: at("08:30:00")},
+	// A caller who waited when the PBX stopped.
+	{ID: 23, CampaignID: 2, Kind: campaign.Incoming, Phone: "5558887", Status: campaign.OnQueue, Retries: 1, Queue: "support",
+		LegID: "gone", Join: at("09:50:00")},
 	{ID: 30, Kind: campaign.Incoming, Phone: "5557777", Status: campaign.Success, Retries: 1, Queue: "support", Agent: "9001",
 		Join: at("07:00:00"), LinkStart: at("07:00:01"), LinkEnd: at("07:01:01"), Duration: 60 * time.Second},
 	{ID: 31, Kind: campaign.Incoming, Phone: "5556666", Status: campaign.Abandoned, Retries: 1, Queue: "sales", Join: at("07:30:00")},
@@ -391,9 +394,9 @@ func TestGetCallInfo(t *testing.T) {
 			`<getcallinfo_response><calltype>outgoing</calltype><call_id>12</call_id><campaign_id>1</campaign_id><phone>5550003</phone>` +
 				`<status>Failure</status><datetime_originate>2026-03-02 09:10:00</datetime_originate><retries>2</retries>` +
 				`<failure_cause_txt>busy</failure_cause_txt><call_attributes/><call_survey/></getcallinfo_response>`},
-		{"incoming, talking, contacts", `<getcallinfo><campaign_type>incoming</campaign_type><call_id>20</call_id></getcallinfo>`,
+		{"incoming, talking when the PBX stopped, contacts", `<getcallinfo><campaign_type>incoming</campaign_type><call_id>20</call_id></getcallinfo>`,
 			`<getcallinfo_response><calltype>incoming</calltype><call_id>20</call_id><campaign_id>2</campaign_id><phone>5551234</phone>` +
-				`<status>activa</status><uniqueid>in-1</uniqueid><datetime_join>2026-03-02 09:30:00</datetime_join>` +
+				`<status>fin-monitoreo</status><uniqueid>in-1</uniqueid><datetime_join>2026-03-02 09:30:00</datetime_join>` +
 				`<datetime_linkstart>2026-03-02 09:30:40</datetime_linkstart><trunk/><queue>support</queue><agent_number>SIP/9002</agent_number>` +
 				`<call_attributes>` + contact1 + `</call_attributes>` +
 				`<matching_contacts><contact id="1">` + contact1 + `</contact><contact id="2">` + contact2 + `</contact></matching_contacts>` +
@@ -408,6 +411,10 @@ func TestGetCallInfo(t *testing.T) {
 			`<getcallinfo_response><calltype>incoming</calltype><call_id>31</call_id><phone>5556666</phone><status>abandonada</status>` +
 				`<datetime_join>2026-03-02 07:30:00</datetime_join><trunk/><queue>sales</queue><call_attributes/><matching_contacts/>` +
 				`<call_survey/></getcallinfo_response>`},
+		{"incoming, waiting when the PBX stopped", `<getcallinfo><campaign_type>incoming</campaign_type><call_id>23</call_id></getcallinfo>`,
+			`<getcallinfo_response><calltype>incoming</calltype><call_id>23</call_id><campaign_id>2</campaign_id><phone>5558887</phone>` +
+				`<status>fin-monitoreo</status><datetime_join>2026-03-02 09:50:00</datetime_join><trunk/><queue>support</queue>` +
+				`<call_attributes/><matching_contacts/><call_survey/></getcallinfo_response>`},
 		{"wrong campaign", `<getcallinfo><campaign_id>3</campaign_id><call_id>10</call_id></getcallinfo>`, inner("getcallinfo", 404, "Call not found")},
 		{"wrong type", `<getcallinfo><campaign_type>incoming</campaign_type><call_id>10</call_id></getcallinfo>`, inner("getcallinfo", 404, "Call not found")},
 		{"no such call", `<getcallinfo><campaign_id>1</campaign_id><call_id>999</call_id></getcallinfo>`, inner("getcallinfo", 404, "Call not found")},
@@ -525,8 +532,8 @@ func TestGetCampaignStatus(t *testing.T) {
 				`<abandoned>1</abandoned></statuscount><agents>` + agent("Agent/9001") + agent("SIP/9002") + `</agents><activecalls/>` +
 				`<stats><total_sec>300</total_sec><max_duration>300</max_duration></stats></getcampaignstatus_response>`},
 		{"incoming", `<getcampaignstatus><campaign_type>incoming</campaign_type><campaign_id>2</campaign_id></getcampaignstatus>`,
-			`<getcampaignstatus_response><statuscount><total>3</total><onqueue>0</onqueue><success>1</success><onhold>0</onhold>` +
-				`<abandoned>1</abandoned><finished>1</finished><losttrack>0</losttrack></statuscount><agents>` + agent("SIP/9002") + agent("SIP/9003") +
+			`<getcampaignstatus_response><statuscount><total>4</total><onqueue>0</onqueue><success>0</success><onhold>0</onhold>` +
+				`<abandoned>1</abandoned><finished>1</finished><losttrack>2</losttrack></statuscount><agents>` + agent("SIP/9002") + agent("SIP/9003") +
 				`</agents><activecalls/><stats><total_sec>120</total_sec><max_duration>120</max_duration></stats></getcampaignstatus_response>`},
 		{"another kind's id", `<getcampaignstatus><campaign_type>incoming</campaign_type><campaign_id>1</campaign_id></getcampaignstatus>`, inner("getcampaignstatus", 404, "Campaign not found")},
 		{"no id", `<getcampaignstatus/>`, top400},
