@@ -690,11 +690,25 @@ func (s *Server) campaignStatusBody(kind campaign.Kind, calls []campaign.Call, q
 	active := el("activecalls")
 	for _, c := range calls {
 		if ours(c) && c.Agent == "" && s.waiting(c) {
-			active.add(el("activecall", s.callInfoNodes(c)...))
+			active.add(el("activecall", s.activeCallNodes(c)...))
 		}
 	}
 	stats := el("stats", txi("total_sec", talked), txi("max_duration", longest))
 	return []*node{sc, agents, active, stats}
+}
+
+// activeCallNodes are an activecall: the callinfo fields of a call not
+// yet with an agent. Its status is the one dialerd keeps in memory, in
+// English for both kinds (Placing, Ringing, OnQueue), and today's times
+// lose their date, as dialerd writes a callinfo.
+func (s *Server) activeCallNodes(c campaign.Call) []*node {
+	now := s.clock.Now()
+	return []*node{
+		tx("calltype", string(c.Kind)), txi("callid", c.ID), opt("campaign_id", campaignID(c)),
+		opt("queuenumber", c.Queue), tx("callnumber", c.Phone), tx("callstatus", string(c.Status)),
+		opt("trunk", c.Trunk), opt("dialstart", shortStamp(c.Originate, now)), opt("dialend", shortStamp(c.OriginateResponse, now)),
+		opt("queuestart", shortStamp(c.Join, now)),
+	}
 }
 
 // outgoingCount is the statuscount an outgoing call counts in.

@@ -723,3 +723,31 @@ func TestPHPInt(t *testing.T) {
 		}
 	}
 }
+
+// An activecall: today's times lose their date; the status is dialerd's
+// in-memory one, in English for incoming calls too.
+func TestActiveCallNodes(t *testing.T) {
+	f := newFixture(t)
+	tests := []struct {
+		c    campaign.Call
+		want string
+	}{
+		{campaign.Call{ID: 40, CampaignID: 2, Kind: campaign.Incoming, Phone: "5551234", Status: campaign.OnQueue, Queue: "support", Join: at("09:59:00")},
+			`<activecall><calltype>incoming</calltype><callid>40</callid><campaign_id>2</campaign_id><queuenumber>support</queuenumber>` +
+				`<callnumber>5551234</callnumber><callstatus>OnQueue</callstatus><queuestart>09:59:00</queuestart></activecall>`},
+		{campaign.Call{ID: 41, Kind: campaign.Incoming, Phone: "5551235", Status: campaign.OnQueue, Queue: "sales", Join: at("09:59:30")},
+			`<activecall><calltype>incoming</calltype><callid>41</callid><queuenumber>sales</queuenumber>` +
+				`<callnumber>5551235</callnumber><callstatus>OnQueue</callstatus><queuestart>09:59:30</queuestart></activecall>`},
+		{campaign.Call{ID: 42, CampaignID: 1, Kind: campaign.Outgoing, Phone: "5550042", Status: campaign.Ringing, Queue: "sales", Trunk: "trunk1",
+			Originate: atDay("2026-03-01", "23:59:58"), OriginateResponse: at("00:00:01")},
+			`<activecall><calltype>outgoing</calltype><callid>42</callid><campaign_id>1</campaign_id><queuenumber>sales</queuenumber>` +
+				`<callnumber>5550042</callnumber><callstatus>Ringing</callstatus><trunk>trunk1</trunk>` +
+				`<dialstart>2026-03-01 23:59:58</dialstart><dialend>00:00:01</dialend></activecall>`},
+	}
+	for _, tt := range tests {
+		got := strings.TrimSuffix(strings.TrimPrefix(string(encode(el("activecall", f.srv.activeCallNodes(tt.c)...))), declaration), "\n")
+		if got != tt.want {
+			t.Errorf("call %d:\n got %s\nwant %s", tt.c.ID, got, tt.want)
+		}
+	}
+}
