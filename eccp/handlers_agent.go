@@ -286,7 +286,7 @@ func (s *Server) callInfoNodes(c campaign.Call) []*node {
 	}
 	return []*node{
 		tx("calltype", string(c.Kind)), txi("callid", c.ID), opt("campaign_id", campaignID),
-		opt("queuenumber", c.Queue), tx("callnumber", c.Phone), tx("callstatus", callStatus(c)),
+		opt("queuenumber", c.Queue), tx("callnumber", c.Phone), tx("callstatus", string(c.Status)),
 		opt("trunk", c.Trunk), opt("dialstart", shortStamp(c.Originate, now)), opt("dialend", shortStamp(c.OriginateResponse, now)),
 		opt("queuestart", shortStamp(c.Join, now)), opt("linkstart", shortStamp(c.LinkStart, now)),
 	}
