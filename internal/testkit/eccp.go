@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/md5"
 	"crypto/tls"
@@ -200,6 +201,7 @@ type eccpDialer struct {
 	noCheck   bool
 	onEvent   func(*ECCPDoc) bool
 	noHistory bool
+	bufSize   int
 }
 
 // ECCPFrom connects from the local address ip (127.0.0.2, ...).
@@ -219,6 +221,11 @@ func ECCPNoFramingCheck() ECCPOption { return func(d *eccpDialer) { d.noCheck = 
 func ECCPOnEvent(f func(*ECCPDoc) bool) ECCPOption {
 	return func(d *eccpDialer) { d.onEvent, d.noHistory = f, true }
 }
+
+// ECCPReadBuffer reads with a buffer of n bytes (default 256 KiB), for
+// benchmarks with many sessions. A document longer than a read is split
+// across reads as it would be anyway.
+func ECCPReadBuffer(n int) ECCPOption { return func(d *eccpDialer) { d.bufSize = n } }
 
 // ECCPClient is one ECCP connection; it closes at the end of the test.
 type ECCPClient struct {
@@ -513,7 +520,7 @@ func (c *ECCPClient) wakeLocked() { close(c.wake); c.wake = make(chan struct{}) 
 func (c *ECCPClient) read() {
 	defer close(c.done)
 	var sp ECCPSplitter
-	buf := make([]byte, 256<<10)
+	buf := make([]byte, cmp.Or(c.opts.bufSize, 256<<10))
 	for {
 		n, err := c.conn.Read(buf)
 		now := time.Now()
