@@ -221,6 +221,37 @@ func TestQueueAgentAPIBlindTransferDynamic(t *testing.T) {
 	hangUp(t, x.a, b)
 }
 
+// TestQueueAgentAPIBlindTransferToQueue: Carol's console sends Alice back
+// to queue support (5000): she joins it as a new caller, is offered to the
+// free agent (Carol again, after her wrap-up of none) and talks to her.
+func TestQueueAgentAPIBlindTransferToQueue(t *testing.T) {
+	x := qapiDynamic(t)
+	again := rwiAnswerNext(x.carol, toneC)
+	sub, err := x.p.Engine().Subscribe(dialog.EventFilter{Kinds: []dialog.EventKind{queue.EventJoined}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if err := x.p.Queues().TransferCall(ctxTimeout(t, 5*time.Second), "1003", "5000", false); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-sub.C:
+		if ev.Queue != "support" || ev.Position != 1 {
+			t.Errorf("joined %+v, want support at 1", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Alice did not join the queue again")
+	}
+	c := <-again
+	if c == nil {
+		t.Fatal("1003 not rung for the transferred caller")
+	}
+	talkingTones(t, x.a, toneA, c, toneC)
+	qapiQlog(t, x.p, "1003", "BLINDTRANSFER")
+	hangUp(t, x.a, c)
+}
+
 // TestQueueAgentAPIAttendedStatic: agent 9001's console starts an
 // attended transfer to 1003: Alice holds with the queue's music while the
 // agent talks to Carol, neither heard by Alice; the console hangs up:
