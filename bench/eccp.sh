@@ -19,6 +19,8 @@
 #
 # Knobs (environment): ECCP_BENCH_SESSIONS (default 500),
 # ECCP_BENCH_AGENTS (default 100), ECCP_BENCH_WINDOW (default 30s),
+# ECCP_BENCH_PROFILE=DIR (a heap profile at the window's end:
+# go tool pprof -sample_index=inuse_space $BENCH_WORK/e2e.test DIR/eccp.heap.pb.gz),
 # BENCH_WORK (default /tmp/pbx-bench-eccp), BENCH_QUIET_WAIT (seconds to
 # wait, before each run, for other processes to leave the CPUs; default
 # 120), BENCH_MAX_SECS (bound of each run; default 300). Everything the
