@@ -376,7 +376,12 @@ func (t *txn) agentHold(a *agent, leg string, held bool) {
 		}
 		if k.consult == nil {
 			if cmd := t.holdCall(a, k, held); cmd != nil {
-				t.act(cmd)
+				c := t.c
+				t.act(func(ctx context.Context) {
+					if err := cmd(ctx); err != nil {
+						c.log.Info("agent's hold", "agent", a.id, "leg", k.callerLeg, "error", err)
+					}
+				})
 			}
 		}
 		return
@@ -386,7 +391,7 @@ func (t *txn) agentHold(a *agent, leg string, held bool) {
 // holdCall puts the agent's call k on hold or takes it off: the state
 // changes now, and the returned command, nil when nothing changes, makes
 // the caller hear the queue's music or the agent again.
-func (t *txn) holdCall(a *agent, k *conn, held bool) func(ctx context.Context) {
+func (t *txn) holdCall(a *agent, k *conn, held bool) func(ctx context.Context) error {
 	if a.held == held {
 		return nil
 	}
@@ -396,12 +401,11 @@ func (t *txn) holdCall(a *agent, k *conn, held bool) func(ctx context.Context) {
 	}
 	t.refresh(a)
 	c, callerLeg, class := t.c, k.callerLeg, musicClass(k.q.cfg)
-	return func(ctx context.Context) {
+	return func(ctx context.Context) error {
 		if held {
-			c.e.Hold(ctx, callerLeg, class)
-		} else {
-			c.e.Unhold(ctx, callerLeg)
+			return c.e.Hold(ctx, callerLeg, class)
 		}
+		return c.e.Unhold(ctx, callerLeg)
 	}
 }
 

@@ -55,10 +55,11 @@ func errTransferring(op, agentID string) error {
 
 // command runs an engine command of an API call; a Center with no
 // engine (unit tests) has none to run.
-func (c *Center) command(ctx context.Context, f func(ctx context.Context)) {
-	if c.e != nil && f != nil {
-		f(ctx)
+func (c *Center) command(ctx context.Context, f func(ctx context.Context) error) error {
+	if c.e == nil || f == nil {
+		return nil
 	}
+	return f(ctx)
 }
 
 // HoldCall puts the agent's current call on hold, or takes it off, as the
@@ -69,21 +70,27 @@ func (c *Center) command(ctx context.Context, f func(ctx context.Context)) {
 // ErrUnknownAgent, ErrLoggedOut or ErrNoCall, and dialog.ErrInvalidState
 // during an attended transfer.
 func (c *Center) HoldCall(ctx context.Context, agentID string, held bool) error {
-	var cmd func(ctx context.Context)
+	const op = "hold the call of"
+	var cmd func(ctx context.Context) error
 	var err error
 	c.do(func(t *txn) {
-		a, k, e := c.agentCall("hold the call of", agentID)
+		a, k, e := c.agentCall(op, agentID)
 		switch {
 		case e != nil:
 			err = e
 		case k.consult != nil || k.transfer != transferNone:
-			err = errTransferring("hold the call of", agentID)
+			err = errTransferring(op, agentID)
 		default:
 			cmd = t.holdCall(a, k, held)
 		}
 	})
-	c.command(ctx, cmd)
-	return err
+	if err != nil {
+		return err
+	}
+	if err := c.command(ctx, cmd); err != nil {
+		return fmt.Errorf("%s %s: %w", op, agentID, err)
+	}
+	return nil
 }
 
 // HangupCall ends the agent's current call: the caller is hung up, the
