@@ -16,12 +16,15 @@ import (
 
 // EventCallProgress is published on every status change of a campaign
 // call: Campaign, CampaignCall, State (the new status), To (the number),
-// LegID, Queue and Agent when known.
+// LegID, Queue and Agent when known, and CampaignLog (the log entry of
+// the change). A talking call's caller put on hold or taken off it comes
+// as State OnHold or OffHold, though the call's status stays Success.
 const EventCallProgress dialog.EventKind = "campaign.call_progress"
 
 // EventCallEnded is published when a campaign call that reached an agent
 // ends: Duration is how long they talked, State its final status
-// (Success, or ShortCall), with the fields of EventCallProgress.
+// (Success, or ShortCall), CampaignLog the log entry of that status, with
+// the other fields of EventCallProgress.
 const EventCallEnded dialog.EventKind = "campaign.call_ended"
 
 // Agents is what the dialer needs of the contact center: how many agents
@@ -56,6 +59,10 @@ type Options struct {
 	// TrunkLimits are the trunks' channels (trunks.max_calls) by name:
 	// the dialers together keep their calls on a trunk within it.
 	TrunkLimits map[string]int
+	// TrackQueues gives every caller who joins any queue a call record,
+	// of campaign 0 when no active incoming campaign has the queue, so
+	// that a control plane (ECCP) has a call id for each of them.
+	TrackQueues bool
 }
 
 // Center keeps campaigns and their calls, and runs the dialers of the
@@ -69,6 +76,7 @@ type Center struct {
 	log    *slog.Logger
 	tick   time.Duration
 	trunks map[string]int // Options.TrunkLimits
+	track  bool           // Options.TrackQueues
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -80,6 +88,7 @@ type Center struct {
 	contacts  map[int]*Contact
 	calls     map[int]*Call
 	byLeg     map[string]*Call // live calls by leg id
+	talks     map[int]*talk    // calls talking to their agent, by call id
 	logs      []LogEntry
 	next      map[string]int         // bucket -> last id given
 	dirty     map[string]map[int]any // bucket -> id -> record to write
@@ -102,8 +111,9 @@ func New(o Options) (*Center, error) {
 	}
 	c := &Center{
 		e: o.Engine, st: o.Store, agents: o.Agents, clock: o.Clock, log: o.Logger, tick: o.Tick, trunks: o.TrunkLimits,
+		track:     o.TrackQueues,
 		campaigns: map[int]*Campaign{}, forms: map[int]*Form{}, contacts: map[int]*Contact{},
-		calls: map[int]*Call{}, byLeg: map[string]*Call{},
+		calls: map[int]*Call{}, byLeg: map[string]*Call{}, talks: map[int]*talk{},
 		next: map[string]int{}, dirty: map[string]map[int]any{}, dialers: map[int]*dialer{},
 		flushing: make(chan struct{}, 1),
 	}
@@ -368,6 +378,18 @@ func (c *Center) Call(id int) (Call, bool) {
 	return *cl, true
 }
 
+// CallOfLeg returns the call in progress whose caller (or called number)
+// is on a leg: a control plane that sees a leg finds its call record.
+func (c *Center) CallOfLeg(legID string) (Call, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cl := c.byLeg[legID]
+	if cl == nil {
+		return Call{}, false
+	}
+	return *cl, true
+}
+
 // StatusCount is how many of a campaign's calls are in each status, and
 // how many in all.
 func (c *Center) StatusCount(campaignID int) (map[CallStatus]int, int) {
@@ -401,25 +423,53 @@ func (c *Center) Log(campaignID, n int) []LogEntry {
 	return out
 }
 
+// LogEntry returns one entry of the campaign log by id.
+func (c *Center) LogEntry(id int) (LogEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i, ok := slices.BinarySearchFunc(c.logs, id, func(l LogEntry, id int) int { return l.ID - id })
+	if !ok {
+		return LogEntry{}, false
+	}
+	return c.logs[i], true
+}
+
 // setStatusLocked moves a call to a new status: it is logged, persisted
-// and published. c.mu held.
-func (c *Center) setStatusLocked(cl *Call, s CallStatus) {
+// and published. It returns the log entry's id, 0 when the call had that
+// status already. c.mu held.
+func (c *Center) setStatusLocked(cl *Call, s CallStatus) int {
 	if cl.Status == s {
-		return
+		return 0
 	}
 	cl.Status = s
-	now := c.clock.Now()
+	id := c.logLocked(cl, s)
+	if s == Success {
+		c.talks[cl.ID] = &talk{logID: id}
+	}
+	c.markLocked(bucketCalls, cl.ID, *cl)
+	c.publishProgressLocked(cl, s, id)
+	return id
+}
+
+// logLocked writes an entry of the campaign log, a call's new status,
+// and returns its id; c.mu held.
+func (c *Center) logLocked(cl *Call, s CallStatus) int {
 	entry := LogEntry{
-		ID: c.newIDLocked(bucketLog), Time: now, Phone: cl.Phone, Queue: cl.Queue, Kind: cl.Kind,
+		ID: c.newIDLocked(bucketLog), Time: c.clock.Now(), Phone: cl.Phone, Queue: cl.Queue, Kind: cl.Kind,
 		CampaignID: cl.CampaignID, CallID: cl.ID, Status: s, Retry: cl.Retries, UniqueID: cl.UniqueID,
 		Trunk: cl.Trunk, Duration: cl.Duration, Agent: cl.Agent,
 	}
 	c.logs = append(c.logs, entry)
 	c.markLocked(bucketLog, entry.ID, entry)
-	c.markLocked(bucketCalls, cl.ID, *cl)
+	return entry.ID
+}
+
+// publishProgressLocked publishes EventCallProgress: the call, in state s,
+// written to the log as entry logID; c.mu held.
+func (c *Center) publishProgressLocked(cl *Call, s CallStatus, logID int) {
 	if c.e != nil {
 		c.e.Publish(dialog.Event{Kind: EventCallProgress, LegID: cl.LegID, To: cl.Phone, Queue: cl.Queue, Agent: cl.Agent,
-			State: string(s), Campaign: cl.CampaignID, CampaignCall: cl.ID})
+			State: string(s), Campaign: cl.CampaignID, CampaignCall: cl.ID, CampaignLog: logID})
 	}
 }
 

@@ -7,11 +7,13 @@ import (
 // An incoming campaign follows the calls of its queue: each caller who
 // joins the queue while the campaign is active gets a call record, with
 // the contacts its caller id matches, and the record follows the call to
-// its agent and its end, as an outgoing one does.
+// its agent and its end, as an outgoing one does. With
+// Options.TrackQueues, the callers of every other queue get one too, of
+// campaign 0.
 
 // incomingLocked makes the record of a caller who joined the queue of an
-// active incoming campaign; nil when no such campaign has that queue.
-// c.mu held.
+// active incoming campaign, or of any queue when the Center tracks them
+// all; nil otherwise. c.mu held.
 func (c *Center) incomingLocked(ev dialog.Event) *Call {
 	var cp *Campaign
 	for _, x := range c.campaigns {
@@ -21,15 +23,19 @@ func (c *Center) incomingLocked(ev dialog.Event) *Call {
 			}
 		}
 	}
-	if cp == nil || c.e == nil {
+	if (cp == nil && !c.track) || c.e == nil {
 		return nil
+	}
+	campaignID := 0
+	if cp != nil {
+		campaignID = cp.ID
 	}
 	info, ok := c.e.Leg(ev.LegID)
 	if !ok {
 		return nil
 	}
 	cl := &Call{
-		ID: c.newIDLocked(bucketCalls), CampaignID: cp.ID, Kind: Incoming, Phone: info.From, Queue: cp.Queue,
+		ID: c.newIDLocked(bucketCalls), CampaignID: campaignID, Kind: Incoming, Phone: info.From, Queue: ev.Queue,
 		LegID: info.ID, UniqueID: info.SIPCallID, Retries: 1,
 	}
 	for _, ct := range MatchContacts(c.contactsLocked(), info.From) {

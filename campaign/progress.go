@@ -8,9 +8,11 @@ import (
 )
 
 // pumpKinds are the events that move campaign calls on: their legs'
-// progress, and the queue's handling of them.
+// progress, and the queue's handling of them (an agent who holds a call
+// holds its caller's leg).
 var pumpKinds = []dialog.EventKind{
 	dialog.EventLegRinging, dialog.EventLegEarly, dialog.EventLegAnswered, dialog.EventLegEnded,
+	dialog.EventLegHeld, dialog.EventLegResumed,
 	"queue.joined", "queue.agent_connected",
 }
 
@@ -112,9 +114,37 @@ func (c *Center) progress(ev dialog.Event) {
 			d.pace.connected(ev.Wait)
 		}
 		c.setStatusLocked(cl, Success)
+	case dialog.EventLegHeld, dialog.EventLegResumed:
+		c.holdLocked(cl, ev.Kind == dialog.EventLegHeld)
 	case dialog.EventLegEnded:
 		c.endedLocked(cl, ev, d)
 	}
+}
+
+// talk is what the Center keeps of a call talking to its agent: the log
+// entry of its Success, which its end refers to, and whether its caller
+// is on hold.
+type talk struct {
+	logID int
+	held  bool
+}
+
+// holdLocked records a talking call's caller put on hold or taken off
+// it: a log entry OnHold or OffHold, published as the call's progress,
+// while its status stays Success, so that its end is still a talked
+// call's. A hold of a call not talking, or a second one, is no change.
+// c.mu held.
+func (c *Center) holdLocked(cl *Call, held bool) {
+	t := c.talks[cl.ID]
+	if cl.Status != Success || t == nil || t.held == held {
+		return
+	}
+	t.held = held
+	s := OffHold
+	if held {
+		s = OnHold
+	}
+	c.publishProgressLocked(cl, s, c.logLocked(cl, s))
 }
 
 // endedLocked records how a call's leg ended: a conversation's end, or a
@@ -124,6 +154,11 @@ func (c *Center) endedLocked(cl *Call, ev dialog.Event, d *dialer) {
 	delete(c.byLeg, cl.LegID)
 	cl.LegID = ""
 	cp := c.campaigns[cl.CampaignID]
+	var logID int // the log entry of the talked call's final status
+	if t := c.talks[cl.ID]; t != nil {
+		logID = t.logID
+		delete(c.talks, cl.ID)
+	}
 	switch cl.Status {
 	case Success:
 		cl.LinkEnd, cl.Duration = now, now.Sub(cl.LinkStart)
@@ -131,13 +166,13 @@ func (c *Center) endedLocked(cl *Call, ev dialog.Event, d *dialer) {
 			d.pace.talked(cl.Duration)
 		}
 		if cp != nil && cp.ShortCall > 0 && cl.Duration < cp.ShortCall {
-			c.setStatusLocked(cl, ShortCall)
+			logID = c.setStatusLocked(cl, ShortCall)
 		} else {
 			c.markLocked(bucketCalls, cl.ID, *cl)
 		}
 		if c.e != nil {
 			c.e.Publish(dialog.Event{Kind: EventCallEnded, LegID: ev.LegID, To: cl.Phone, Queue: cl.Queue, Agent: cl.Agent,
-				State: string(cl.Status), Duration: cl.Duration, Campaign: cl.CampaignID, CampaignCall: cl.ID})
+				State: string(cl.Status), Duration: cl.Duration, Campaign: cl.CampaignID, CampaignCall: cl.ID, CampaignLog: logID})
 		}
 	case OnQueue, OnHold, OffHold:
 		c.failedLocked(cl, Abandoned)
