@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/netip"
 	"path/filepath"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"pbx/campaign"
 	"pbx/config"
 	"pbx/dialog"
+	"pbx/eccp"
 	"pbx/logging"
 	"pbx/media"
 	"pbx/metrics"
@@ -44,6 +44,7 @@ type Node struct {
 	web    *web.Server
 	rwi    *rwi.Server
 	bots   *agentrpc.Server // Agent RPC; nil when agent_rpc.listen is ""
+	eccp   *eccp.Server     // ECCP; nil when eccp.listen is ""
 	queues *queue.Center
 	camps  *campaign.Center // campaigns and the outbound dialer
 	pruner *store.Pruner    // deletes what retention no longer keeps
@@ -220,6 +221,7 @@ func (s *Node) Start(ctx context.Context) error {
 	s.camps, err = campaign.New(campaign.Options{
 		Engine: s.engine, Store: s.store, Agents: queueAgents{s.queues}, Clock: s.clock, Logger: s.logs.For("campaign"),
 		TrunkLimits: trunkLimits(s.cfg.Trunks),
+		TrackQueues: s.cfg.ECCP.Listen != "", // ECCP names every queue's caller by a call id
 	})
 	if err != nil {
 		return fmt.Errorf("campaigns: %w", err)
@@ -243,12 +245,15 @@ func (s *Node) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := s.startECCP(); err != nil {
+		return err
+	}
 	if s.cfg.HTTP.Listen != "" {
 		s.web = web.New(web.Options{
 			Engine: s.engine, Location: s.loc, Guard: s.guard, Store: s.store,
 			Recordings: s.rec, RecordingsToken: s.cfg.Recordings.Token,
 			Metrics: s.mx.Handler(), Logger: s.logs.For("web"), Contact: s.queues, Campaigns: s.camps,
-			Handlers: map[string]http.Handler{rwi.Path: s.rwi},
+			Handlers: s.httpHandlers(),
 		})
 		if err := s.web.Start(s.cfg.HTTP.Listen); err != nil {
 			return err
@@ -328,6 +333,22 @@ func (s *Node) AgentRPCAddr() string {
 	return s.bots.Addr().String()
 }
 
+// ECCPAddr is the address ECCP listens on, "" when it is off.
+func (s *Node) ECCPAddr() string {
+	if s.eccp == nil {
+		return ""
+	}
+	return s.eccp.Addr()
+}
+
+// ECCPTLSAddr is the address ECCP listens on over TLS, "" when it does not.
+func (s *Node) ECCPTLSAddr() string {
+	if s.eccp == nil {
+		return ""
+	}
+	return s.eccp.TLSAddr()
+}
+
 // Metrics is the node's Prometheus registry, where higher packages add
 // their own collectors.
 func (s *Node) Metrics() *metrics.Metrics { return s.mx }
@@ -375,6 +396,13 @@ func (s *Node) Shutdown(ctx context.Context) error {
 	}
 	if s.bots != nil {
 		s.bots.Close()
+	}
+	if s.eccp != nil { // after the drain, as Agent RPC: consoles see their calls end
+		ectx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := s.eccp.Close(ectx); err != nil {
+			s.log.Warn("stop eccp", "error", err)
+		}
+		cancel()
 	}
 	if s.web != nil {
 		hctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

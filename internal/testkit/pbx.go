@@ -41,6 +41,7 @@ func StartPBX(t testing.TB, dataDir string, opts ...PBXOption) *PBX {
 	cfg.SIP.ExternalIP = "127.0.0.1"
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.AgentRPC.Listen = "127.0.0.1:0"
+	cfg.ECCP.Listen = "127.0.0.1:0" // never the fixed default port: tests run side by side
 	cfg.Media.RTPPortMin, cfg.Media.RTPPortMax = 0, 0
 	cfg.Calls.RingTimeout = 5 * time.Second
 	cfg.Calls.DrainTimeout = 2 * time.Second
