@@ -9,7 +9,7 @@ import (
 )
 
 // fixedListeners stands for a running node's listen addresses.
-type fixedListeners struct{ http, bots string }
+type fixedListeners struct{ http, bots, eccp, eccpTLS string }
 
 func (f fixedListeners) SIPAddr(t string) netip.AddrPort {
 	if t == "UDP" {
@@ -21,6 +21,10 @@ func (f fixedListeners) SIPAddr(t string) netip.AddrPort {
 func (f fixedListeners) HTTPAddr() string { return f.http }
 
 func (f fixedListeners) AgentRPCAddr() string { return f.bots }
+
+func (f fixedListeners) ECCPAddr() string { return f.eccp }
+
+func (f fixedListeners) ECCPTLSAddr() string { return f.eccpTLS }
 
 // The banner shows the RWI endpoint when tokens exist; the embedded demo
 // token's secret is printed with its warning, a configured secret never.
@@ -120,5 +124,55 @@ func TestBannerAgentRPC(t *testing.T) {
 	printBanner(&b, demo, fixedListeners{})
 	if strings.Contains(b.String(), "Agent RPC") {
 		t.Errorf("Agent RPC shown while off:\n%s", b.String())
+	}
+}
+
+// The banner shows where consoles connect over ECCP; the embedded demo
+// client's and agents' secrets are printed with their warning, configured
+// ones never; nothing when ECCP is off.
+func TestBannerECCP(t *testing.T) {
+	demo, err := config.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := config.Parse("my.yaml", []byte("eccp:\n  clients:\n    - username: crm\n      password: very-secret\n"+
+		"agents:\n  - id: \"7001\"\n    pin: \"864209\"\n    eccp_password: agent-secret\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		cfg       *config.Config
+		l         fixedListeners
+		want, not []string
+	}{
+		{"demo", demo, fixedListeners{eccp: "[::]:20005"}, []string{
+			"  ECCP     [::]:20005  (agent consoles; from 127.0.0.0/8, ::1/128)",
+			"    agentconsole agentconsole  (demo secret: change it)",
+			"    Agent/9001   ECCP agent password eccp9001  (demo secret: change it)",
+			"    SIP/1003     ECCP agent password eccp1003  (demo secret: change it)",
+		}, nil},
+		{"demo with TLS", demo, fixedListeners{eccp: "127.0.0.1:20005", eccpTLS: "127.0.0.1:20006"},
+			[]string{"  ECCP     127.0.0.1:20005  (agent consoles, TLS 127.0.0.1:20006; from"}, nil},
+		{"configured", own, fixedListeners{eccp: "127.0.0.1:20005"},
+			[]string{"    crm          (from your config)"}, []string{"very-secret", "agent-secret", "demo secret"}},
+		{"off", demo, fixedListeners{}, nil, []string{"ECCP"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			printBanner(&b, tt.cfg, tt.l)
+			out := b.String()
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("banner lacks %q:\n%s", w, out)
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(out, n) {
+					t.Errorf("banner shows %q:\n%s", n, out)
+				}
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@
 //	pbx agents [-format table|json]
 //	pbx campaign create|create-form|list|show|start|stop|import-numbers|export-results ...
 //	pbx contacts import FILE.csv | list
+//	pbx eccp client add USER PASSWORD|- | remove USER | list
 //	pbx queue-log [-from T] [-to T] [-limit N] [-format table|log|json]
 //	pbx bans
 //	pbx recordings [-since 24h] [-call ID] [-format table|csv|json] [-token T]
@@ -25,6 +26,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -61,6 +63,8 @@ func main() {
 			err = campaignCmd(os.Args[2:])
 		case "contacts":
 			err = contactsCmd(os.Args[2:])
+		case "eccp":
+			err = eccpCmd(os.Args[2:])
 		default:
 			err = run(os.Args[1:])
 		}
@@ -139,6 +143,8 @@ type listeners interface {
 	SIPAddr(transport string) netip.AddrPort
 	HTTPAddr() string
 	AgentRPCAddr() string
+	ECCPAddr() string
+	ECCPTLSAddr() string
 }
 
 // printBanner tells the operator where the PBX listens and how to reach it
@@ -178,6 +184,44 @@ func printBanner(w io.Writer, cfg *config.Config, srv listeners) {
 	printAgents(w, cfg)
 	printRWI(w, cfg, srv.HTTPAddr())
 	printAgentRPC(w, cfg, srv.AgentRPCAddr())
+	printECCP(w, cfg, srv.ECCPAddr(), srv.ECCPTLSAddr())
+}
+
+// printECCP shows where agent consoles connect over ECCP, and, like the
+// demo passwords, the embedded demo client and agent secrets; configured
+// secrets are never shown.
+func printECCP(w io.Writer, cfg *config.Config, addr, tlsAddr string) {
+	if addr == "" {
+		return
+	}
+	tlsNote := ""
+	if tlsAddr != "" {
+		tlsNote = ", TLS " + tlsAddr
+	}
+	fmt.Fprintf(w, "  ECCP     %s  (agent consoles%s; from %s)\n", addr, tlsNote, strings.Join(cfg.ECCP.AuthorizedIPs, ", "))
+	demo := cfg.File == config.DefaultName
+	if len(cfg.ECCP.Clients) > 0 {
+		fmt.Fprintln(w, "  ECCP clients (more with `pbx eccp client add`):")
+		for _, c := range cfg.ECCP.Clients {
+			secret := "(from your config)"
+			if demo {
+				secret = c.Password + "  (demo secret: change it)"
+			}
+			fmt.Fprintf(w, "    %-12s %s\n", c.Username, secret)
+		}
+	}
+	if demo {
+		for _, a := range cfg.Agents {
+			if a.ECCPPassword == "" {
+				continue
+			}
+			name := "SIP/" + a.ID
+			if a.PIN != "" {
+				name = "Agent/" + a.ID
+			}
+			fmt.Fprintf(w, "    %-12s ECCP agent password %s  (demo secret: change it)\n", name, a.ECCPPassword)
+		}
+	}
 }
 
 // printAgentRPC shows where bots connect, one URL per agent endpoint, and
