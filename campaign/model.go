@@ -144,7 +144,7 @@ type Call struct {
 	Retries    int        `json:"retries"` // tries made so far
 	Trunk      string     `json:"trunk,omitempty"`
 	Queue      string     `json:"queue,omitempty"`
-	Agent      string     `json:"agent,omitempty"` // Agent/9001 or SIP/1003, as ECCP names agents
+	Agent      string     `json:"agent,omitempty"` // the agent's id (9001); ECCP names it Agent/9001 or SIP/1003
 	LegID      string     `json:"leg_id,omitempty"`
 	UniqueID   string     `json:"uniqueid,omitempty"` // the call's SIP Call-ID
 	Failure    string     `json:"failure_cause,omitempty"`
