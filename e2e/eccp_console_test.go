@@ -295,11 +295,16 @@ func TestECCPConsoleFlow(t *testing.T) {
 	erinCall := answerWithTone(t, erin, toneC)
 	ccHears(t, "caller transferred to Erin", caller, []float64{toneC}, []float64{toneB})
 	ccHears(t, "Erin", erinCall, []float64{toneA}, nil)
-	unlinked := ecEvent(t, c, "agentunlinked", ecOfAgent(ecAgent))
-	ecInOrder(t, unlinked, []string{"calltype", "campaign_id", "call_id", "phone", "datetime_linkend", "duration", "shortcall",
-		"campaignlog_id", "queue", "agent_number"}, "agentunlinked")
-	if unlinked.Text("agentunlinked", "call_id") != callID || unlinked.Text("agentunlinked", "calltype") != "incoming" {
-		t.Errorf("agentunlinked: %s", unlinked.Raw)
+	// The agent left the call: agentunlinked now, while the caller talks
+	// on with Erin.
+	if unlinked, err := c.WaitEvent(ctxTimeout(t, 5*time.Second), "agentunlinked", ecOfAgent(ecAgent)); err != nil {
+		t.Errorf("no agentunlinked once the agent transferred the call away: %v", err)
+	} else {
+		ecInOrder(t, unlinked, []string{"calltype", "campaign_id", "call_id", "phone", "datetime_linkend", "duration", "shortcall",
+			"campaignlog_id", "queue", "agent_number"}, "agentunlinked")
+		if unlinked.Text("agentunlinked", "call_id") != callID || unlinked.Text("agentunlinked", "calltype") != "incoming" {
+			t.Errorf("agentunlinked: %s", unlinked.Raw)
+		}
 	}
 	ccHears(t, "agent line after the transfer", line, []float64{ccMusic}, []float64{toneA})
 	hangUp(t, caller, erinCall)
@@ -384,8 +389,9 @@ func TestECCPAttendedTransfer(t *testing.T) {
 	}
 	ccHears(t, "caller transferred to Erin", caller, []float64{toneC}, []float64{toneB, ccMusic})
 	ccHears(t, "Erin after the transfer", erinCall, []float64{toneA}, []float64{toneB})
-	unlinked := ecEvent(t, c, "agentunlinked", ecOfAgent(ecAgent))
-	if unlinked.Text("agentunlinked", "call_id") != linked.Text("agentlinked", "call_id") {
+	if unlinked, err := c.WaitEvent(ctxTimeout(t, 5*time.Second), "agentunlinked", ecOfAgent(ecAgent)); err != nil {
+		t.Errorf("no agentunlinked once the transfer completed: %v", err)
+	} else if unlinked.Text("agentunlinked", "call_id") != linked.Text("agentlinked", "call_id") {
 		t.Errorf("agentunlinked %s for agentlinked %s", unlinked.Raw, linked.Raw)
 	}
 	ccHears(t, "agent line after the transfer", line, []float64{ccMusic}, []float64{toneA, toneC})

@@ -164,12 +164,12 @@ func TestECCPFramingMalformed(t *testing.T) {
 		if err := c.WriteRaw([]byte(k.doc)); err != nil {
 			t.Fatal(err)
 		}
-		d, err := c.NextResponse(ecCtx(t))
-		if err != nil {
-			t.Fatalf("%s: %v", k.what, err)
+		if d, err := c.NextResponse(ctxTimeout(t, 3*time.Second)); err != nil {
+			t.Errorf("%s: no 400: %v", k.what, err)
+		} else {
+			ecGolden(t, "bad_request", d)
 		}
-		ecGolden(t, "bad_request", d)
-		if err := c.WaitClosed(ecCtx(t)); !errors.Is(err, io.EOF) {
+		if err := c.WaitClosed(ctxTimeout(t, 3*time.Second)); !errors.Is(err, io.EOF) {
 			t.Errorf("%s: after the 400: %v, want the server to close", k.what, err)
 		}
 		ecWant(t, other, "getpauses", "getpauses", "")
