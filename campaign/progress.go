@@ -74,6 +74,13 @@ func (c *Center) progress(ev dialog.Event) {
 	if cl.LegID != ev.LegID {
 		return // an older try's leg
 	}
+	if cl.UniqueID == "" && c.e != nil {
+		// Originate may return before the leg's INVITE has a Call-ID.
+		if info, ok := c.e.Leg(cl.LegID); ok && info.SIPCallID != "" {
+			cl.UniqueID = info.SIPCallID
+			c.markLocked(bucketCalls, cl.ID, *cl)
+		}
+	}
 	now := c.clock.Now()
 	d := c.dialers[cl.CampaignID]
 	switch ev.Kind {

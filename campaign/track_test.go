@@ -238,7 +238,9 @@ func TestHoldKeepsSuccess(t *testing.T) {
 }
 
 // A call talked for less than the campaign's short_call ends as
-// ShortCall, and campaign.call_ended names that entry of the log.
+// ShortCall, and campaign.call_ended names that entry of the log. A call
+// whose Originate returned before its INVITE had a Call-ID gets it from
+// its leg's events.
 func TestShortCallEndNamesItsEntry(t *testing.T) {
 	c, e, leg := trackCenter(t, false)
 	cp, err := c.CreateCampaign(Campaign{Kind: Outgoing, Name: "out", Queue: "support", ShortCall: time.Hour})
@@ -269,6 +271,11 @@ func TestShortCallEndNamesItsEntry(t *testing.T) {
 	log := c.Log(cp.ID, 1)
 	if len(log) != 1 || log[0].Status != ShortCall {
 		t.Fatalf("last entry %+v, want ShortCall", log)
+	}
+	// Originate returned before the INVITE had a Call-ID: the leg's
+	// events fill it in.
+	if info, _ := e.Leg(leg); info.SIPCallID == "" || log[0].UniqueID != info.SIPCallID {
+		t.Fatalf("uniqueid %q, want the leg's SIP Call-ID %q", log[0].UniqueID, info.SIPCallID)
 	}
 	select {
 	case ev := <-sub.C:
