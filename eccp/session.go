@@ -79,6 +79,10 @@ func (ss *session) writeLoop() {
 	for {
 		select {
 		case doc := <-ss.out:
+			if doc == nil { // flushAndClose: all before it is written
+				ss.close("closed after its answer")
+				return
+			}
 			ss.conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
 			if _, err := ss.conn.Write(doc); err != nil {
 				ss.close("write: " + err.Error())
@@ -90,26 +94,27 @@ func (ss *session) writeLoop() {
 	}
 }
 
-// flushAndClose writes what is queued, then closes: logout, and the
-// answer to a malformed document.
-func (ss *session) flushAndClose(why string) {
-	for {
-		select {
-		case doc := <-ss.out:
-			ss.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			if _, err := ss.conn.Write(doc); err != nil {
-				ss.close(why)
-				return
-			}
-		default:
-			ss.close(why)
-			return
-		}
+// flushAndClose has the write loop write what is queued, then close:
+// logout, and the answer to a malformed document.
+func (ss *session) flushAndClose() {
+	select {
+	case ss.out <- nil:
+	case <-ss.done:
+	default:
+		go ss.close("too slow")
 	}
 }
 
+// readLoop reads and answers requests until the client goes, the
+// session idles out, or a document ends it (logout, malformed input: the
+// write loop closes the connection once the answer is out).
 func (ss *session) readLoop() {
-	defer ss.close("read loop ended")
+	graceful := false
+	defer func() {
+		if !graceful {
+			ss.close("read loop ended")
+		}
+	}()
 	sp := newSplitter(maxDocument)
 	buf := make([]byte, 16<<10)
 	for {
@@ -124,12 +129,14 @@ func (ss *session) readLoop() {
 				if serr != nil {
 					ss.srv.log.Info("eccp malformed input: session closed", "remote", ss.remote, "error", serr)
 					ss.badRequestAndClose()
+					graceful = true
 					return
 				}
 				if !ok {
 					break
 				}
 				if !ss.request(doc) {
+					graceful = true
 					return
 				}
 			}
@@ -148,7 +155,7 @@ func (ss *session) readLoop() {
 // without id, and closes the connection, as dialerd does.
 func (ss *session) badRequestAndClose() {
 	ss.send(encode(el("response", failure(400, "Bad request"))))
-	ss.flushAndClose("malformed document")
+	ss.flushAndClose()
 }
 
 // request handles one document; false when the session is over.
@@ -169,7 +176,7 @@ func (ss *session) request(doc []byte) bool {
 	resp := el("response", body).attr("id", id)
 	ss.send(encode(resp))
 	if closeAfter {
-		ss.flushAndClose("logout")
+		ss.flushAndClose()
 		return false
 	}
 	return true

@@ -253,8 +253,10 @@ type splitter struct {
 	start int // start of the current document, -1 before it begins
 	depth int
 	state scanState
-	quote byte // inside a tag: the quote character of an open attribute value
-	max   int  // the largest document accepted
+	quote byte     // inside a tag: the quote character of an open attribute value
+	tag   int      // where the current tag's name starts
+	open  []string // the names of the elements open, to catch a mismatched end tag at once
+	max   int      // the largest document accepted
 }
 
 type scanState int
@@ -307,9 +309,12 @@ func (s *splitter) next() (doc []byte, ok bool, err error) {
 				if s.depth == 0 {
 					return nil, false, fmt.Errorf("%w: an end tag with no start", errMalformed)
 				}
-				s.state = sEnd
+				s.state, s.tag = sEnd, s.pos+1
 			default:
-				s.state, s.quote = sStart, 0
+				if s.depth >= maxDepth {
+					return nil, false, fmt.Errorf("%w: nested too deep", errMalformed)
+				}
+				s.state, s.quote, s.tag = sStart, 0, s.pos
 			}
 		case sPI:
 			if c == '>' && s.buf[s.pos-1] == '?' {
@@ -347,12 +352,17 @@ func (s *splitter) next() (doc []byte, ok bool, err error) {
 				s.state = sText
 				if s.buf[s.pos-1] != '/' {
 					s.depth++
+					s.open = append(s.open, tagName(s.buf[s.tag:s.pos]))
 				} else if s.depth == 0 {
 					return s.cut(), true, nil
 				}
 			}
 		case sEnd:
 			if c == '>' {
+				if name := tagName(s.buf[s.tag:s.pos]); name != s.open[len(s.open)-1] {
+					return nil, false, fmt.Errorf("%w: </%s> closes <%s>", errMalformed, name, s.open[len(s.open)-1])
+				}
+				s.open = s.open[:len(s.open)-1]
 				s.state = sText
 				s.depth--
 				if s.depth == 0 {
@@ -363,6 +373,14 @@ func (s *splitter) next() (doc []byte, ok bool, err error) {
 		s.pos++
 	}
 	return nil, false, s.limit()
+}
+
+// tagName is the name at the start of a tag's bytes.
+func tagName(b []byte) string {
+	if i := bytes.IndexAny(b, " \t\r\n/"); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
 }
 
 // limit refuses a document larger than max.

@@ -114,3 +114,18 @@ func TestParseDoc(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitterMismatch(t *testing.T) {
+	for _, in := range []string{`<request id="1"><getpauses></request>`, `<request><a></a ></b></request>`, strings.Repeat("<a>", maxDepth+1)} {
+		s := newSplitter(1 << 16)
+		s.feed([]byte(in))
+		if _, _, err := s.next(); err == nil {
+			t.Errorf("%q: no error", in)
+		}
+	}
+	s := newSplitter(1 << 16)
+	s.feed([]byte(`<request id="1"><a ></a	><b/></request >`))
+	if _, ok, err := s.next(); !ok || err != nil {
+		t.Errorf("names with spaces: ok %v, err %v", ok, err)
+	}
+}
