@@ -13,7 +13,7 @@ import (
 var pumpKinds = []dialog.EventKind{
 	dialog.EventLegRinging, dialog.EventLegEarly, dialog.EventLegAnswered, dialog.EventLegEnded,
 	dialog.EventLegHeld, dialog.EventLegResumed,
-	"queue.joined", "queue.agent_connected",
+	"queue.joined", "queue.agent_connected", "agent.state_changed",
 }
 
 // pumpBuffer is the event pump's subscription buffer.
@@ -60,6 +60,10 @@ func (c *Center) callOfLocked(ev dialog.Event) *Call {
 func (c *Center) progress(ev dialog.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if ev.Kind == "agent.state_changed" {
+		c.agentLeftLocked(ev)
+		return
+	}
 	cl := c.callOfLocked(ev)
 	if cl == nil && ev.Kind == "queue.joined" {
 		cl = c.incomingLocked(ev)
@@ -157,10 +161,8 @@ func (c *Center) holdLocked(cl *Call, held bool) {
 // endedLocked records how a call's leg ended: a conversation's end, or a
 // failure to be retried as the campaign says; c.mu held.
 func (c *Center) endedLocked(cl *Call, ev dialog.Event, d *dialer) {
-	now := c.clock.Now()
 	delete(c.byLeg, cl.LegID)
 	cl.LegID = ""
-	cp := c.campaigns[cl.CampaignID]
 	var logID int // the log entry of the talked call's final status
 	if t := c.talks[cl.ID]; t != nil {
 		logID = t.logID
@@ -168,18 +170,8 @@ func (c *Center) endedLocked(cl *Call, ev dialog.Event, d *dialer) {
 	}
 	switch cl.Status {
 	case Success:
-		cl.LinkEnd, cl.Duration = now, now.Sub(cl.LinkStart)
-		if d != nil {
-			d.pace.talked(cl.Duration)
-		}
-		if cp != nil && cp.ShortCall > 0 && cl.Duration < cp.ShortCall {
-			logID = c.setStatusLocked(cl, ShortCall)
-		} else {
-			c.markLocked(bucketCalls, cl.ID, *cl)
-		}
-		if c.e != nil {
-			c.e.Publish(dialog.Event{Kind: EventCallEnded, LegID: ev.LegID, To: cl.Phone, Queue: cl.Queue, Agent: cl.Agent,
-				State: string(cl.Status), Duration: cl.Duration, Campaign: cl.CampaignID, CampaignCall: cl.ID, CampaignLog: logID})
+		if cl.LinkEnd.IsZero() { // else its agent left it before (a transfer): told then
+			c.linkEndedLocked(cl, ev.LegID, logID, d)
 		}
 	case OnQueue, OnHold, OffHold:
 		c.failedLocked(cl, Abandoned)
@@ -194,5 +186,42 @@ func (c *Center) endedLocked(cl *Call, ev dialog.Event, d *dialer) {
 		default:
 			c.failedLocked(cl, Failure)
 		}
+	}
+}
+
+// agentLeftLocked ends the link of the call an agent talked on when the
+// agent leaves it while its caller stays (a transfer): the agent's state
+// moved on from the call. c.mu held.
+func (c *Center) agentLeftLocked(ev dialog.Event) {
+	if ev.State == "on-call" || ev.State == "on-hold" || ev.Agent == "" {
+		return
+	}
+	for id, t := range c.talks {
+		cl := c.calls[id]
+		if cl == nil || cl.Agent != ev.Agent || cl.Status != Success || !cl.LinkEnd.IsZero() {
+			continue
+		}
+		delete(c.talks, id)
+		c.linkEndedLocked(cl, cl.LegID, t.logID, c.dialers[cl.CampaignID])
+	}
+}
+
+// linkEndedLocked records the end of a call's talk with its agent: its
+// duration, ShortCall under the campaign's threshold, and
+// EventCallEnded. c.mu held.
+func (c *Center) linkEndedLocked(cl *Call, legID string, logID int, d *dialer) {
+	now := c.clock.Now()
+	cl.LinkEnd, cl.Duration = now, now.Sub(cl.LinkStart)
+	if d != nil {
+		d.pace.talked(cl.Duration)
+	}
+	if cp := c.campaigns[cl.CampaignID]; cp != nil && cp.ShortCall > 0 && cl.Duration < cp.ShortCall {
+		logID = c.setStatusLocked(cl, ShortCall)
+	} else {
+		c.markLocked(bucketCalls, cl.ID, *cl)
+	}
+	if c.e != nil {
+		c.e.Publish(dialog.Event{Kind: EventCallEnded, LegID: legID, To: cl.Phone, Queue: cl.Queue, Agent: cl.Agent,
+			State: string(cl.Status), Duration: cl.Duration, Campaign: cl.CampaignID, CampaignCall: cl.ID, CampaignLog: logID})
 	}
 }
