@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -143,6 +144,41 @@ func TestECCPFramingCoalesced(t *testing.T) {
 	}
 	if st := docs[slices.IndexFunc(docs, func(d *testkit.ECCPDoc) bool { return d.ID() == "12" })]; st.Text("getagentstatus_response", "status") != "paused" {
 		t.Errorf("getagentstatus between pause and unpause: %s", st.Raw)
+	}
+
+	// 100 breaks and their ends in one write: each response right after
+	// its own event, never an event more.
+	all, want = nil, nil
+	for i := range 100 {
+		id := strconv.Itoa(100 + 2*i)
+		all = append(all, testkit.ECCPRequest(id, "pauseagent", me+"<pause_type>"+strconv.Itoa(1+i%3)+"</pause_type>")...)
+		all = append(all, testkit.ECCPRequest(strconv.Itoa(101+2*i), "unpauseagent", me)...)
+		want = append(want, "pausestart", id, "pauseend", strconv.Itoa(101+2*i))
+	}
+	m = c.Mark()
+	if err := c.WriteRaw(all); err != nil {
+		t.Fatal(err)
+	}
+	for range 200 {
+		if _, err := c.NextResponse(ecCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen = nil
+	for _, d := range c.Since(m) {
+		switch {
+		case !d.IsEvent():
+			seen = append(seen, d.ID())
+		case d.Name() != "queuemembership":
+			seen = append(seen, d.Name())
+		}
+	}
+	if !slices.Equal(seen, want) {
+		i := 0
+		for i < min(len(seen), len(want)) && seen[i] == want[i] {
+			i++
+		}
+		t.Fatalf("100 coalesced breaks: the stream departs at %d: got %v, want %v", i, seen[i:min(len(seen), i+8)], want[i:min(len(want), i+8)])
 	}
 }
 
