@@ -157,12 +157,14 @@ func (t *tracker) sync(id string) {
 	if a == nil {
 		return
 	}
+	// The state is read under t.mu: a sync that locks later sees a later
+	// state, so a stale read never undoes what was told.
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	st, ok := t.s.q.Agent(id)
 	if !ok {
 		return
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	was := t.views[id]
 	now := viewOf(st, was)
 	t.views[id] = now
