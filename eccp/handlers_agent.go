@@ -218,10 +218,12 @@ func eccpStatus(st queue.AgentStatus) string {
 // callchannel.
 func (s *Server) agentStatusNodes(a *agentRef, flat bool) []*node {
 	st, _ := s.q.Agent(a.ID)
-	return s.statusNodes(a, st, flat)
+	return s.statusNodes(a, st, s.track.logging(a.ID), flat)
 }
 
-func (s *Server) statusNodes(a *agentRef, st queue.AgentStatus, flat bool) []*node {
+// statusNodes are agentStatusNodes of a status read already; logging is
+// the extension of the agent's login call in progress, if any.
+func (s *Server) statusNodes(a *agentRef, st queue.AgentStatus, logging string, flat bool) []*node {
 	status := eccpStatus(st)
 	out := []*node{tx("status", status)}
 	ext := ""
@@ -229,7 +231,7 @@ func (s *Server) statusNodes(a *agentRef, st queue.AgentStatus, flat bool) []*no
 	case st.State != queue.StateLoggedOut:
 		ext = agentExtension(a, st)
 	default:
-		ext = s.track.logging(a.ID) // offline with a channel: entering the PIN
+		ext = logging // offline with a channel: entering the PIN
 	}
 	if ext != "" {
 		ch := "SIP/" + ext
@@ -304,8 +306,8 @@ func shortStamp(t, now time.Time) string {
 }
 
 // membershipNodes are the children of queuemembership.
-func (s *Server) membershipNodes(a *agentRef, st queue.AgentStatus) []*node {
-	out := append([]*node{tx("agent_number", a.Name)}, s.statusNodes(a, st, true)...)
+func (s *Server) membershipNodes(a *agentRef, st queue.AgentStatus, logging string) []*node {
+	out := append([]*node{tx("agent_number", a.Name)}, s.statusNodes(a, st, logging, true)...)
 	qs := el("queues")
 	for _, q := range st.Queues {
 		qs.add(tx("queue", q))

@@ -196,7 +196,11 @@ func (t *tracker) sync(id string) {
 		t.s.emit("agentloggedout", a.Name, tx("agent", a.Name))
 	}
 	if !slices.Equal(now.queues, was.queues) {
-		t.s.emit("queuemembership", a.Name, t.s.membershipNodes(a, st)...)
+		logging := ""
+		if lc := t.logins[id]; lc != nil {
+			logging = lc.ext
+		}
+		t.s.emit("queuemembership", a.Name, t.s.membershipNodes(a, st, logging)...)
 	}
 }
 
