@@ -45,15 +45,20 @@ func (c *Center) pump(sub *dialog.Subscription) {
 	}
 }
 
-// callOfLocked finds the campaign call an event is about: by the owner its leg
-// carries (set when the dialer placed it), else by its leg; c.mu held.
+// callOfLocked finds the campaign call an event is about: by its leg, else
+// by the owner its leg carries (set when the dialer placed it: its first
+// events may come before Originate returns); c.mu held. The leg comes
+// first: a talked call's caller sent back to a queue is a new record's.
 func (c *Center) callOfLocked(ev dialog.Event) *Call {
+	if cl := c.byLeg[ev.LegID]; cl != nil {
+		return cl
+	}
 	if id, ok := strings.CutPrefix(ev.Owner, ownerPrefix); ok {
 		if n, err := strconv.Atoi(id); err == nil {
 			return c.calls[n]
 		}
 	}
-	return c.byLeg[ev.LegID]
+	return nil
 }
 
 // progress moves a campaign call on by one event.
@@ -65,6 +70,10 @@ func (c *Center) progress(ev dialog.Event) {
 		return
 	}
 	cl := c.callOfLocked(ev)
+	if cl != nil && ev.Kind == "queue.joined" && cl.LegID == ev.LegID && (cl.Status == Success || cl.Status == ShortCall) {
+		c.requeuedLocked(cl)
+		cl = nil
+	}
 	if cl == nil && ev.Kind == "queue.joined" {
 		cl = c.incomingLocked(ev)
 	}
@@ -204,6 +213,22 @@ func (c *Center) agentLeftLocked(ev dialog.Event) {
 		delete(c.talks, id)
 		c.linkEndedLocked(cl, cl.LegID, t.logID, c.dialers[cl.CampaignID])
 	}
+}
+
+// requeuedLocked lets go of a talked call whose agent sent its caller to
+// a queue (a transfer): its talk has ended, and the caller is a new
+// caller there, with a record of its own if the queue's calls get one.
+// So a talked call never turns Abandoned, to be dialled again. c.mu held.
+func (c *Center) requeuedLocked(cl *Call) {
+	if t := c.talks[cl.ID]; t != nil {
+		delete(c.talks, cl.ID)
+		if cl.LinkEnd.IsZero() {
+			c.linkEndedLocked(cl, cl.LegID, t.logID, c.dialers[cl.CampaignID])
+		}
+	}
+	delete(c.byLeg, cl.LegID)
+	cl.LegID = ""
+	c.markLocked(bucketCalls, cl.ID, *cl)
 }
 
 // linkEndedLocked records the end of a call's talk with its agent: its

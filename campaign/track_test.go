@@ -286,3 +286,75 @@ func TestShortCallEndNamesItsEntry(t *testing.T) {
 		t.Fatal("no call_ended")
 	}
 }
+
+// An agent who transfers a caller back into a queue ends the talk of the
+// caller's record, which stays a Success (never Abandoned, never dialled
+// again), and the caller waits as a new caller with a record of its own,
+// whether the agent's state or the caller's joining comes first.
+func TestTransferBackToQueue(t *testing.T) {
+	tests := []struct {
+		name       string
+		agentFirst bool
+	}{
+		{"agent leaves, then the caller joins", true},
+		{"the caller joins, then the agent leaves", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, e, leg := trackCenter(t, true)
+			sub, err := e.Subscribe(dialog.EventFilter{Kinds: []dialog.EventKind{EventCallEnded}, Buffer: 8})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Close()
+			c.progress(dialog.Event{Kind: "queue.joined", LegID: leg, Queue: "support"})
+			c.progress(dialog.Event{Kind: "queue.agent_connected", LegID: leg, Queue: "support", Agent: "9001"})
+			first, _ := c.CallOfLeg(leg)
+			left := dialog.Event{Kind: "agent.state_changed", Agent: "9001", State: "wrapup"}
+			joined := dialog.Event{Kind: "queue.joined", LegID: leg, Queue: "sales"}
+			if tt.agentFirst {
+				c.progress(left)
+				c.progress(joined)
+			} else {
+				c.progress(joined)
+				c.progress(left)
+			}
+			second, ok := c.CallOfLeg(leg)
+			if !ok || second.ID == first.ID || second.Queue != "sales" || second.Status != OnQueue || second.CampaignID != 0 {
+				t.Fatalf("the caller in the second queue: %+v %v, want a new record OnQueue", second, ok)
+			}
+			c.progress(dialog.Event{Kind: "queue.agent_connected", LegID: leg, Queue: "sales", Agent: "1003"})
+			c.progress(dialog.Event{Kind: dialog.EventLegEnded, LegID: leg, Cause: "normal"})
+
+			var ended []int
+			for len(ended) < 2 {
+				select {
+				case ev := <-sub.C:
+					ended = append(ended, ev.CampaignCall)
+					if ev.State != string(Success) {
+						t.Errorf("call_ended %+v, want Success", ev)
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatalf("call_ended of %v, want both calls", ended)
+				}
+			}
+			if !slices.Equal(ended, []int{first.ID, second.ID}) {
+				t.Fatalf("call_ended of %v, want %d then %d", ended, first.ID, second.ID)
+			}
+			for _, id := range []int{first.ID, second.ID} {
+				if cl, _ := c.Call(id); cl.Status != Success || cl.LinkEnd.IsZero() || cl.LegID != "" {
+					t.Errorf("call %d after its end: %+v", id, cl)
+				}
+			}
+			var statuses []CallStatus
+			for _, l := range c.Log(0, 0) {
+				if l.CallID == first.ID {
+					statuses = append(statuses, l.Status)
+				}
+			}
+			if want := []CallStatus{OnQueue, Success}; !slices.Equal(statuses, want) {
+				t.Fatalf("log of the first call %v, want %v", statuses, want)
+			}
+		})
+	}
+}
