@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
@@ -356,5 +357,32 @@ func TestECCPAgentInactivity(t *testing.T) {
 	ev := ecEvent(t, c, "agentloggedout", ecOfAgent(ecMember))
 	if idle := ev.Received.Sub(last); idle < 2*time.Second || idle > 4*time.Second {
 		t.Errorf("logged out %s after the last ping, want 2 s (the timeout) to 3 s", idle)
+	}
+}
+
+// TestECCPShutdown: the PBX stops with consoles connected, one of them
+// idle and one in the middle of a request stream: it stops within its
+// drain, and each console sees its connection closed.
+func TestECCPShutdown(t *testing.T) {
+	p, _ := ecPBX(t)
+	idle, _ := ecConsole(t, p)
+	busy, _ := ecConsole(t, p)
+	for range 50 {
+		busy.Send("getpauses", "")
+	}
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		p.Stop()
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the PBX does not stop while ECCP sessions are open")
+	}
+	for _, c := range []*testkit.ECCPClient{idle, busy} {
+		if err := c.WaitClosed(ecCtx(t)); err == nil || errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("a console after the PBX stopped: %v, want its connection closed", err)
+		}
 	}
 }
