@@ -355,8 +355,10 @@ func TestECCPAgentInactivity(t *testing.T) {
 		t.Fatalf("after 3.5 s of pings with a 2 s timeout: %s", d.Raw)
 	}
 	ev := ecEvent(t, c, "agentloggedout", ecOfAgent(ecMember))
-	if idle := ev.Received.Sub(last); idle < 2*time.Second || idle > 4*time.Second {
-		t.Errorf("logged out %s after the last ping, want 2 s (the timeout) to 3 s", idle)
+	// The PBX checks idle agents every second; last was taken a moment
+	// after the PBX took the ping.
+	if idle := ev.Received.Sub(last); idle < 1900*time.Millisecond || idle > 4*time.Second {
+		t.Errorf("logged out %s after the last ping, want the 2 s timeout and at most 2 s more", idle)
 	}
 }
 
