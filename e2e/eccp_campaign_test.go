@@ -34,6 +34,11 @@ func TestECCPOutgoingCampaign(t *testing.T) {
 
 	c, cookie := ecConsole(t, x.p)
 	quiet, _ := ecConsole(t, x.p)
+	// callprogress is nobody's: a console filtered to another agent that
+	// asked for it gets it.
+	filtered, _ := ecConsole(t, x.p)
+	ecReq(t, filtered, "filterbyagent", "<agent_number>SIP/999</agent_number>")
+	ecWant(t, filtered, "callprogress_ok", "callprogress", "<enable>1</enable>")
 	ecWant(t, c, "callprogress_ok", "callprogress", "<enable>1</enable>")
 	me := ecAgentArgs(cookie, "SIP/201", "pw")
 	ecReq(t, c, "loginagent", me+"<extension>1101</extension>")
@@ -85,6 +90,12 @@ func TestECCPOutgoingCampaign(t *testing.T) {
 	for _, d := range quiet.Docs() {
 		if d.Name() == "callprogress" {
 			t.Errorf("a console that did not enable callprogress got %s", d.Raw)
+		}
+	}
+	ecEvent(t, filtered, "callprogress", func(d *testkit.ECCPDoc) bool { return d.Text("callprogress", "new_status") == "OnQueue" })
+	for _, d := range filtered.Docs() {
+		if d.Name() == "agentlinked" {
+			t.Errorf("a console filtered to SIP/999 got %s", d.Raw)
 		}
 	}
 

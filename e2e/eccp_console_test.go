@@ -110,7 +110,7 @@ func TestECCPConsoleFlow(t *testing.T) {
 	})
 	alice, bob, erin := phone(t, p, "1001"), phone(t, p, "1002"), phone(t, p, "1004")
 	center := p.Campaigns()
-	if n, _, err := center.ImportContacts(strings.NewReader("first_name,last_name,phone,cedula_ruc\nAna,Uno,1001,0911111111\n")); err != nil || n != 1 {
+	if n, _, err := center.ImportContacts(strings.NewReader("first_name,last_name,phone,cedula_ruc\nAna,Uño & Co,1001,0911111111\n")); err != nil || n != 1 {
 		t.Fatalf("import contacts: %d, %v", n, err)
 	}
 	contactID := center.Contacts()[0].ID
@@ -124,7 +124,7 @@ func TestECCPConsoleFlow(t *testing.T) {
 		t.Fatalf("create form: %v", err)
 	}
 	cp, err := center.CreateCampaign(campaign.Campaign{Kind: campaign.Incoming, Name: "support line", Queue: "support",
-		Status: campaign.Active, Forms: []int{form.ID}, Script: "Greet the caller by name."})
+		Status: campaign.Active, Forms: []int{form.ID}, Script: "Greet the caller by name. ¡Olé!"})
 	if err != nil {
 		t.Fatalf("create campaign: %v", err)
 	}
@@ -143,7 +143,10 @@ func TestECCPConsoleFlow(t *testing.T) {
 	ecWant(t, c, "mixmonitormute_notincall", "mixmonitormute", me)
 	ecWant(t, c, "mixmonitorunmute_notincall", "mixmonitorunmute", me)
 	d := ecReq(t, c, "getqueuescript", "<queue>support</queue>")
-	if d.Text("getqueuescript_response", "script") != "Greet the caller by name." {
+	// Non-ASCII goes out as character references (the client fails the
+	// test on any raw byte over 0x7F).
+	if d.Text("getqueuescript_response", "script") != "Greet the caller by name. ¡Olé!" ||
+		!strings.Contains(string(d.Raw), "<script>Greet the caller by name. &#xA1;Ol&#xE9;!</script>") {
 		t.Errorf("getqueuescript support: %s", d.Raw)
 	}
 
@@ -161,6 +164,9 @@ func TestECCPConsoleFlow(t *testing.T) {
 	contact := linked.Find("agentlinked", "matching_contacts", "contact")
 	if contact.Attr("id") != strconv.Itoa(contactID) {
 		t.Errorf("agentlinked's matching contact: %s", linked.Raw)
+	}
+	if !strings.Contains(string(linked.Raw), "<label>last_name</label><value>U&#xF1;o &amp; Co</value>") {
+		t.Errorf("agentlinked: the contact's last name not escaped as dialerd does: %s", linked.Raw)
 	}
 	if a := contact.Children("attribute"); len(a) < 3 || a[0].TextOf("label") != "first_name" || a[0].TextOf("value") != "Ana" ||
 		a[0].TextOf("order") != "1" || !slices.Equal(a[0].Names(), []string{"label", "value", "order"}) {

@@ -177,9 +177,12 @@ func TestECCPAgentLoggedOut(t *testing.T) {
 // it; an unfiltered one hears all.
 func TestECCPDynamicMember(t *testing.T) {
 	p, _ := ecPBX(t)
+	anon := ecDial(t, p) // connected, never logged in: no events
 	c, cookie := ecConsole(t, p)
 	other, _ := ecConsole(t, p)
 	ecReq(t, other, "filterbyagent", "<agent_number>Agent/9001</agent_number>")
+	mine, _ := ecConsole(t, p)
+	ecReq(t, mine, "filterbyagent", "<agent_number>SIP/1003</agent_number>")
 	me := ecAgentArgs(cookie, ecMember, ecMemberPass)
 
 	d := ecReq(t, c, "loginagent", me+"<extension>1003</extension>")
@@ -276,6 +279,10 @@ func TestECCPDynamicMember(t *testing.T) {
 				t.Errorf("a console filtered to Agent/9001 got %s", d.Raw)
 			}
 		}
+		ecEvent(t, mine, name, ecOfAgent(ecMember)) // filtered to SIP/1003: gets them
+	}
+	if docs := anon.Docs(); len(docs) > 0 {
+		t.Errorf("a session never logged in got %s", docs[0].Raw)
 	}
 }
 
