@@ -367,6 +367,22 @@ func TestECCPAgentLoginFails(t *testing.T) {
 		t.Errorf("the line hung up in a break: events %v, want pauseend then agentloggedout", ev)
 	}
 	ecWant(t, c, "pingagent_notfound", "pingagent", me)
+
+	// logoutagent while the login call still rings: the PBX stops
+	// calling the extension.
+	ecWant(t, c, "loginagent_logging", "loginagent", me+"<extension>1002</extension>")
+	in, err = bob.Incoming(5 * time.Second)
+	if err != nil {
+		t.Fatalf("the PBX does not call 1002: %v", err)
+	}
+	in.Ring()
+	ecWant(t, c, "logoutagent_ok", "logoutagent", me)
+	select {
+	case <-in.Cancelled():
+	case <-time.After(5 * time.Second):
+		t.Errorf("1002 still rings 5 s after logoutagent")
+	}
+	ecWant(t, c, "getagentstatus_offline", "getagentstatus", "<agent_number>Agent/9001</agent_number>")
 }
 
 // TestECCPAttendedTransfer: atxfercall to 1004 holds the caller (music)
