@@ -330,6 +330,28 @@ func TestECCPConsoleFlow(t *testing.T) {
 		t.Errorf("the agent's line after logoutagent: %v", err)
 	}
 	ecWant(t, c, "getagentstatus_offline", "getagentstatus", "<agent_number>Agent/9001</agent_number>")
+
+	// The day's summary: the session, the break and the call. It is
+	// read from the queue log in the store, which the PBX writes in
+	// batches a moment behind: asked again until the session's end is
+	// in (no event tells).
+	var day *testkit.ECCPNode
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		d = ecReq(t, c, "getagentactivitysummary", "")
+		for _, a := range d.Children("getagentactivitysummary_response", "agents") {
+			if a.TextOf("agentchannel") == ecAgent {
+				day = a
+			}
+		}
+		if day.Has("lastsessionend") || time.Now().After(deadline) {
+			break
+		}
+	}
+	q := day.Find("callsummary", "incoming", "queue")
+	if logged, _ := strconv.Atoi(day.TextOf("logintime")); logged < 1 || q.Attr("id") != "support" || q.TextOf("num_calls") != "1" ||
+		!ecOrdered(day.Names(), []string{"agentchannel", "agentname", "logintime", "callsummary", "lastsessionstart", "lastsessionend", "lastpausestart", "lastpauseend"}) {
+		t.Errorf("getagentactivitysummary after the day: %s", d.Raw)
+	}
 }
 
 // TestECCPAgentLoginFails: a login call answered and hung up before the
