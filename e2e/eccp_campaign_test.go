@@ -150,6 +150,20 @@ func TestECCPOutgoingCampaign(t *testing.T) {
 	if len(d.Children("getcampaignlist_response", "campaigns")) != 0 {
 		t.Errorf("getcampaignlist of incoming campaigns: %s", d.Raw)
 	}
+	// Incoming campaigns first, then by id; offset and limit page it.
+	in, err := center.CreateCampaign(campaign.Campaign{Kind: campaign.Incoming, Name: "inbound", Queue: "sales", Status: campaign.Inactive})
+	if err != nil {
+		t.Fatalf("create campaign: %v", err)
+	}
+	d = ecReq(t, c, "getcampaignlist", "")
+	if cs := d.Children("getcampaignlist_response", "campaigns"); len(cs) != 2 || cs[0].TextOf("id") != strconv.Itoa(in.ID) ||
+		cs[0].TextOf("type") != "incoming" || cs[0].TextOf("status") != "inactive" || cs[1].TextOf("id") != campaignID {
+		t.Errorf("getcampaignlist: %s", d.Raw)
+	}
+	d = ecReq(t, c, "getcampaignlist", "<offset>1</offset><limit>1</limit>")
+	if cs := d.Children("getcampaignlist_response", "campaigns"); len(cs) != 1 || cs[0].TextOf("id") != campaignID {
+		t.Errorf("getcampaignlist offset 1 limit 1: %s", d.Raw)
+	}
 	d = ecReq(t, c, "campaignlog", "<campaign_type>outgoing</campaign_type><campaign_id>"+campaignID+"</campaign_id>")
 	var logged []string
 	for _, e := range d.Children("campaignlog_response", "logentries") {
