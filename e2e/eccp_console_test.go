@@ -130,6 +130,7 @@ func TestECCPConsoleFlow(t *testing.T) {
 	}
 
 	c, cookie := ecConsole(t, p)
+	ecWant(t, c, "callprogress_ok", "callprogress", "<enable>1</enable>")
 	me := ecAgentArgs(cookie, ecAgent, ecAgentPass)
 	line := ecLoginStatic(t, p, c, cookie, bob)
 	ecWant(t, c, "loginagent_loggedin", "loginagent", me+"<extension>1002</extension>")
@@ -218,6 +219,10 @@ func TestECCPConsoleFlow(t *testing.T) {
 	}
 	ecGolden(t, "event_pausestart_hold", ecEvent(t, c, "pausestart", ecOfAgent(ecAgent)))
 	ccHears(t, "caller on hold", caller, []float64{ccMusic}, []float64{toneB})
+	ev := ecEvent(t, c, "callprogress", func(d *testkit.ECCPDoc) bool { return d.Text("callprogress", "new_status") == "OnHold" })
+	if ev.Text("callprogress", "call_id") != callID || ev.Text("callprogress", "campaign_type") != "incoming" {
+		t.Errorf("callprogress OnHold: %s", ev.Raw)
+	}
 	d = ecReq(t, c, "hold", me)
 	ecFailure(t, d, 417, "Agent already in hold")
 	d = ecReq(t, c, "getagentstatus", "<agent_number>Agent/9001</agent_number>")
@@ -228,6 +233,9 @@ func TestECCPConsoleFlow(t *testing.T) {
 	ecWant(t, c, "unhold_ok", "unhold", me)
 	ecGolden(t, "event_pauseend_hold", ecEvent(t, c, "pauseend", ecOfAgent(ecAgent)))
 	ccHears(t, "caller off hold", caller, []float64{toneB}, []float64{ccMusic})
+	ecEvent(t, c, "callprogress", func(d *testkit.ECCPDoc) bool {
+		return d.Text("callprogress", "new_status") == "OffHold" && d.Text("callprogress", "call_id") == callID
+	})
 	ecWant(t, c, "unhold_ok", "unhold", me)
 
 	// The recording: muted, then unmuted, each with its event first.
