@@ -449,3 +449,33 @@ func TestECCPAttendedTransfer(t *testing.T) {
 	ccHears(t, "agent line after the transfer", line, []float64{ccMusic}, []float64{toneA, toneC})
 	hangUp(t, caller, erinCall)
 }
+
+// TestECCPLoginTimeout: with eccp.login_timeout 1s, a login call
+// answered and left at the PIN prompt is hung up 1 s after loginagent,
+// and agentfailedlogin follows.
+func TestECCPLoginTimeout(t *testing.T) {
+	p, _ := ecPBX(t, func(c *config.Config) { c.ECCP.LoginTimeout = time.Second })
+	bob := phone(t, p, "1002")
+	c, cookie := ecConsole(t, p)
+	sent := time.Now()
+	ecWant(t, c, "loginagent_logging", "loginagent", ecAgentArgs(cookie, ecAgent, ecAgentPass)+"<extension>1002</extension>")
+	in, err := bob.Incoming(5 * time.Second)
+	if err != nil {
+		t.Fatalf("the PBX does not call 1002: %v", err)
+	}
+	call, err := in.Answer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := call.WaitHears(5*time.Second, ccPassword); err != nil {
+		t.Fatalf("no PIN prompt: %v", err)
+	}
+	if err := call.WaitEnded(5 * time.Second); err != nil {
+		t.Fatalf("the login call left at the PIN prompt: %v", err)
+	}
+	if took := time.Since(sent); took < time.Second {
+		t.Errorf("the login call was hung up %s after loginagent, want the 1 s login timeout", took)
+	}
+	ecGolden(t, "event_agentfailedlogin", ecEvent(t, c, "agentfailedlogin", ecOfAgent(ecAgent)))
+	ecWant(t, c, "getagentstatus_offline", "getagentstatus", "<agent_number>Agent/9001</agent_number>")
+}
