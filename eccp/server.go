@@ -189,10 +189,14 @@ func (s *Server) Close(ctx context.Context) error {
 		s.tlsLn.Close()
 	}
 	s.mu.Lock()
+	open := make([]*session, 0, len(s.sessions))
 	for ss := range s.sessions {
-		ss.close("server stopping")
+		open = append(open, ss)
 	}
 	s.mu.Unlock()
+	for _, ss := range open { // close takes s.mu to forget the session
+		ss.close("server stopping")
+	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
