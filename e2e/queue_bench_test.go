@@ -207,6 +207,9 @@ func qbStartPBX(tb testing.TB, yaml string) (*node.Node, func()) {
 	if cfg.AgentRPC.Listen != "" {
 		cfg.AgentRPC.Listen = "127.0.0.1:0" // never the fixed default port: tests run side by side
 	}
+	if cfg.ECCP.Listen != "" {
+		cfg.ECCP.Listen = "127.0.0.1:0"
+	}
 	cfg.Media.RTPPortMin, cfg.Media.RTPPortMax = 0, 0 // the kernel's ports: tests running meanwhile hold some of any fixed range
 	var w io.Writer = io.Discard
 	if os.Getenv("PBX_TEST_LOG") != "" {
