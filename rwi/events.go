@@ -68,7 +68,9 @@ func (s *Server) route(ev dialog.Event) {
 		return
 	}
 	if ev.Kind == campaign.EventCallProgress {
-		s.routeCampaign(ev)
+		if ev.Campaign != 0 { // not the record of a queue call in no campaign, which ECCP has made
+			s.routeCampaign(ev)
+		}
 		return
 	}
 	var targets []*session
