@@ -10,6 +10,8 @@ import (
 
 // outQueue bounds the documents waiting to be written to one session: a
 // client that stops reading is closed rather than slowing the others.
+// The queue grows only as documents wait, so an idle session costs
+// little.
 const outQueue = 4096
 
 // session is one client connection. Requests are handled one at a time,
@@ -19,9 +21,12 @@ type session struct {
 	srv    *Server
 	conn   net.Conn
 	remote string
-	out    chan []byte
 	done   chan struct{}
 	once   sync.Once
+
+	qmu     sync.Mutex
+	pending [][]byte      // documents to write, in order; a nil one closes after the ones before
+	wake    chan struct{} // signals the write loop that pending has documents
 
 	mu       sync.Mutex
 	user     string // "" until login
@@ -31,7 +36,7 @@ type session struct {
 }
 
 func newSession(srv *Server, c net.Conn) *session {
-	return &session{srv: srv, conn: c, remote: c.RemoteAddr().String(), out: make(chan []byte, outQueue), done: make(chan struct{})}
+	return &session{srv: srv, conn: c, remote: c.RemoteAddr().String(), done: make(chan struct{}), wake: make(chan struct{}, 1)}
 }
 
 // close ends the session once; what is queued is dropped.
@@ -52,12 +57,20 @@ func (ss *session) loggedUser() string {
 
 // send queues a document; a session that cannot keep up is closed.
 func (ss *session) send(doc []byte) {
-	select {
-	case ss.out <- doc:
-	case <-ss.done:
-	default:
+	ss.qmu.Lock()
+	full := len(ss.pending) >= outQueue
+	if !full {
+		ss.pending = append(ss.pending, doc)
+	}
+	ss.qmu.Unlock()
+	if full {
 		ss.srv.log.Warn("eccp session too slow: closed", "remote", ss.remote)
 		go ss.close("too slow")
+		return
+	}
+	select {
+	case ss.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -78,7 +91,15 @@ func (ss *session) event(ev outEvent) bool {
 func (ss *session) writeLoop() {
 	for {
 		select {
-		case doc := <-ss.out:
+		case <-ss.wake:
+		case <-ss.done:
+			return
+		}
+		ss.qmu.Lock()
+		docs := ss.pending
+		ss.pending = nil
+		ss.qmu.Unlock()
+		for _, doc := range docs {
 			if doc == nil { // flushAndClose: all before it is written
 				ss.close("closed after its answer")
 				return
@@ -88,22 +109,13 @@ func (ss *session) writeLoop() {
 				ss.close("write: " + err.Error())
 				return
 			}
-		case <-ss.done:
-			return
 		}
 	}
 }
 
 // flushAndClose has the write loop write what is queued, then close:
 // logout, and the answer to a malformed document.
-func (ss *session) flushAndClose() {
-	select {
-	case ss.out <- nil:
-	case <-ss.done:
-	default:
-		go ss.close("too slow")
-	}
-}
+func (ss *session) flushAndClose() { ss.send(nil) }
 
 // readLoop reads and answers requests until the client goes, the
 // session idles out, or a document ends it (logout, malformed input: the

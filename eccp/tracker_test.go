@@ -25,16 +25,16 @@ func listener(t *testing.T, f *fixture) *session {
 
 // queued are the names of the events queued to ss so far.
 func queued(ss *session) []string {
+	ss.qmu.Lock()
+	docs := ss.pending
+	ss.pending = nil
+	ss.qmu.Unlock()
 	var out []string
-	for {
-		select {
-		case doc := <-ss.out:
-			body := strings.TrimPrefix(string(doc), declaration+"<event><")
-			out = append(out, body[:strings.IndexAny(body, ">/")])
-		default:
-			return out
-		}
+	for _, doc := range docs {
+		body := strings.TrimPrefix(string(doc), declaration+"<event><")
+		out = append(out, body[:strings.IndexAny(body, ">/")])
 	}
+	return out
 }
 
 func TestTrackerEvents(t *testing.T) {
