@@ -23,6 +23,7 @@ func (s *Server) callProgress(ev dialog.Event) {
 		return
 	}
 	entry, _ := s.camp.LogEntry(ev.CampaignLog)
+	s.scheduledProgress(c, campaign.CallStatus(ev.State))
 	switch campaign.CallStatus(ev.State) {
 	case campaign.Success:
 		a := s.nameOf(c.Agent)
@@ -45,6 +46,26 @@ func (s *Server) callProgress(ev dialog.Event) {
 			tx("campaign_type", string(c.Kind)), opt("campaign_id", campaignID(c)), txi("call_id", c.ID),
 			tx("phone", c.Phone), opt("queue", c.Queue))
 	}
+}
+
+// scheduledProgress tells the agent a call was scheduled to
+// (schedulecall with sameagent) that it is being dialled
+// (schedulecallstart), or that it failed (schedulecallfailed).
+func (s *Server) scheduledProgress(c campaign.Call, st campaign.CallStatus) {
+	if c.WantAgent == "" {
+		return
+	}
+	ev := ""
+	switch st {
+	case campaign.Placing:
+		ev = "schedulecallstart"
+	case campaign.Failure, campaign.NoAnswer, campaign.Abandoned:
+		ev = "schedulecallfailed"
+	default:
+		return
+	}
+	a := s.nameOf(c.WantAgent)
+	s.emit(ev, a, tx("agent_number", a), tx("calltype", string(c.Kind)), opt("campaign_id", campaignID(c)), txi("call_id", c.ID))
 }
 
 // callEnded turns campaign.call_ended into agentunlinked.
