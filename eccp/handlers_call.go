@@ -139,7 +139,7 @@ func recordingMute(ctx context.Context, ss *session, args *xnode, name string, m
 	s.emitRecording(a, st, muted)
 	if muted && timeout > 0 {
 		leg := st.CallLegID
-		s.clock.AfterFunc(time.Duration(timeout)*time.Second, func() {
+		s.afterFunc(time.Duration(timeout)*time.Second, func() {
 			if now, ok := s.q.Agent(a.ID); ok && now.CallLegID == leg {
 				if err := s.q.MuteRecording(s.ctx, a.ID, false); err == nil {
 					s.emitRecording(a, now, false)

@@ -207,13 +207,32 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 }
 
-// goRun runs f on a goroutine the server owns: Close waits for it.
+// goRun runs f on a goroutine the server owns: Close waits for it. It
+// is called from the server's own goroutines (or before Start returns),
+// so the wait group never counts up from zero while Close waits.
 func (s *Server) goRun(f func()) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		f()
 	}()
+}
+
+// afterFunc runs f after d, unless Close came first; Close waits for an
+// f that has started. The check and the count are made under s.mu, which
+// Close takes after cancelling and before waiting.
+func (s *Server) afterFunc(d time.Duration, f func()) dialog.Timer {
+	return s.clock.AfterFunc(d, func() {
+		s.mu.Lock()
+		if s.ctx.Err() != nil {
+			s.mu.Unlock()
+			return
+		}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		defer s.wg.Done()
+		f()
+	})
 }
 
 func (s *Server) accept(ln net.Listener) {

@@ -65,7 +65,7 @@ func (ss *session) send(doc []byte) {
 	ss.qmu.Unlock()
 	if full {
 		ss.srv.log.Warn("eccp session too slow: closed", "remote", ss.remote)
-		go ss.close("too slow")
+		ss.srv.goRun(func() { ss.close("too slow") }) // not here: emit holds the server's lock, which close takes
 		return
 	}
 	select {

@@ -314,7 +314,7 @@ func (t *tracker) beginLogin(ctx context.Context, a *agentRef, ext string) error
 	}
 	t.logins[a.ID] = lc
 	if d := t.s.cfg.LoginTimeout; d > 0 {
-		lc.timer = t.s.clock.AfterFunc(d, func() {
+		lc.timer = t.s.afterFunc(d, func() {
 			t.s.log.Info("eccp agent login timed out", "agent", a.ID)
 			t.s.e.Hangup(t.s.ctx, lc.leg, dialog.CauseNormal)
 		})
