@@ -44,16 +44,11 @@ func (s *Server) agentByName(name string) (*agentRef, int, string) {
 	return a, 0, ""
 }
 
-// agentList is every configured agent, in config order.
-func (s *Server) agentList() []*agentRef { return s.agents }
-
 // nameOf is the ECCP name of an agent id ("9001" → "Agent/9001"); an
 // unknown id is named as a static agent.
 func (s *Server) nameOf(id string) string {
-	for _, a := range s.agents {
-		if a.ID == id {
-			return a.Name
-		}
+	if a := s.refOf(id); a != nil {
+		return a.Name
 	}
 	if id == "" || strings.Contains(id, "/") {
 		return id

@@ -93,7 +93,7 @@ func seconds(d time.Duration) string {
 	if d <= 0 {
 		return ""
 	}
-	return itoa(int(d.Round(time.Second) / time.Second))
+	return itoa(wholeSeconds(d))
 }
 
 // callStatus is a call's status as ECCP shows it: an outgoing call's as

@@ -247,10 +247,8 @@ func (s *Server) statusNodes(a *agentRef, st queue.AgentStatus, logging string, 
 			remote = "remote_channel"
 		}
 		out = append(out, tx(remote, s.remoteChannel(st.CallLegID)))
-		if s.camp != nil {
-			if c, ok := s.camp.CallOfLeg(st.CallLegID); ok {
-				cl = &c
-			}
+		if c, ok := s.callOfLeg(st.CallLegID); ok {
+			cl = &c
 		}
 	}
 	if st.State != queue.StateLoggedOut {
@@ -282,12 +280,8 @@ func (s *Server) statusNodes(a *agentRef, st queue.AgentStatus, logging string, 
 // callInfoNodes are getagentstatus's callinfo fields of a call.
 func (s *Server) callInfoNodes(c campaign.Call) []*node {
 	now := s.clock.Now()
-	campaignID := ""
-	if c.CampaignID != 0 {
-		campaignID = itoa(c.CampaignID)
-	}
 	return []*node{
-		tx("calltype", string(c.Kind)), txi("callid", c.ID), opt("campaign_id", campaignID),
+		tx("calltype", string(c.Kind)), txi("callid", c.ID), opt("campaign_id", campaignID(c)),
 		opt("queuenumber", c.Queue), tx("callnumber", c.Phone), tx("callstatus", string(c.Status)),
 		opt("trunk", c.Trunk), opt("dialstart", shortStamp(c.Originate, now)), opt("dialend", shortStamp(c.OriginateResponse, now)),
 		opt("queuestart", shortStamp(c.Join, now)), opt("linkstart", shortStamp(c.LinkStart, now)),
@@ -308,9 +302,5 @@ func shortStamp(t, now time.Time) string {
 // membershipNodes are the children of queuemembership.
 func (s *Server) membershipNodes(a *agentRef, st queue.AgentStatus, logging string) []*node {
 	out := append([]*node{tx("agent_number", a.Name)}, s.statusNodes(a, st, logging, true)...)
-	qs := el("queues")
-	for _, q := range st.Queues {
-		qs.add(tx("queue", q))
-	}
-	return append(out, qs)
+	return append(out, queuesNode(st.Queues))
 }

@@ -666,7 +666,7 @@ func (s *Server) campaignStatusBody(kind campaign.Kind, calls []campaign.Call, q
 	listed := map[string]bool{}
 	var onCalls []*agentRef
 	if s.q != nil {
-		for _, a := range s.agentList() {
+		for _, a := range s.agents {
 			st, ok := s.q.Agent(a.ID)
 			if !ok || !onCall(st) {
 				continue
@@ -681,7 +681,7 @@ func (s *Server) campaignStatusBody(kind campaign.Kind, calls []campaign.Call, q
 		listed[a.ID] = true
 		agents.add(el("agent", tx("agentchannel", a.Name)).add(s.agentStatusNodes(a, true)...))
 	}
-	for _, a := range s.agentList() {
+	for _, a := range s.agents {
 		if !listed[a.ID] && s.isMember(a, queueName) {
 			agents.add(el("agent", tx("agentchannel", a.Name)).add(s.agentStatusNodes(a, true)...))
 		}
@@ -775,21 +775,7 @@ func (s *Server) waiting(c campaign.Call) bool {
 
 // isMember reports whether an agent is a member of a queue.
 func (s *Server) isMember(a *agentRef, queueName string) bool {
-	if s.q != nil {
-		if st, ok := s.q.Agent(a.ID); ok {
-			return slices.Contains(st.Queues, queueName)
-		}
-	}
-	for _, q := range s.queues {
-		if q.Name == queueName {
-			for _, m := range q.Members {
-				if m.Agent == a.ID {
-					return true
-				}
-			}
-		}
-	}
-	return false
+	return slices.Contains(s.agentQueues(a), queueName)
 }
 
 // handleScheduleCall books a call back for the outgoing call the agent

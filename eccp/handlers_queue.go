@@ -190,7 +190,7 @@ func handleGetAgentActivitySummary(_ context.Context, ss *session, args *xnode) 
 		}
 	}
 	out := el("agents")
-	for _, a := range s.agentList() {
+	for _, a := range s.agents {
 		act := sessions[a.ID]
 		summary := el("callsummary")
 		for _, kind := range []campaign.Kind{campaign.Incoming, campaign.Outgoing} {

@@ -224,7 +224,7 @@ func (s *Server) emitPauseEnd(a *agentRef, class, brk string, from, to time.Time
 		from = to
 	}
 	kids := []*node{tx("pause_class", class), tx("pause_start", stamp(from)), tx("pause_end", stamp(to)),
-		txi("pause_duration", int(to.Sub(from).Round(time.Second)/time.Second))}
+		txi("pause_duration", wholeSeconds(to.Sub(from)))}
 	if class == "break" {
 		kids = append(kids, opt("pause_type", s.breakID(brk)), opt("pause_name", brk))
 	}
