@@ -17,6 +17,21 @@ func onCall(st queue.AgentStatus) bool {
 	return (st.State == queue.StateOnCall || st.State == queue.StateOnHold) && st.CallLegID != ""
 }
 
+// onCallChecked answers the checks of unhold and getchanvars: an agent
+// the contact center knows, logged in and on a call; failure otherwise.
+func (s *Server) onCallChecked(a *agentRef, name string) (queue.AgentStatus, *node) {
+	st, ok := s.q.Agent(a.ID)
+	switch {
+	case !ok:
+		return st, respond(name, failure(404, "Specified agent not found"))
+	case st.State == queue.StateLoggedOut:
+		return st, respond(name, failure(417, "Agent currently not logged in"))
+	case !onCall(st):
+		return st, respond(name, failure(417, "Agent not in call"))
+	}
+	return st, nil
+}
+
 // handleHold holds the agent's call: the caller hears the queue's music,
 // and pausestart (class hold) goes out before the response.
 func handleHold(ctx context.Context, ss *session, args *xnode) (*node, error) {
@@ -44,14 +59,10 @@ func handleHold(ctx context.Context, ss *session, args *xnode) (*node, error) {
 func handleUnhold(ctx context.Context, ss *session, args *xnode) (*node, error) {
 	const name = "unhold"
 	s, a := ss.srv, ss.agent(args)
-	st, ok := s.q.Agent(a.ID)
+	st, fail := s.onCallChecked(a, name)
 	switch {
-	case !ok:
-		return respond(name, failure(404, "Specified agent not found")), nil
-	case st.State == queue.StateLoggedOut:
-		return respond(name, failure(417, "Agent currently not logged in")), nil
-	case !onCall(st):
-		return respond(name, failure(417, "Agent not in call")), nil
+	case fail != nil:
+		return fail, nil
 	case !st.OnHold:
 		return success(name), nil
 	}
@@ -184,14 +195,9 @@ func campaignID(c campaign.Call) string {
 func handleGetChanVars(_ context.Context, ss *session, args *xnode) (*node, error) {
 	const name = "getchanvars"
 	s, a := ss.srv, ss.agent(args)
-	st, ok := s.q.Agent(a.ID)
-	switch {
-	case !ok:
-		return respond(name, failure(404, "Specified agent not found")), nil
-	case st.State == queue.StateLoggedOut:
-		return respond(name, failure(417, "Agent currently not logged in")), nil
-	case !onCall(st):
-		return respond(name, failure(417, "Agent not in call")), nil
+	st, fail := s.onCallChecked(a, name)
+	if fail != nil {
+		return fail, nil
 	}
 	want := map[string]bool{}
 	if v := args.child("variables"); v != nil {
