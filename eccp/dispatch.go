@@ -24,7 +24,8 @@ type request struct {
 }
 
 // requests lists every request in dialerd's order, which getrequestlist
-// reports; nothing outside this list is answered but with 501.
+// reports; nothing outside this list is answered but with 501. It is
+// filled in init, as getrequestlist's handler reads it.
 var requests []request
 
 func init() {
@@ -33,14 +34,14 @@ func init() {
 		{"filterbyagent", authLogin, handleFilterByAgent},
 		{"login", authNone, handleLogin},
 		{"logout", authNone, handleLogout},
-		{"getqueuescript", authLogin, nil},
-		{"getcampaignlist", authLogin, nil},
-		{"getincomingqueuelist", authLogin, nil},
-		{"getcampaignqueuewait", authLogin, nil},
-		{"getcampaigninfo", authLogin, nil},
-		{"getcallinfo", authLogin, nil},
-		{"setcontact", authAgent, nil},
-		{"saveformdata", authAgent, nil},
+		{"getqueuescript", authLogin, handleGetQueueScript},
+		{"getcampaignlist", authLogin, handleGetCampaignList},
+		{"getincomingqueuelist", authLogin, handleGetIncomingQueueList},
+		{"getcampaignqueuewait", authLogin, handleGetCampaignQueueWait},
+		{"getcampaigninfo", authLogin, handleGetCampaignInfo},
+		{"getcallinfo", authLogin, handleGetCallInfo},
+		{"setcontact", authAgent, handleSetContact},
+		{"saveformdata", authAgent, handleSaveFormData},
 		{"getpauses", authLogin, handleGetPauses},
 		{"loginagent", authLogin, handleLoginAgent},
 		{"logoutagent", authLogin, handleLogoutAgent},
@@ -52,26 +53,21 @@ func init() {
 		{"mixmonitormute", authAgent, handleMixMonitorMute},
 		{"mixmonitorunmute", authAgent, handleMixMonitorUnmute},
 		{"hangup", authAgent, handleHangup},
-		{"getcampaignstatus", authLogin, nil},
-		{"getincomingqueuestatus", authLogin, nil},
-		{"schedulecall", authAgent, nil},
+		{"getcampaignstatus", authLogin, handleGetCampaignStatus},
+		{"getincomingqueuestatus", authLogin, handleGetIncomingQueueStatus},
+		{"schedulecall", authAgent, handleScheduleCall},
 		{"transfercall", authAgent, handleTransferCall},
 		{"atxfercall", authAgent, handleAtxferCall},
 		{"hold", authAgent, handleHold},
 		{"unhold", authAgent, handleUnhold},
-		{"getagentqueues", authLogin, nil},
-		{"getmultipleagentqueues", authLogin, nil},
-		{"getagentactivitysummary", authLogin, nil},
+		{"getagentqueues", authLogin, handleGetAgentQueues},
+		{"getmultipleagentqueues", authLogin, handleGetMultipleAgentQueues},
+		{"getagentactivitysummary", authLogin, handleGetAgentActivitySummary},
 		{"getchanvars", authAgent, handleGetChanVars},
 		{"callprogress", authLogin, handleCallProgress},
-		{"campaignlog", authLogin, nil},
+		{"campaignlog", authLogin, handleCampaignLog},
 		{"dumpstatus", authLogin, handleDumpStatus},
 		{"refreshagents", authLogin, handleRefreshAgents},
-	}
-	for i, r := range requests {
-		if r.h == nil {
-			requests[i].h = campaignHandlers[r.name]
-		}
 	}
 }
 
@@ -88,7 +84,7 @@ func lookup(name string) (request, bool) {
 // whether the session ends after it (logout).
 func (s *Server) dispatch(ctx context.Context, ss *session, cmd *xnode) (*node, bool) {
 	r, ok := lookup(cmd.Name)
-	if !ok || r.h == nil {
+	if !ok {
 		return failure(501, "Not Implemented"), false
 	}
 	if r.auth >= authLogin && ss.loggedUser() == "" {

@@ -19,26 +19,6 @@ import (
 // where dialerd reads a NULL column the element is left out, where it
 // reads an empty one the element is written empty.
 
-// campaignHandlers are the requests of this file and of
-// handlers_queue.go; dispatch takes the ones its table leaves nil.
-var campaignHandlers = map[string]handler{
-	"getqueuescript":          handleGetQueueScript,
-	"getcampaignlist":         handleGetCampaignList,
-	"getincomingqueuelist":    handleGetIncomingQueueList,
-	"getcampaignqueuewait":    handleGetCampaignQueueWait,
-	"getcampaigninfo":         handleGetCampaignInfo,
-	"getcallinfo":             handleGetCallInfo,
-	"setcontact":              handleSetContact,
-	"saveformdata":            handleSaveFormData,
-	"getcampaignstatus":       handleGetCampaignStatus,
-	"getincomingqueuestatus":  handleGetIncomingQueueStatus,
-	"schedulecall":            handleScheduleCall,
-	"getagentqueues":          handleGetAgentQueues,
-	"getmultipleagentqueues":  handleGetMultipleAgentQueues,
-	"getagentactivitysummary": handleGetAgentActivitySummary,
-	"campaignlog":             handleCampaignLog,
-}
-
 // dateArg is the shape dialerd accepts for a date argument.
 var dateArg = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
