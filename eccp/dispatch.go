@@ -3,7 +3,6 @@ package eccp
 import (
 	"context"
 	"errors"
-	"strconv"
 )
 
 // auth is what a request needs before its handler runs.
@@ -138,17 +137,4 @@ func (s *Server) checkAgent(ss *session, args *xnode) (*agentRef, int, string) {
 func (ss *session) agent(args *xnode) *agentRef {
 	a, _, _ := ss.srv.agentByName(args.text("agent_number"))
 	return a
-}
-
-// intArg reads an optional integer argument; ok false when present and
-// not a number.
-func intArg(args *xnode, name string) (v int, present, ok bool) {
-	if !args.has(name) {
-		return 0, false, true
-	}
-	n, err := strconv.Atoi(args.text(name))
-	if err != nil {
-		return 0, true, false
-	}
-	return n, true, true
 }
