@@ -11,8 +11,6 @@ import (
 
 // Requests about agents: logging in and out, breaks, and status.
 
-func itoa(n int) string { return strconv.Itoa(n) }
-
 // handleLoginAgent logs an agent in. A static agent (Agent/ID) is called
 // at the extension: once answered, the call asks for the PIN, and
 // agentloggedin or agentfailedlogin follows. A dynamic member (SIP/ID)

@@ -1,7 +1,6 @@
 package eccp
 
 import (
-	"context"
 	"errors"
 	"net"
 	"sync"
@@ -193,18 +192,3 @@ func (ss *session) request(doc []byte) bool {
 	}
 	return true
 }
-
-// errTop is a failure written at the top of the response, outside the
-// request's own _response element: a protocol or format error.
-type errTop struct {
-	code int
-	msg  string
-}
-
-func (e errTop) Error() string { return e.msg }
-
-// badRequest is the top-level 400.
-func badRequest(msg string) error { return errTop{400, msg} }
-
-// handler answers one request with its <NAME_response>, or a errTop.
-type handler func(ctx context.Context, s *session, args *xnode) (*node, error)

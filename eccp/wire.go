@@ -33,7 +33,9 @@ func el(name string, kids ...*node) *node { return (&node{name: name}).add(kids.
 func tx(name, text string) *node { return &node{name: name, text: text} }
 
 // txi is tx of an integer.
-func txi(name string, v int) *node { return tx(name, strconv.Itoa(v)) }
+func txi(name string, v int) *node { return tx(name, itoa(v)) }
+
+func itoa(n int) string { return strconv.Itoa(n) }
 
 // opt is tx, or nil (left out) for an empty text: a NULL column in dialerd.
 func opt(name, text string) *node {
@@ -385,10 +387,7 @@ func tagName(b []byte) string {
 
 // limit refuses a document larger than max.
 func (s *splitter) limit() error {
-	if s.start >= 0 && len(s.buf)-s.start > s.max {
-		return fmt.Errorf("%w: larger than %d bytes", errMalformed, s.max)
-	}
-	if s.start < 0 && len(s.buf) > s.max {
+	if len(s.buf)-max(s.start, 0) > s.max {
 		return fmt.Errorf("%w: larger than %d bytes", errMalformed, s.max)
 	}
 	return nil
