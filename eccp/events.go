@@ -88,6 +88,11 @@ func (s *Server) callEnded(ev dialog.Event) {
 		txi("campaignlog_id", ev.CampaignLog), opt("queue", c.Queue), tx("agent_number", a))
 }
 
+// wholeSeconds is a duration rounded to whole seconds.
+func wholeSeconds(d time.Duration) int {
+	return int(d.Round(time.Second) / time.Second)
+}
+
 // seconds is a duration in whole seconds, "" for none.
 func seconds(d time.Duration) string {
 	if d <= 0 {

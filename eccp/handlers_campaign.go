@@ -47,11 +47,6 @@ func clockTime(hm string, end bool) string {
 	return hm
 }
 
-// wholeSeconds is a duration in whole seconds, rounded as events round it.
-func wholeSeconds(d time.Duration) int {
-	return int(d.Round(time.Second) / time.Second)
-}
-
 // agentIs reports whether the agent of a call record (an agent id, or an
 // ECCP name) is a.
 func agentIs(id string, a *agentRef) bool {

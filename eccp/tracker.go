@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -340,27 +339,20 @@ func (t *tracker) logging(id string) string {
 	return ""
 }
 
-// cancelLogin hangs up an agent's login call in progress.
-func (t *tracker) cancelLogin(id string) bool {
+// cancelLogin hangs up an agent's login call in progress, if any.
+func (t *tracker) cancelLogin(id string) {
 	t.mu.Lock()
 	lc := t.logins[id]
 	t.mu.Unlock()
-	if lc == nil {
-		return false
+	if lc != nil {
+		t.s.e.Hangup(t.s.ctx, lc.leg, dialog.CauseNormal)
 	}
-	t.s.e.Hangup(t.s.ctx, lc.leg, dialog.CauseNormal)
-	return true
 }
 
+// loginOf is the login call of an event's leg, nil if none.
 func (t *tracker) loginOf(ev dialog.Event) *loginCall {
-	id, ok := strings.CutPrefix(ev.Owner, loginOwner)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if ok {
-		if lc := t.logins[id]; lc != nil && lc.leg == ev.LegID {
-			return lc
-		}
-	}
 	for _, lc := range t.logins {
 		if lc.leg == ev.LegID {
 			return lc
