@@ -43,6 +43,9 @@ type Agents interface {
 var (
 	ErrNotFound = errors.New("campaign: not found")
 	ErrInvalid  = errors.New("campaign: invalid")
+	// ErrScheduled (with ErrInvalid) is a Schedule whose window overlaps
+	// one already scheduled for the same call.
+	ErrScheduled = errors.New("already scheduled then")
 )
 
 // Options are what a Center works with. With no Engine or no Agents (a

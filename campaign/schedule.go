@@ -34,7 +34,7 @@ func (c *Center) Schedule(callID int, from, to time.Time, phone, agent string) (
 	}
 	for _, x := range c.calls {
 		if x.FollowsUp == callID && x.Status == Pending && from.Before(x.NotAfter) && x.NextTry.Before(to) {
-			return Call{}, fmt.Errorf("%w: call %d is already scheduled then", ErrInvalid, callID)
+			return Call{}, fmt.Errorf("%w: call %d is %w", ErrInvalid, callID, ErrScheduled)
 		}
 	}
 	if phone == "" {

@@ -94,9 +94,9 @@ func handleLogoutAgent(ctx context.Context, ss *session, args *xnode) (*node, er
 	return respond(name, tx("status", "logged-out")), nil
 }
 
-// loggedIn answers the checks of pauseagent, unpauseagent and hold: an
-// agent the contact center knows and who is logged in; failure
-// otherwise.
+// loggedIn answers the checks of pauseagent, unpauseagent, hold and
+// schedulecall: an agent the contact center knows and who is logged in;
+// failure otherwise.
 func (s *Server) loggedIn(a *agentRef, name string) (queue.AgentStatus, *node) {
 	st, ok := s.q.Agent(a.ID)
 	if !ok {

@@ -3,11 +3,11 @@ package eccp
 import (
 	"cmp"
 	"context"
+	"errors"
 	"strings"
 	"time"
 
 	"pbx/campaign"
-	"pbx/queue"
 )
 
 // schedulecall: an outgoing call booked back by its agent, checked as
@@ -27,20 +27,9 @@ func handleScheduleCall(_ context.Context, ss *session, args *xnode) (*node, err
 		callID = phpInt(args.text("call_id"))
 	}
 	s, a := ss.srv, ss.agent(args)
-	var st struct {
-		ok, in bool
-		leg    string
-		onCall bool
-	}
-	if s.q != nil && a != nil {
-		q, ok := s.q.Agent(a.ID)
-		st.ok, st.in, st.onCall, st.leg = ok, ok && q.State != queue.StateLoggedOut, ok && onCall(q), q.CallLegID
-	}
-	switch {
-	case !st.ok:
-		return fail(404, "Agent not found or not logged in through ECCP")
-	case !st.in:
-		return fail(417, "Agent currently not logged in")
+	st, notIn := s.loggedIn(a, name)
+	if notIn != nil {
+		return notIn, nil
 	}
 	sameAgent := args.has("sameagent") && phpInt(args.text("sameagent")) != 0
 	newPhone, hasPhone := args.text("newphone"), args.has("newphone")
@@ -87,8 +76,8 @@ func handleScheduleCall(_ context.Context, ss *session, args *xnode) (*node, err
 		c, found = s.camp.Call(callID)
 		found = found && c.Kind == campaign.Outgoing
 	}
-	if !found && st.onCall { // the call the agent is on
-		c, found = s.callOfLeg(st.leg)
+	if !found && onCall(st) { // the call the agent is on
+		c, found = s.callOfLeg(st.CallLegID)
 	}
 	if !found || c.Kind != campaign.Outgoing {
 		return fail(417, "Not in outgoing call")
@@ -132,7 +121,7 @@ func handleScheduleCall(_ context.Context, ss *session, args *xnode) (*node, err
 		agent = a.ID
 	}
 	if _, err := s.camp.Schedule(c.ID, from, to, newPhone, agent); err != nil {
-		if strings.Contains(err.Error(), "already scheduled") {
+		if errors.Is(err, campaign.ErrScheduled) {
 			return fail(417, "Found duplicate scheduled call")
 		}
 		s.log.Warn("eccp schedulecall", "call", c.ID, "agent", a.Name, "error", err)
