@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 
 	"pbx/campaign"
@@ -185,7 +186,7 @@ func handleSetContact(_ context.Context, ss *session, args *xnode) (*node, error
 		if errors.Is(err, campaign.ErrNotFound) {
 			return respond(name, failure(404, "Contact ID not found")), nil
 		}
-		return nil, err
+		return nil, fmt.Errorf("setcontact: call %d, contact %d: %w", callID, contactID, err)
 	}
 	return success(name), nil
 }
