@@ -4,13 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/netip"
 
 	"pbx/clients"
 	"pbx/eccp"
 	"pbx/rwi"
+	"pbx/web"
 )
 
 // startECCP starts the ECCP server when eccp.listen is set.
@@ -43,9 +42,9 @@ func (s *Node) startECCP() error {
 func (s *Node) httpHandlers() map[string]http.Handler {
 	return map[string]http.Handler{
 		rwi.Path:                  s.rwi,
-		"GET " + ECCPClientsPath:  loopbackOnly(http.HandlerFunc(s.listECCPClients)),
-		"POST " + ECCPClientsPath: loopbackOnly(http.HandlerFunc(s.addECCPClient)),
-		"DELETE " + ECCPClientsPath + "/{username}": loopbackOnly(http.HandlerFunc(s.removeECCPClient)),
+		"GET " + ECCPClientsPath:  web.LoopbackOnly(http.HandlerFunc(s.listECCPClients)),
+		"POST " + ECCPClientsPath: web.LoopbackOnly(http.HandlerFunc(s.addECCPClient)),
+		"DELETE " + ECCPClientsPath + "/{username}": web.LoopbackOnly(http.HandlerFunc(s.removeECCPClient)),
 	}
 }
 
@@ -123,18 +122,4 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(v)
-}
-
-// loopbackOnly refuses requests from anywhere but this machine, as the
-// HTTP listener's own admin routes do.
-func loopbackOnly(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host, _, _ := net.SplitHostPort(r.RemoteAddr)
-		a, err := netip.ParseAddr(host)
-		if err != nil || !a.Unmap().IsLoopback() {
-			http.Error(w, "forbidden", http.StatusForbidden)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
 }

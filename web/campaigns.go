@@ -78,7 +78,7 @@ const (
 // An unknown campaign is 404; a campaign or form that cannot be, or a bad
 // parameter, is 400 with the reason.
 func (s *Server) campaignRoutes(mux *http.ServeMux) {
-	handle := func(pattern string, f http.HandlerFunc) { mux.Handle(pattern, loopbackOnly(f)) }
+	handle := func(pattern string, f http.HandlerFunc) { mux.Handle(pattern, LoopbackOnly(f)) }
 	handle("GET /api/campaigns", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, nonNil(s.camps.Campaigns()))
 	})

@@ -40,10 +40,10 @@ const DefaultHistory = 24 * time.Hour
 //
 // Times are RFC 3339; to is excluded.
 func (s *Server) contactRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /api/queues", loopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /api/queues", LoopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, nonNil(s.cc.Queues()))
 	})))
-	mux.Handle("GET /api/queues/{name}", loopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /api/queues/{name}", LoopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, ok := s.cc.Queue(r.PathValue("name"))
 		if !ok {
 			http.Error(w, "no such queue", http.StatusNotFound)
@@ -51,11 +51,11 @@ func (s *Server) contactRoutes(mux *http.ServeMux) {
 		}
 		writeJSON(w, q)
 	})))
-	mux.Handle("GET /api/queues/{name}/history", loopbackOnly(http.HandlerFunc(s.serveQueueHistory)))
-	mux.Handle("GET /api/agents", loopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /api/queues/{name}/history", LoopbackOnly(http.HandlerFunc(s.serveQueueHistory)))
+	mux.Handle("GET /api/agents", LoopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, nonNil(s.cc.Agents()))
 	})))
-	mux.Handle("GET /api/queue_log", loopbackOnly(http.HandlerFunc(s.serveQueueLog)))
+	mux.Handle("GET /api/queue_log", LoopbackOnly(http.HandlerFunc(s.serveQueueLog)))
 }
 
 func (s *Server) serveQueueHistory(w http.ResponseWriter, r *http.Request) {

@@ -133,12 +133,12 @@ func (s *Server) Handler() http.Handler {
 	rec := s.rec.Handler(s.token)
 	mux.Handle("/recordings", rec)
 	mux.Handle("/recordings/", rec)
-	mux.Handle("GET /api/cdr", loopbackOnly(http.HandlerFunc(s.serveCDR)))
-	mux.Handle("GET /api/cdr/export", loopbackOnly(http.HandlerFunc(s.serveCDRExport)))
-	mux.Handle("GET /api/bans", loopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /api/cdr", LoopbackOnly(http.HandlerFunc(s.serveCDR)))
+	mux.Handle("GET /api/cdr/export", LoopbackOnly(http.HandlerFunc(s.serveCDRExport)))
+	mux.Handle("GET /api/bans", LoopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, s.guard.Bans())
 	})))
-	mux.Handle("GET /api/registrations", loopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /api/registrations", LoopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, s.loc.All())
 	})))
 	if s.cc != nil {
@@ -151,14 +151,15 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle(pattern, h)
 	}
 	// Profiles for whoever runs the PBX, from the machine itself.
-	mux.Handle("/debug/pprof/", loopbackOnly(http.HandlerFunc(pprof.Index)))
-	mux.Handle("/debug/pprof/profile", loopbackOnly(http.HandlerFunc(pprof.Profile)))
+	mux.Handle("/debug/pprof/", LoopbackOnly(http.HandlerFunc(pprof.Index)))
+	mux.Handle("/debug/pprof/profile", LoopbackOnly(http.HandlerFunc(pprof.Profile)))
 	return mux
 }
 
-// loopbackOnly keeps the admin API to the machine itself: it lists call
-// records and addresses, which are nobody else's business.
-func loopbackOnly(h http.Handler) http.Handler {
+// LoopbackOnly keeps the admin API to the machine itself: it lists call
+// records and addresses, which are nobody else's business. The node's
+// own admin routes (the ECCP clients) go behind it too.
+func LoopbackOnly(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, _, _ := net.SplitHostPort(r.RemoteAddr)
 		a, err := netip.ParseAddr(host)
