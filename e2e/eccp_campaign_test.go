@@ -26,6 +26,31 @@ func ecPasswords(c *config.Config) {
 	}
 }
 
+// ecLoginSIP201 logs agent SIP/201 in on 1101 from console c and waits
+// for agentloggedin; it returns the agent's arguments for requests.
+func ecLoginSIP201(t *testing.T, c *testkit.ECCPClient, cookie string) string {
+	t.Helper()
+	me := ecAgentArgs(cookie, "SIP/201", "pw")
+	ecReq(t, c, "loginagent", me+"<extension>1101</extension>")
+	ecEvent(t, c, "agentloggedin", ecOfAgent("SIP/201"))
+	return me
+}
+
+// ecOutgoingCampaign creates an inactive progressive campaign of queue
+// sales, one channel, that calls these numbers.
+func ecOutgoingCampaign(t *testing.T, center *campaign.Center, name string, rows ...campaign.NumberRow) campaign.Campaign {
+	t.Helper()
+	cp, err := center.CreateCampaign(campaign.Campaign{Kind: campaign.Outgoing, Name: name, Queue: "sales",
+		Status: campaign.Inactive, Mode: campaign.Progressive, MaxChannels: 1, RingTimeout: 5 * time.Second, CallerID: "5550100"})
+	if err != nil {
+		t.Fatalf("create campaign: %v", err)
+	}
+	if n, err := center.AddNumbers(cp.ID, rows); err != nil || n != len(rows) {
+		t.Fatalf("add numbers: %d, %v", n, err)
+	}
+	return cp
+}
+
 func TestECCPOutgoingCampaign(t *testing.T) {
 	x := qrStart(t, qrAgents(1), []config.Queue{{Name: "sales", Members: qrMembers(nil, "201")}}, cdUsers, ecPasswords)
 	customer := cdExt(1)
@@ -40,21 +65,12 @@ func TestECCPOutgoingCampaign(t *testing.T) {
 	ecReq(t, filtered, "filterbyagent", "<agent_number>SIP/999</agent_number>")
 	ecWant(t, filtered, "callprogress_ok", "callprogress", "<enable>1</enable>")
 	ecWant(t, c, "callprogress_ok", "callprogress", "<enable>1</enable>")
-	me := ecAgentArgs(cookie, "SIP/201", "pw")
-	ecReq(t, c, "loginagent", me+"<extension>1101</extension>")
-	ecEvent(t, c, "agentloggedin", ecOfAgent("SIP/201"))
+	me := ecLoginSIP201(t, c, cookie)
 
 	center := x.p.Campaigns()
-	cp, err := center.CreateCampaign(campaign.Campaign{Kind: campaign.Outgoing, Name: "renewals", Queue: "sales",
-		Status: campaign.Inactive, Mode: campaign.Progressive, MaxChannels: 1, RingTimeout: 5 * time.Second, CallerID: "5550100"})
-	if err != nil {
-		t.Fatalf("create campaign: %v", err)
-	}
-	if n, err := center.AddNumbers(cp.ID, []campaign.NumberRow{{Phone: customer, Attributes: []campaign.Attribute{
+	cp := ecOutgoingCampaign(t, center, "renewals", campaign.NumberRow{Phone: customer, Attributes: []campaign.Attribute{
 		{Label: "name", Value: "Ana Uno", Order: 1}, {Label: "plan", Value: "Gold", Order: 2},
-	}}}); err != nil || n != 1 {
-		t.Fatalf("add numbers: %d, %v", n, err)
-	}
+	}})
 	callID := strconv.Itoa(center.Calls(cp.ID)[0].ID)
 	campaignID := strconv.Itoa(cp.ID)
 	m := c.Mark()

@@ -231,6 +231,9 @@ func TestECCPConsoleFlow(t *testing.T) {
 	}
 	m = c.Mark()
 	ecWant(t, c, "unhold_ok", "unhold", me)
+	if ev := c.EventsSince(m); !slices.Contains(ev, "pauseend") {
+		t.Errorf("unhold: events %v before the response, want pauseend", ev)
+	}
 	ecGolden(t, "event_pauseend_hold", ecEvent(t, c, "pauseend", ecOfAgent(ecAgent)))
 	ccHears(t, "caller off hold", caller, []float64{toneB}, []float64{ccMusic})
 	ecEvent(t, c, "callprogress", func(d *testkit.ECCPDoc) bool {
@@ -362,16 +365,10 @@ func TestECCPConsoleFlow(t *testing.T) {
 	}
 }
 
-// TestECCPAgentLoginFails: a login call answered and hung up before the
-// PIN gives agentfailedlogin; a login that succeeded ends when the
-// agent's own phone hangs up the line (agentloggedout); a break open
-// then ends first with pauseend.
-func TestECCPAgentLoginFails(t *testing.T) {
-	p, _ := ecPBX(t)
-	bob := phone(t, p, "1002")
-	c, cookie := ecConsole(t, p)
-	me := ecAgentArgs(cookie, ecAgent, ecAgentPass)
-	ecWant(t, c, "loginagent_logging", "loginagent", me+"<extension>1002</extension>")
+// ecPINPrompt answers the PBX's login call on bob (extension 1002) and
+// waits for the PIN prompt.
+func ecPINPrompt(t *testing.T, bob *testkit.Phone) *testkit.PhoneCall {
+	t.Helper()
 	in, err := bob.Incoming(5 * time.Second)
 	if err != nil {
 		t.Fatalf("the PBX does not call 1002: %v", err)
@@ -383,6 +380,20 @@ func TestECCPAgentLoginFails(t *testing.T) {
 	if err := call.WaitHears(5*time.Second, ccPassword); err != nil {
 		t.Fatalf("no PIN prompt: %v", err)
 	}
+	return call
+}
+
+// TestECCPAgentLoginFails: a login call answered and hung up before the
+// PIN gives agentfailedlogin; a login that succeeded ends when the
+// agent's own phone hangs up the line (agentloggedout); a break open
+// then ends first with pauseend.
+func TestECCPAgentLoginFails(t *testing.T) {
+	p, _ := ecPBX(t)
+	bob := phone(t, p, "1002")
+	c, cookie := ecConsole(t, p)
+	me := ecAgentArgs(cookie, ecAgent, ecAgentPass)
+	ecWant(t, c, "loginagent_logging", "loginagent", me+"<extension>1002</extension>")
+	call := ecPINPrompt(t, bob)
 	call.Hangup()
 	ecGolden(t, "event_agentfailedlogin", ecEvent(t, c, "agentfailedlogin", ecOfAgent(ecAgent)))
 	ecWant(t, c, "getagentstatus_offline", "getagentstatus", "<agent_number>Agent/9001</agent_number>")
@@ -401,7 +412,7 @@ func TestECCPAgentLoginFails(t *testing.T) {
 	// logoutagent while the login call still rings: the PBX stops
 	// calling the extension.
 	ecWant(t, c, "loginagent_logging", "loginagent", me+"<extension>1002</extension>")
-	in, err = bob.Incoming(5 * time.Second)
+	in, err := bob.Incoming(5 * time.Second)
 	if err != nil {
 		t.Fatalf("the PBX does not call 1002: %v", err)
 	}
@@ -459,17 +470,7 @@ func TestECCPLoginTimeout(t *testing.T) {
 	c, cookie := ecConsole(t, p)
 	sent := time.Now()
 	ecWant(t, c, "loginagent_logging", "loginagent", ecAgentArgs(cookie, ecAgent, ecAgentPass)+"<extension>1002</extension>")
-	in, err := bob.Incoming(5 * time.Second)
-	if err != nil {
-		t.Fatalf("the PBX does not call 1002: %v", err)
-	}
-	call, err := in.Answer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := call.WaitHears(5*time.Second, ccPassword); err != nil {
-		t.Fatalf("no PIN prompt: %v", err)
-	}
+	call := ecPINPrompt(t, bob)
 	if err := call.WaitEnded(5 * time.Second); err != nil {
 		t.Fatalf("the login call left at the PIN prompt: %v", err)
 	}

@@ -25,19 +25,10 @@ func TestECCPScheduledCallEvents(t *testing.T) {
 	cdStaff(t, x, 0, true)
 
 	c, cookie := ecConsole(t, x.p)
-	me := ecAgentArgs(cookie, "SIP/201", "pw")
-	ecReq(t, c, "loginagent", me+"<extension>1101</extension>")
-	ecEvent(t, c, "agentloggedin", ecOfAgent("SIP/201"))
+	me := ecLoginSIP201(t, c, cookie)
 
 	center := x.p.Campaigns()
-	cp, err := center.CreateCampaign(campaign.Campaign{Kind: campaign.Outgoing, Name: "callbacks", Queue: "sales",
-		Status: campaign.Inactive, Mode: campaign.Progressive, MaxChannels: 1, RingTimeout: 5 * time.Second, CallerID: "5550100"})
-	if err != nil {
-		t.Fatalf("create campaign: %v", err)
-	}
-	if _, err := center.AddNumbers(cp.ID, []campaign.NumberRow{{Phone: customer}}); err != nil {
-		t.Fatalf("add numbers: %v", err)
-	}
+	cp := ecOutgoingCampaign(t, center, "callbacks", campaign.NumberRow{Phone: customer})
 	first := strconv.Itoa(center.Calls(cp.ID)[0].ID)
 	if err := center.Start(cp.ID); err != nil {
 		t.Fatalf("start: %v", err)
