@@ -464,22 +464,8 @@ func TestQueueCoreRestart(t *testing.T) {
 // transfers it blind (REFER) to 1002: the caller talks to 1002, the
 // agent's part ends (BLINDTRANSFER in the queue_log) and she is free.
 func TestQueueCoreBlindTransfer(t *testing.T) {
-	p := qcPBX(t)
-	alice, bob, carol := threePhones(t, p)
-	if err := p.Queues().Login(ctxTimeout(t, time.Second), "1003", queue.LoginOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	agentCall := rwiAnswerNext(carol, toneC)
-	a, err := alice.Call(ctxTimeout(t, 5*time.Second), "5000", testkit.CallOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.SendTone(toneA)
-	c := <-agentCall
-	if c == nil {
-		t.Fatal("1003 not rung")
-	}
-	talkingTones(t, a, toneA, c, toneC)
+	x := qapiDynamic(t)
+	p, bob, a, c := x.p, x.bob, x.a, x.agent
 	target := rwiAnswerNext(bob, toneB)
 	if res, err := c.Refer("sip:1002@" + p.Addr()); err != nil || res.StatusCode >= 300 {
 		t.Fatalf("refer: %v %v", res, err)
