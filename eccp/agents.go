@@ -1,12 +1,11 @@
 package eccp
 
 import (
-	"crypto/md5"
 	"crypto/subtle"
-	"encoding/hex"
 	"regexp"
 	"strings"
 
+	"pbx/clients"
 	"pbx/config"
 )
 
@@ -73,13 +72,6 @@ func (a *agentRef) hashOK(cookie, hash string) bool {
 	if a.cfg.ECCPPassword == "" || cookie == "" {
 		return false
 	}
-	sum := md5.Sum([]byte(cookie + a.Name + a.cfg.ECCPPassword))
-	want := hex.EncodeToString(sum[:])
+	want := clients.MD5Hex(cookie + a.Name + a.cfg.ECCPPassword)
 	return subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(hash))) == 1
-}
-
-// md5hex is the lowercase hex MD5 of s.
-func md5hex(s string) string {
-	sum := md5.Sum([]byte(s))
-	return hex.EncodeToString(sum[:])
 }

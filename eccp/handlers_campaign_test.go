@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"pbx/campaign"
+	"pbx/clients"
 	"pbx/config"
 	"pbx/dialog"
 	"pbx/media"
@@ -238,7 +239,7 @@ func response(body string) string {
 
 // hash is the agent_number and agent_hash of an agent on ask's session.
 func hash(agent, password string) string {
-	return "<agent_number>" + agent + "</agent_number><agent_hash>" + md5hex("c00k1e"+agent+password) + "</agent_hash>"
+	return "<agent_number>" + agent + "</agent_number><agent_hash>" + clients.MD5Hex("c00k1e"+agent+password) + "</agent_hash>"
 }
 
 type exchange struct {

@@ -53,7 +53,7 @@ func (s *Server) clientOK(user, pass string) bool {
 		if c.MD5Password != "" {
 			stored = append(stored, strings.ToLower(c.MD5Password))
 		} else {
-			stored = append(stored, md5hex(c.Password))
+			stored = append(stored, clients.MD5Hex(c.Password))
 		}
 	}
 	if s.st != nil {
@@ -67,7 +67,7 @@ func (s *Server) clientOK(user, pass string) bool {
 			}
 		}
 	}
-	hashed := md5hex(pass)
+	hashed := clients.MD5Hex(pass)
 	ok := false
 	for _, m := range stored {
 		if subtle.ConstantTimeCompare([]byte(m), []byte(strings.ToLower(pass))) == 1 ||
