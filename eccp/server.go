@@ -43,7 +43,9 @@ type Options struct {
 const maxDocument = 1 << 20
 
 // Server accepts ECCP clients. It owns the goroutines of its listeners,
-// its sessions and its event pump; Close stops them all.
+// its sessions, its event pump and its timers' callbacks (login and
+// recording-mute timeouts); Close stops them all, and a timer that fires
+// after Close does nothing.
 type Server struct {
 	cfg    config.ECCP
 	e      *dialog.Engine
