@@ -2,59 +2,15 @@ package campaign
 
 import (
 	"context"
-	"log/slog"
-	"net/netip"
 	"slices"
 	"testing"
 	"time"
 
 	"pbx/config"
 	"pbx/dialog"
-	"pbx/media"
-	"pbx/sip"
+	"pbx/internal/testengine"
 	"pbx/store"
 )
-
-// startEngine runs a call engine on loopback. A far end (one that only
-// answers) is not drained at the end, as queue's tests do: its legs are
-// hung up and its sockets closed.
-func startEngine(t *testing.T, o dialog.Options, far bool) (*dialog.Engine, netip.AddrPort) {
-	t.Helper()
-	quiet := slog.New(slog.DiscardHandler)
-	stack, err := sip.NewStack(sip.StackOptions{UDP: "127.0.0.1:0", Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	me, err := media.NewEngine(media.Config{BindIP: netip.MustParseAddr("127.0.0.1"), RTCPEvery: time.Hour, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.Stack, o.Media, o.Logger, o.RingTimeout = stack, me, quiet, 10*time.Second
-	o.Digest = sip.NewDigest("test", time.Minute)
-	o.Guard = sip.NewGuard(100, time.Minute, time.Minute, nil)
-	o.Lookup = func(string) (string, bool) { return "", false }
-	e, err := dialog.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := stack.Listen(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	addr, _ := stack.Addr("UDP")
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		for _, l := range e.Legs() {
-			_ = e.Hangup(ctx, l.ID, dialog.CauseNormal)
-		}
-		if !far {
-			e.Drain(ctx)
-		}
-		stack.Close()
-		me.Close()
-	})
-	return e, addr
-}
 
 // trackCenter is a Center on a call engine with one call, from 5550100,
 // answered by a far end that parks it: enough for a caller's record. The
@@ -62,11 +18,11 @@ func startEngine(t *testing.T, o dialog.Options, far bool) (*dialog.Engine, neti
 func trackCenter(t *testing.T, track bool) (*Center, *dialog.Engine, string) {
 	t.Helper()
 	// The far end first, so that the near end's cleanup runs before its.
-	_, farAddr := startEngine(t, dialog.Options{Node: "far", Trunks: []config.Trunk{{
+	_, farAddr := testengine.Start(t, dialog.Options{Node: "far", Trunks: []config.Trunk{{
 		Name: "near", Host: "127.0.0.1", InboundCIDRs: []string{"127.0.0.1/32"},
 		DIDs: []config.DID{{Match: config.Match{Exact: "5000"}, Target: "park"}},
 	}}}, true)
-	e, _ := startEngine(t, dialog.Options{Node: "t"}, false)
+	e, _ := testengine.Start(t, dialog.Options{Node: "t"}, false)
 	st, err := store.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -14,9 +13,8 @@ import (
 	"pbx/clients"
 	"pbx/config"
 	"pbx/dialog"
-	"pbx/media"
+	"pbx/internal/testengine"
 	"pbx/queue"
-	"pbx/sip"
 	"pbx/store"
 )
 
@@ -182,22 +180,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(cc.Close)
 
-	stack, err := sip.NewStack(sip.StackOptions{UDP: "127.0.0.1:0", Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	me, err := media.NewEngine(media.Config{BindIP: netip.MustParseAddr("127.0.0.1"), RTCPEvery: time.Hour, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := dialog.New(dialog.Options{
-		Node: "t", Stack: stack, Media: me, Logger: quiet, RingTimeout: 10 * time.Second,
-		Digest: sip.NewDigest("test", time.Minute), Guard: sip.NewGuard(100, time.Minute, time.Minute, nil),
-		Lookup: func(string) (string, bool) { return "", false },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, _ := testengine.Start(t, dialog.Options{}, false)
 	cfg := fixtureConfig
 	qc, err := queue.New(queue.Options{Engine: e, Config: &cfg, Store: st, Clock: clk, Logger: quiet})
 	if err != nil {
@@ -207,9 +190,6 @@ func newFixture(t *testing.T) *fixture {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		qc.Close(ctx)
-		e.Drain(ctx)
-		stack.Close()
-		me.Close()
 	})
 	srv, err := New(Options{Engine: e, Queue: qc, Campaigns: cc, Store: st, Agents: cfg.Agents, Breaks: cfg.ContactCenter.Breaks,
 		Queues: cfg.Queues, Clock: clk, Logger: quiet})

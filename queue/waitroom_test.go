@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,9 +14,9 @@ import (
 
 	"pbx/config"
 	"pbx/dialog"
+	"pbx/internal/testengine"
 	"pbx/media"
 	"pbx/prompts"
-	"pbx/sip"
 	"pbx/sounds"
 	"pbx/wav"
 )
@@ -353,59 +352,16 @@ func writeTestPrompts(t *testing.T) string {
 	return dir
 }
 
-// startEngine runs a call engine on loopback. The far end of a call is
-// not drained at the end: its legs are hung up and its sockets closed.
-// (Drain's wait on the engine's goroutines races, under the race
-// detector, with the goroutine dialog starts on an inbound leg's SIP
-// session context, which joins that wait group from zero; that is
-// dialog's to fix, and the waiting leg of these tests is outbound.)
-func startEngine(t *testing.T, o dialog.Options, far bool) (*dialog.Engine, netip.AddrPort) {
-	t.Helper()
-	stack, err := sip.NewStack(sip.StackOptions{UDP: "127.0.0.1:0", Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	me, err := media.NewEngine(media.Config{BindIP: netip.MustParseAddr("127.0.0.1"), RTCPEvery: time.Hour, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.Stack, o.Media, o.Logger, o.RingTimeout = stack, me, quiet, 10*time.Second
-	o.Digest = sip.NewDigest("test", time.Minute)
-	o.Guard = sip.NewGuard(100, time.Minute, time.Minute, nil)
-	o.Lookup = func(string) (string, bool) { return "", false }
-	e, err := dialog.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := stack.Listen(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	addr, _ := stack.Addr("UDP")
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		for _, l := range e.Legs() {
-			_ = e.Hangup(ctx, l.ID, dialog.CauseNormal)
-		}
-		if !far {
-			e.Drain(ctx)
-		}
-		stack.Close()
-		me.Close()
-	})
-	return e, addr
-}
-
 // newCall places a call from engine a to engine b, where it is parked,
 // and returns once it is answered.
 func newCall(t *testing.T) *call {
 	t.Helper()
 	// b first, so that a's cleanup (hang up, drain) runs before b's.
-	b, bAddr := startEngine(t, dialog.Options{Node: "b", Trunks: []config.Trunk{{
+	b, bAddr := testengine.Start(t, dialog.Options{Node: "b", Trunks: []config.Trunk{{
 		Name: "a", Host: "127.0.0.1", InboundCIDRs: []string{"127.0.0.1/32"},
 		DIDs: []config.DID{{Match: config.Match{Exact: "7000"}, Target: "park"}},
 	}}}, true)
-	a, _ := startEngine(t, dialog.Options{Node: "a", Prompts: prompts.New(writeTestPrompts(t))}, false)
+	a, _ := testengine.Start(t, dialog.Options{Node: "a", Prompts: prompts.New(writeTestPrompts(t))}, false)
 	sub, err := a.Subscribe(dialog.EventFilter{Kinds: []dialog.EventKind{dialog.EventLegAnswered, dialog.EventLegEnded}, Buffer: 1024})
 	if err != nil {
 		t.Fatal(err)
@@ -782,7 +738,7 @@ func TestWaitRoomEnds(t *testing.T) {
 		w.stop()
 	})
 	t.Run("no such leg", func(t *testing.T) {
-		a, _ := startEngine(t, dialog.Options{Node: "a"}, false)
+		a, _ := testengine.Start(t, dialog.Options{Node: "a"}, false)
 		w := startWaitRoom(context.Background(), a, "a-nosuchleg", q, fixedInfo{}, hooks, nil, nil)
 		done(t, w)
 		w.stop()

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
@@ -13,9 +12,8 @@ import (
 
 	"pbx/config"
 	"pbx/dialog"
-	"pbx/media"
+	"pbx/internal/testengine"
 	"pbx/queue"
-	"pbx/sip"
 )
 
 // testServer is an RWI server on a real engine (SIP stack and media on
@@ -23,34 +21,12 @@ import (
 func testServer(t *testing.T) *Server {
 	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
-	stack, err := sip.NewStack(sip.StackOptions{UDP: "127.0.0.1:0", Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	me, err := media.NewEngine(media.Config{BindIP: netip.MustParseAddr("127.0.0.1"), RTCPEvery: time.Hour, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := dialog.New(dialog.Options{
-		Node: "t", Stack: stack, Media: me, Logger: quiet, RingTimeout: 10 * time.Second,
-		Digest: sip.NewDigest("test", time.Minute), Guard: sip.NewGuard(100, time.Minute, time.Minute, nil),
-		Lookup: func(string) (string, bool) { return "", false },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, _ := testengine.Start(t, dialog.Options{}, false)
 	s, err := New(Options{Engine: e, Config: config.RWI{OrphanHold: time.Minute, MaxLegs: 10, OriginateRate: 10}, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		s.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		e.Drain(ctx)
-		stack.Close()
-		me.Close()
-	})
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
