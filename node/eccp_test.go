@@ -1,31 +1,22 @@
 package node_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"pbx/config"
 	"pbx/internal/testkit"
 	"pbx/node"
 )
 
-// eccpLogin logs in to the node's ECCP server and reports whether the
-// server took the credentials.
+// eccpLogin reports whether an ECCP console logs in with user and password.
 func eccpLogin(t *testing.T, p *testkit.PBX, user, password string) bool {
 	t.Helper()
 	c := testkit.DialECCP(t, p.ECCPAddr())
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	d, err := c.Request(ctx, "login", "<username>"+user+"</username><password>"+password+"</password>")
-	if err != nil {
-		t.Fatalf("login %s: %v", user, err)
-	}
-	return d.Success()
+	return c.LogsIn(user, password)
 }
 
 // adminDo sends a request to the node's admin API and returns the status.

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"pbx/internal/testkit"
 )
@@ -14,13 +12,7 @@ func eccpLogsIn(t *testing.T, p *testkit.PBX, user, password string) bool {
 	t.Helper()
 	c := testkit.DialECCP(t, p.ECCPAddr())
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	d, err := c.Request(ctx, "login", "<username>"+user+"</username><password>"+password+"</password>")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d.Success()
+	return c.LogsIn(user, password)
 }
 
 // The eccp client commands against a running PBX (a new account logs in

@@ -309,17 +309,30 @@ func (c *ECCPClient) ClosedAt() time.Time {
 // when the server refuses.
 func (c *ECCPClient) Login(user, password string) string {
 	c.t.Helper()
+	d := c.login(user, password)
+	cookie := d.Text("login_response", "app_cookie")
+	if !d.Success() || cookie == "" {
+		c.t.Fatalf("eccp login %s: %s", user, d.Raw)
+	}
+	return cookie
+}
+
+// LogsIn reports whether the server takes user and password.
+func (c *ECCPClient) LogsIn(user, password string) bool {
+	c.t.Helper()
+	return c.login(user, password).Success()
+}
+
+// login sends login and returns the response; no response fails the test.
+func (c *ECCPClient) login(user, password string) *ECCPDoc {
+	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	d, err := c.Request(ctx, "login", "<username>"+ECCPEscape(user)+"</username><password>"+ECCPEscape(password)+"</password>")
 	if err != nil {
 		c.t.Fatalf("eccp login %s: %v", user, err)
 	}
-	cookie := d.Text("login_response", "app_cookie")
-	if !d.Success() || cookie == "" {
-		c.t.Fatalf("eccp login %s: %s", user, d.Raw)
-	}
-	return cookie
+	return d
 }
 
 // AgentHash is md5(cookie + agent + password) in lowercase hex, what
