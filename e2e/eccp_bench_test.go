@@ -138,15 +138,7 @@ func ebRun(tb testing.TB, s ebSpec) ebResult {
 	runtime.GC()
 	res.SessRSSKB = qbStatusKB("VmRSS")
 
-	dids := filepath.Join(tb.TempDir(), "queue_dids.csv")
-	var csv strings.Builder
-	csv.WriteString("SEQUENTIAL\n")
-	for q := range s.Queues {
-		csv.WriteString(qbDID(q) + ";\n")
-	}
-	if err := os.WriteFile(dids, []byte(csv.String()), 0o644); err != nil {
-		tb.Fatal(err)
-	}
+	dids := qbDIDsFile(tb, s.Queues)
 	ramp := time.Duration(s.Agents) * time.Second / time.Duration(s.Rate)
 	count := int(time.Duration(s.Rate) * (ramp + s.Settle + s.Window) / time.Second)
 	sippTimeout := ramp + s.Settle + s.Window + s.Talk + 60*time.Second

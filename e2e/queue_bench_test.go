@@ -193,6 +193,22 @@ contact_center:
 `
 }
 
+// qbDIDsFile writes the SIPp injection file of the callers: one queue's
+// number a line, for queues 0 to n-1, in turn.
+func qbDIDsFile(tb testing.TB, n int) string {
+	tb.Helper()
+	dids := filepath.Join(tb.TempDir(), "queue_dids.csv")
+	var csv strings.Builder
+	csv.WriteString("SEQUENTIAL\n")
+	for q := range n {
+		csv.WriteString(qbDID(q) + ";\n")
+	}
+	if err := os.WriteFile(dids, []byte(csv.String()), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return dids
+}
+
 // qbStartPBX starts the PBX of a load in the test process: its own
 // loopback ports, logs at warn (to stderr with PBX_TEST_LOG set, else
 // nowhere), a temporary data directory. It is stopped at the end of the
@@ -662,15 +678,7 @@ func qbRun(tb testing.TB, s qbSpec) qbResult {
 	rec := qbRecord(tb, n.Engine())
 	pbx := n.SIPAddr("UDP").String()
 
-	dids := filepath.Join(tb.TempDir(), "queue_dids.csv")
-	var csv strings.Builder
-	csv.WriteString("SEQUENTIAL\n")
-	for q := range s.Queues {
-		csv.WriteString(qbDID(q) + ";\n")
-	}
-	if err := os.WriteFile(dids, []byte(csv.String()), 0o644); err != nil {
-		tb.Fatal(err)
-	}
+	dids := qbDIDsFile(tb, s.Queues)
 
 	runtime.GC()
 	baseRSS, baseLive := qbStatusKB("VmRSS"), qbRuntime()[qbHeapLive]
