@@ -41,10 +41,4 @@ need_sipp
 mkdir -p "$WORK"
 
 build_e2e_bench
-: >"$WORK/campaign.log"
-rc=0
-for ((i = 1; i <= RUNS; i++)); do
-	log "run $i of $RUNS"
-	run_e2e_bench 'CampaignPredictive$' "$WORK/campaign.log" || rc=1
-done
-exit "$rc"
+run_e2e_bench_runs 'CampaignPredictive$' "$WORK/campaign.log" "$RUNS"

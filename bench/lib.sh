@@ -4,7 +4,7 @@
 # log, need_sipp, sys_ticks, wait_quiet (run a measurement only once the
 # machine is quiet), and for the e2e benchmarks build_e2e_bench and
 # run_e2e_bench (each run in a process of its own, bounded, its output
-# kept in a log).
+# kept in a log) with run_e2e_bench_runs to repeat it.
 
 HZ=$(getconf CLK_TCK)
 
@@ -51,4 +51,16 @@ run_e2e_bench() {
 	# Run in e2e/: the scenarios are found from the working directory.
 	(cd "$ROOT/e2e" && timeout --signal=INT "$BENCH_MAX_SECS" "$WORK/e2e.test" -test.run XXX -test.bench "$1" \
 		-test.benchtime 1x -test.timeout "${BENCH_MAX_SECS}s") 2>&1 | grep -v '^[[:space:]]*$' | tee -a "$2"
+}
+
+# run_e2e_bench_runs BENCH_REGEXP LOG RUNS: empty LOG, then run_e2e_bench
+# RUNS times; fails when any run failed.
+run_e2e_bench_runs() {
+	: >"$2"
+	local rc=0 i
+	for ((i = 1; i <= $3; i++)); do
+		log "run $i of $3"
+		run_e2e_bench "$1" "$2" || rc=1
+	done
+	return "$rc"
 }
