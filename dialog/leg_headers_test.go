@@ -8,12 +8,13 @@ import (
 )
 
 // headerPairs keeps a request's headers in order, names as the request
-// has them; noteInvite keeps the first INVITE sent until the answered one
+// has them, credentials left out; noteInvite keeps the first INVITE sent until the answered one
 // replaces it.
 func TestLegHeadersKept(t *testing.T) {
 	req := sipmsg.NewRequest(sipmsg.INVITE, sipmsg.Uri{User: "1002", Host: "pbx"})
 	req.AppendHeader(sipmsg.NewHeader("X-Campaign", "7"))
 	req.AppendHeader(sipmsg.NewHeader("Subject", "order 42"))
+	req.AppendHeader(sipmsg.NewHeader("Proxy-Authorization", `Digest username="1001", response="0123"`))
 	req.AppendHeader(sipmsg.NewHeader("X-Campaign", "8"))
 	want := [][2]string{{"X-Campaign", "7"}, {"Subject", "order 42"}, {"X-Campaign", "8"}}
 	got := headerPairs(req)

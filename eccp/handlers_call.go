@@ -213,9 +213,7 @@ func handleGetChanVars(_ context.Context, ss *session, args *xnode) (*node, erro
 	}
 	if hs, ok := s.e.LegHeaders(st.CallLegID); ok {
 		for _, h := range hs {
-			if !secretHeader(h[0]) {
-				addVar(h[0], h[1])
-			}
+			addVar(h[0], h[1])
 		}
 	}
 	if c, ok := s.callOfLeg(st.CallLegID); ok {
@@ -224,16 +222,6 @@ func handleGetChanVars(_ context.Context, ss *session, args *xnode) (*node, erro
 		}
 	}
 	return respond(name, tx("clientchannel", s.remoteChannel(st.CallLegID)), vars), nil
-}
-
-// secretHeader reports a header that carries credentials: a console
-// sees the call's headers, never a caller's digest response.
-func secretHeader(name string) bool {
-	switch strings.ToLower(name) {
-	case "authorization", "proxy-authorization", "www-authenticate", "proxy-authenticate":
-		return true
-	}
-	return false
 }
 
 // remoteChannel names a caller's leg as an Asterisk channel:
